@@ -1,0 +1,171 @@
+"""Vectorised field parsers shared by the readers.
+
+Each parser takes a column of text and returns the parsed column plus a mask of
+values that were present but could not be parsed. Readers turn those masks into
+rejected rows through :class:`Rejections`, so every bad value is named with its
+file, row and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hotspot.ingest.schema import empty_rejects, make_rejects
+
+#: Formats every date column accepts besides those a mapping names (ISO first).
+ISO_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+)
+DEFAULT_TRUE: tuple[str, ...] = ("y", "yes", "1", "true", "t")
+DEFAULT_FALSE: tuple[str, ...] = ("n", "no", "0", "false", "f", "")
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Return a mask of empty or whitespace-only text values (and missing ones)."""
+    text = values.astype("string")
+    return (text.isna() | (text.str.strip() == "")).fillna(True).astype(bool)
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse text to floats.
+
+    Returns
+    -------
+    (numbers, bad)
+        ``numbers`` is Float64 with NA for blank or bad values; ``bad`` marks
+        values that were present but not numbers.
+    """
+    is_blank = blank(values)
+    numbers = pd.to_numeric(values.where(~is_blank), errors="coerce")
+    bad = numbers.isna() & ~is_blank
+    finite = np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
+    bad |= ~finite & ~numbers.isna()
+    return numbers.where(~bad).astype("Float64"), bad
+
+
+def parse_datetimes(
+    values: pd.Series, *, formats: Sequence[str] = ()
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse text to datetimes, trying ``formats`` then ISO formats in order.
+
+    Returns
+    -------
+    (when, precision, bad)
+        ``when`` is datetime64 (NaT for blank or bad), ``precision`` is
+        ``"minute"`` when the matching format has a time, ``"day"`` when it has
+        only a date, NA otherwise; ``bad`` marks present values no format fits.
+    """
+    is_blank = blank(values)
+    text = values.astype("string").str.strip()
+    when = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    precision = pd.Series(pd.NA, index=values.index, dtype="string")
+    todo = ~is_blank
+    for fmt in dict.fromkeys([*formats, *ISO_FORMATS]):
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        hit = parsed.notna()
+        idx = parsed.index[hit]
+        when.loc[idx] = parsed[hit]
+        has_time = any(code in fmt for code in ("%H", "%M", "%I"))
+        precision.loc[idx] = "minute" if has_time else "day"
+        todo.loc[idx] = False
+    return when, precision, todo
+
+
+def parse_flags(
+    values: pd.Series,
+    *,
+    true: Iterable[str] = DEFAULT_TRUE,
+    false: Iterable[str] = DEFAULT_FALSE,
+) -> tuple[pd.Series, pd.Series]:
+    """Parse yes/no text to a nullable boolean column.
+
+    Matching is case-insensitive. Values in neither list are ``bad``; a blank
+    value is False when ``""`` is in ``false`` and NA (not recorded) otherwise.
+    """
+    true_set = {v.strip().lower() for v in true}
+    false_set = {v.strip().lower() for v in false}
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    result = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    result[text.isin(true_set)] = True
+    result[text.isin(false_set)] = False
+    bad = ~text.isin(true_set | false_set) & (text != "")
+    return result, bad
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Return the victim age band used in the partnership's reports."""
+    bins = [-1, 17, 24, 34, 44, 54, 64, 200]
+    labels = ["0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+    numeric = age.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    banded = pd.cut(numeric, bins=bins, labels=labels)
+    return pd.Series(banded, index=age.index).astype("string")
+
+
+@dataclass
+class Rejections:
+    """Collects rejected rows of one file: row number, field, value and reason."""
+
+    source_file: str
+    stage: str = "read"
+    _parts: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(
+        self,
+        mask: pd.Series,
+        *,
+        field_name: str,
+        values: pd.Series | str | None,
+        reason: str | pd.Series,
+        ids: pd.Series | None = None,
+    ) -> None:
+        """Record every row where ``mask`` is true (the index is the row number)."""
+        if not mask.any():
+            return
+        rows = mask.index[mask.to_numpy(dtype=bool)]
+        if isinstance(values, pd.Series):
+            shown = values.loc[rows].astype("string")
+        else:
+            shown = pd.Series(values, index=rows, dtype="string")
+        reasons = reason.loc[rows] if isinstance(reason, pd.Series) else reason
+        part = pd.DataFrame(
+            {
+                "source_file": self.source_file,
+                "row_number": rows.to_numpy(),
+                "occurrence_id": None if ids is None else ids.loc[rows].to_numpy(),
+                "field": field_name,
+                "value": shown.to_numpy(),
+                "reason": reasons if isinstance(reasons, str) else reasons.to_numpy(),
+                "stage": self.stage,
+            }
+        )
+        self._parts.append(part)
+
+    def add_rows(self, rows: Iterable[int], *, field_name: str, reason: str) -> None:
+        """Record rows by number with one reason (for ragged or blank rows)."""
+        index = pd.Index(list(rows))
+        self.add(
+            pd.Series(True, index=index), field_name=field_name, values=None,
+            reason=reason,
+        )
+
+    def rejected_rows(self) -> pd.Index:
+        """Row numbers with at least one problem."""
+        if not self._parts:
+            return pd.Index([], dtype="int64")
+        return pd.Index(pd.concat(self._parts)["row_number"].unique())
+
+    def table(self) -> pd.DataFrame:
+        """All rejections as a canonical rejects table."""
+        if not self._parts:
+            return empty_rejects()
+        return make_rejects(pd.concat(self._parts, ignore_index=True))

@@ -1,0 +1,228 @@
+"""Reader for data.police.uk street-level crime files.
+
+Accepts one monthly ``*-street.csv``, a folder of them, a zip of them (as
+downloaded from data.police.uk, monthly folders inside), or the project's
+compact parquet copy (``data/police_uk/*.parquet``). Dates are months only: every
+occurrence spans its whole month and ``date_precision`` is ``"month"``; no day or
+hour is ever invented.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from hotspot.errors import InputFileError
+from hotspot.ingest.fields import Rejections, blank, parse_numbers
+from hotspot.ingest.schema import ReadResult, conform, empty_rejects
+from hotspot.ingest.tables import TextTable, match_headers, read_text_table
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "police_uk"
+COLUMNS: tuple[str, ...] = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+REQUIRED: tuple[str, ...] = (
+    "Crime ID",
+    "Month",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "Crime type",
+)
+#: The 14 street-level crime types data.police.uk publishes.
+CRIME_TYPES: frozenset[str] = frozenset(
+    {
+        "Anti-social behaviour",
+        "Bicycle theft",
+        "Burglary",
+        "Criminal damage and arson",
+        "Drugs",
+        "Other crime",
+        "Other theft",
+        "Possession of weapons",
+        "Public order",
+        "Robbery",
+        "Shoplifting",
+        "Theft from the person",
+        "Vehicle crime",
+        "Violence and sexual offences",
+    }
+)
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_LSOA = re.compile(r"^[EW]0\d{7}$")
+
+
+def _members(path: Path) -> Iterator[tuple[str, bytes | None, Path]]:
+    """Yield ``(name, data, path)`` for every police.uk CSV inside ``path``."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.csv") if p.is_file())
+        if not files:
+            raise InputFileError(path, "is a folder with no .csv files in it")
+        for file in files:
+            yield file.name, None, file
+    elif path.suffix.lower() == ".zip":
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise InputFileError(path, f"is not a readable zip file: {exc}") from exc
+        with archive:
+            names = sorted(
+                n for n in archive.namelist()
+                if n.lower().endswith(".csv") and not n.startswith("__MACOSX")
+            )
+            if not names:
+                raise InputFileError(path, "is a zip with no .csv files in it")
+            for name in names:
+                yield f"{path.name}:{name}", archive.read(name), Path(name)
+    else:
+        yield path.name, None, path
+
+
+def _parquet_tables(path: Path) -> Iterator[TextTable]:
+    """Split the compact parquet copy back into one text table per source CSV."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several kinds for a bad file
+        raise InputFileError(path, f"is not a readable parquet file: {exc}") from exc
+    for needed in ("source_file", "source_row", *REQUIRED):
+        if needed not in frame.columns:
+            raise InputFileError(path, f"has no {needed!r} column")
+    for name, part in frame.groupby("source_file", sort=True, observed=True):
+        cols = [c for c in COLUMNS if c in part.columns]
+        text = part[cols].astype("string").fillna("")
+        text.index = pd.Index(part["source_row"].astype(int).to_numpy(), name="row")
+        yield TextTable(path=str(name), frame=text, ragged=[], encoding="parquet")
+
+
+def read_police_uk(path: Path | str) -> ReadResult:
+    """Read data.police.uk street-level crime.
+
+    Parameters
+    ----------
+    path
+        A ``*-street.csv`` file, a folder of them, a zip of them, or the
+        project's parquet copy.
+
+    Returns
+    -------
+    ReadResult
+        Canonical rows (``source="police_uk"``), rejected rows with reasons, and
+        the number of data rows read.
+
+    Raises
+    ------
+    InputFileError
+        When a file is unreadable, empty or lacks a required column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "does not exist")
+    if path.suffix.lower() == ".parquet":
+        tables: Iterator[TextTable] = _parquet_tables(path)
+    else:
+        tables = (
+            read_text_table(member, data=data, name=name)
+            for name, data, member in _members(path)
+        )
+    accepted: list[pd.DataFrame] = []
+    rejected: list[pd.DataFrame] = []
+    n_read = 0
+    files: list[str] = []
+    for table in tables:
+        part = parse_police_uk(table)
+        accepted.append(part.accepted)
+        rejected.append(part.rejected)
+        n_read += part.n_read
+        files.append(table.path)
+        logger.info(
+            "%s: %d rows read, %d accepted", table.path, part.n_read,
+            len(part.accepted),
+        )
+    return ReadResult(
+        accepted=conform(pd.concat(accepted, ignore_index=True)),
+        rejected=pd.concat([empty_rejects(), *rejected], ignore_index=True),
+        n_read=n_read,
+        files=files,
+    )
+
+
+def parse_police_uk(table: TextTable) -> ReadResult:
+    """Turn one police.uk text table into canonical rows and rejects."""
+    found = match_headers(table, {c: c for c in COLUMNS}, required=REQUIRED)
+    raw = table.frame.rename(columns={v: k for k, v in found.items()})
+    rejects = Rejections(table.path)
+    rejects.add_rows(
+        (n for n, _ in table.ragged), field_name="row",
+        reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
+    )
+    stem = Path(table.path.split(":")[-1]).stem
+    crime_id = raw["Crime ID"].str.strip()
+    ids = crime_id.where(crime_id != "", stem + ":" + raw.index.astype(str))
+
+    month = raw["Month"].str.strip()
+    bad_month = ~month.str.match(_MONTH)
+    rejects.add(bad_month, field_name="Month", values=month, ids=ids,
+                reason="expected a month as YYYY-MM")
+    crime_type = raw["Crime type"].str.strip()
+    bad_type = ~crime_type.isin(CRIME_TYPES)
+    rejects.add(bad_type, field_name="Crime type", values=crime_type, ids=ids,
+                reason="not one of the 14 data.police.uk crime types")
+    lon, bad_lon = parse_numbers(raw["Longitude"])
+    lat, bad_lat = parse_numbers(raw["Latitude"])
+    rejects.add(bad_lon, field_name="Longitude", values=raw["Longitude"], ids=ids,
+                reason="expected a number (decimal degrees)")
+    rejects.add(bad_lat, field_name="Latitude", values=raw["Latitude"], ids=ids,
+                reason="expected a number (decimal degrees)")
+    lsoa = raw["LSOA code"].str.strip()
+    bad_lsoa = ~lsoa.str.match(_LSOA) & ~blank(lsoa)
+    rejects.add(bad_lsoa, field_name="LSOA code", values=lsoa, ids=ids,
+                reason="expected an LSOA code such as E01022553")
+
+    keep = ~raw.index.isin(rejects.rejected_rows())
+    start = pd.to_datetime(month.where(~bad_month) + "-01", format="%Y-%m-%d",
+                           errors="coerce")
+    end = start + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    location = raw["Location"].str.strip()
+    out = pd.DataFrame(
+        {
+            "occurrence_id": ids,
+            "source": SOURCE,
+            "source_file": table.path,
+            "source_row": raw.index.to_numpy(),
+            "is_synthetic": False,
+            "occurred_from": start,
+            "occurred_to": end,
+            "date_precision": "month",
+            "crime_type": crime_type,
+            "longitude": lon,
+            "latitude": lat,
+            "location_text": location.where(location != ""),
+            "recorded_lsoa_code": lsoa.where(lsoa != ""),
+        },
+        index=raw.index,
+    )[keep]
+    return ReadResult(
+        accepted=conform(out.reset_index(drop=True)),
+        rejected=rejects.table(),
+        n_read=table.n_read,
+        files=[table.path],
+    )

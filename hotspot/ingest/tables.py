@@ -1,0 +1,241 @@
+"""Reading tabular input files (CSV and Excel) into plain text columns.
+
+Readers call :func:`read_text_table` so every format shares one answer to the
+questions of encoding, empty files, ragged rows and missing headers. Values stay
+as text here; each reader parses and validates its own fields, so that a bad value
+becomes a rejected row with a reason rather than a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hotspot.errors import InputFileError
+
+logger = logging.getLogger(__name__)
+
+EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+#: Encodings tried, in order, when none is given.
+FALLBACK_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252")
+
+
+@dataclass
+class TextTable:
+    """A table of text values read from one file.
+
+    Attributes
+    ----------
+    path
+        The file read (for Excel, with ``#sheet`` appended when a sheet was named).
+    frame
+        One column per header, every value a ``str`` (empty string when blank).
+        The index holds the 1-based data row number (header excluded).
+    ragged
+        Rejected rows whose field count differs from the header's, as
+        ``(row_number, n_fields)``; they are not in ``frame``.
+    encoding
+        The text encoding used (``"xlsx"`` for Excel).
+    """
+
+    path: str
+    frame: pd.DataFrame
+    ragged: list[tuple[int, int]]
+    encoding: str
+
+    @property
+    def n_read(self) -> int:
+        """Number of data rows read, ragged ones included."""
+        return len(self.frame) + len(self.ragged)
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputFileError(
+                path, f"cannot be decoded as {encoding}: {exc}; check the encoding "
+                "the export was saved in"
+            ) from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    if b"\x00" in raw[:65536]:
+        raise InputFileError(
+            path, "is not a text table (it contains NUL bytes); expected a CSV file "
+            "saved as UTF-8, or an .xlsx workbook"
+        )
+    for candidate in FALLBACK_ENCODINGS:
+        try:
+            text = raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        if candidate != FALLBACK_ENCODINGS[0]:
+            logger.warning("%s is not UTF-8; decoded it as %s", path, candidate)
+        return text, candidate
+    raise InputFileError(path, "cannot be decoded as UTF-8 or Windows-1252")
+
+
+def _rows_to_frame(
+    path: str, rows: Iterable[Sequence[str]], *, encoding: str
+) -> TextTable:
+    iterator = iter(rows)
+    header: list[str] | None = None
+    for candidate in iterator:
+        if any(cell.strip() for cell in candidate):
+            header = [cell.strip() for cell in candidate]
+            break
+    if header is None:
+        raise InputFileError(path, "is empty: expected a header row and data rows")
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputFileError(path, f"has repeated column headers {dupes}")
+    width = len(header)
+    good: list[Sequence[str]] = []
+    numbers: list[int] = []
+    ragged: list[tuple[int, int]] = []
+    for number, row in enumerate(iterator, start=1):
+        if len(row) == width:
+            good.append(row)
+            numbers.append(number)
+        elif not any(cell.strip() for cell in row):
+            continue  # a blank line is not a data row; it keeps its number
+        else:
+            ragged.append((number, len(row)))
+    if not good and not ragged:
+        raise InputFileError(path, "has a header but no data rows")
+    frame = pd.DataFrame(good, columns=header, index=pd.Index(numbers, name="row"))
+    return TextTable(path=path, frame=frame, ragged=ragged, encoding=encoding)
+
+
+def read_text_table(
+    path: Path | str,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    data: bytes | None = None,
+    name: str | None = None,
+) -> TextTable:
+    """Read a CSV or Excel file into text columns, one row per data row.
+
+    Parameters
+    ----------
+    path
+        The file. ``.xlsx``/``.xlsm`` are read as Excel, anything else as CSV.
+    encoding
+        Text encoding of a CSV; detected (UTF-8, UTF-16 with BOM, Windows-1252)
+        when not given.
+    sheet
+        Excel sheet name; the first sheet when not given.
+    data
+        The file's bytes, when they come from a zip member or an upload rather
+        than the file system; ``path`` then only names it.
+    name
+        Name used in messages and in ``source_file`` (defaults to ``path``).
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, empty, not a table or cannot be decoded.
+    """
+    path = Path(path)
+    label = name or str(path)
+    if data is None:
+        if not path.exists():
+            raise InputFileError(label, "does not exist")
+        if path.is_dir():
+            raise InputFileError(label, "is a folder, expected a file")
+        data = path.read_bytes()
+    if not data.strip():
+        raise InputFileError(label, "is empty: expected a header row and data rows")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_excel(label, data, sheet=sheet)
+    text, used = _decode(Path(label), data, encoding)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _rows_to_frame(label, reader, encoding=used)
+    except csv.Error as exc:
+        raise InputFileError(label, f"is not a readable CSV table: {exc}") from exc
+
+
+def _read_excel(label: str, data: bytes, *, sheet: str | None) -> TextTable:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a bad workbook
+        raise InputFileError(label, f"is not a readable Excel workbook: {exc}") from exc
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InputFileError(
+                label, f"has no sheet {sheet!r}; its sheets are {book.sheetnames}"
+            )
+        worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+        rows = (
+            ["" if v is None else _excel_text(v) for v in row]
+            for row in worksheet.iter_rows(values_only=True)
+        )
+        table = _rows_to_frame(f"{label}#{worksheet.title}", rows, encoding="xlsx")
+    finally:
+        book.close()
+    return table
+
+
+def _excel_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def match_headers(
+    table: TextTable, wanted: dict[str, str], *, required: Iterable[str]
+) -> dict[str, str]:
+    """Match wanted headers to the table's, case- and space-insensitively.
+
+    Parameters
+    ----------
+    table
+        The table read.
+    wanted
+        Canonical name → header expected in the file.
+    required
+        Canonical names that must be present.
+
+    Returns
+    -------
+    dict
+        Canonical name → actual header in the file, for those present.
+
+    Raises
+    ------
+    InputFileError
+        Naming every required header that is missing and the headers found.
+    """
+    actual = {" ".join(h.lower().split()): h for h in table.frame.columns}
+    found: dict[str, str] = {}
+    for canonical, header in wanted.items():
+        key = " ".join(header.lower().split())
+        if key in actual:
+            found[canonical] = actual[key]
+    missing = [wanted[c] for c in required if c not in found]
+    if missing:
+        raise InputFileError(
+            table.path,
+            f"required column(s) {missing} missing; the file's columns are "
+            f"{list(table.frame.columns)}",
+        )
+    return found

@@ -1,0 +1,265 @@
+"""The whole flow, in order: ingest → geocode → classify → locate → check → store.
+
+Each stage lives in its own module; this file only shows the order and keeps the
+row accounting: every row read ends either accepted or in the rejects table, and
+``read == accepted + rejected`` always holds (checked, not assumed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from hotspot import __version__
+from hotspot.boundaries import Grouping, assign_areas
+from hotspot.crs import BNG
+from hotspot.definitions import classify
+from hotspot.errors import HotspotError
+from hotspot.geocode import geocode
+from hotspot.ingest import quality
+from hotspot.ingest.mapping import ColumnMapping
+from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
+from hotspot.ingest.sources import Format, read_sources
+from hotspot.store import write_store
+
+logger = logging.getLogger(__name__)
+
+#: Classification columns a source may already carry (A&E extracts classify
+#: themselves approximately); ``classify`` fills them everywhere else.
+_CLASS_COLUMNS = ("offence_code", "hmic_group", "sv_category", "sv_match",
+                  "is_serious_violence", "harm_weight")
+
+
+@dataclass
+class IngestResult:
+    """Accepted occurrences (points in EPSG:27700), rejects and the summary."""
+
+    occurrences: gpd.GeoDataFrame
+    rejects: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def ingest(
+    sources: Sequence[Path | str],
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    grouping: Grouping = "district",
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Read, geocode, classify, locate and check occurrences from ``sources``.
+
+    ``progress``, when given, is called with each stage's name as it starts.
+
+    Raises
+    ------
+    InputFileError
+        When a source cannot be read at all (nothing is kept from any source).
+    """
+    step = progress or (lambda _stage: None)
+    step("read")
+    read = read_sources(sources, fmt=fmt, mapping=mapping)
+    logger.info("read %d rows from %d file(s)", read.n_read, len(read.files))
+    step("geocode")
+    occurrences, rejected_geo = _geocode(read.accepted)
+    step("classify")
+    occurrences = _classify(occurrences)
+    step("locate")
+    occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
+    step("check")
+    occurrences, findings = _check(occurrences)
+    rejects = pd.concat([read.rejected, rejected_geo, rejected_loc], ignore_index=True)
+    summary = summarise(read, occurrences, rejects, findings=findings,
+                        grouping=grouping, mapping=mapping)
+    return IngestResult(occurrences=occurrences, rejects=rejects, summary=summary)
+
+
+def ingest_to_store(
+    sources: Sequence[Path | str],
+    store_dir: Path | str,
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    grouping: Grouping = "district",
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Run :func:`ingest` and write the store (nothing is written if it fails)."""
+    result = ingest(sources, fmt=fmt, mapping=mapping, grouping=grouping,
+                    progress=progress)
+    if progress is not None:
+        progress("write")
+    write_store(store_dir, occurrences=result.occurrences, rejects=result.rejects,
+                summary=result.summary)
+    logger.info("wrote %s", store_dir)
+    return result
+
+
+def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Resolve locations; rows without a usable one move to the rejects."""
+    points = geocode(frame)
+    ok = points["x"].notna() & points["y"].notna()
+    rejects = _rejects_from(frame[~ok], points[~ok], stage="geocode")
+    kept = frame[ok].copy()
+    kept["geocode_method"] = points.loc[ok, "geocode_method"]
+    kept["geocode_uncertainty_m"] = points.loc[ok, "geocode_uncertainty_m"]
+    kept["x"] = points.loc[ok, "x"].astype(float)
+    kept["y"] = points.loc[ok, "y"].astype(float)
+    return kept, rejects
+
+
+def _classify(frame: pd.DataFrame) -> pd.DataFrame:
+    """Apply the serious-violence definition; keep classes a source set itself."""
+    classes = classify(frame)
+    out = frame.copy()
+    preset = frame["sv_match"].notna() if "sv_match" in frame else None
+    for name in _CLASS_COLUMNS:
+        if name in classes:
+            new = classes[name]
+            out[name] = new if preset is None else frame[name].where(preset, new)
+    return out
+
+
+def _locate(
+    frame: pd.DataFrame, *, grouping: Grouping
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Attach CSP and LSOA; points outside every CSP move to the rejects."""
+    points = gpd.GeoDataFrame(
+        frame.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(frame["x"], frame["y"]),
+        crs=BNG,
+    )
+    areas = assign_areas(points, grouping=grouping,
+                         recorded_lsoa=frame["recorded_lsoa_code"])
+    inside = areas["csp_code"].notna()
+    reasons = pd.DataFrame({
+        "reject_field": "location",
+        "reject_value": [f"{x:.0f}, {y:.0f}" for x, y in
+                         zip(frame.loc[~inside, "x"], frame.loc[~inside, "y"],
+                             strict=True)],
+        "reject_reason": "outside HIPS: the point is in none of the 14 CSP areas",
+    }, index=frame.index[~inside])
+    rejects = _rejects_from(frame[~inside], reasons, stage="locate")
+    points = points[inside].copy()
+    for name in ("csp_code", "csp_name", "lsoa21_code"):
+        points[name] = areas.loc[inside, name]
+    return points, rejects
+
+
+def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
+    """Run the batch data-quality checks and record their flags per row."""
+    out = frame.copy()
+    flags = pd.Series(pd.NA, index=out.index, dtype="string")
+    dup, found_dup = quality.check_duplicates(out)
+    month, found_month = quality.check_months(out)
+    pile, found_pile = quality.check_piles(
+        out, pd.Series(out.geometry.x, index=out.index),
+        pd.Series(out.geometry.y, index=out.index),
+    )
+    flags = quality.add_flag(flags, dup, "duplicate_id")
+    flags = quality.add_flag(flags, month, "implausible_month")
+    flags = quality.add_flag(flags, pile, "piled_on_one_spot")
+    out["quality_flags"] = flags
+    table = conform(out.reset_index(drop=True))
+    gdf = gpd.GeoDataFrame(table, geometry="geometry", crs=BNG)
+    return gdf, [*found_dup, *found_month, *found_pile]
+
+
+def _rejects_from(frame: pd.DataFrame, reasons: pd.DataFrame, *, stage: str) -> pd.DataFrame:
+    if frame.empty:
+        return empty_rejects()
+    return make_rejects(pd.DataFrame({
+        "source_file": frame["source_file"],
+        "row_number": frame["source_row"],
+        "occurrence_id": frame["occurrence_id"],
+        "field": reasons["reject_field"],
+        "value": reasons["reject_value"],
+        "reason": reasons["reject_reason"],
+        "stage": stage,
+    }))
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.value_counts(dropna=False).items()}
+
+
+def summarise(
+    read: ReadResult,
+    occurrences: pd.DataFrame,
+    rejects: pd.DataFrame,
+    *,
+    findings: Sequence[quality.Finding] = (),
+    grouping: str = "district",
+    mapping: ColumnMapping | None = None,
+) -> dict[str, Any]:
+    """Build the ingest summary and check that the row counts reconcile.
+
+    Raises
+    ------
+    HotspotError
+        When ``read != accepted + rejected``: a row went missing, which is a bug.
+    """
+    rejected_rows = rejects[["source_file", "row_number"]].drop_duplicates()
+    n_rejected = len(rejected_rows)
+    n_accepted = len(occurrences)
+    if read.n_read != n_accepted + n_rejected:
+        raise HotspotError(
+            f"row accounting does not reconcile: read {read.n_read}, accepted "
+            f"{n_accepted}, rejected {n_rejected}"
+        )
+    first_reason = rejects.drop_duplicates(["source_file", "row_number"])
+    flagged = occurrences["quality_flags"].notna()
+    sv = occurrences["is_serious_violence"].fillna(False).astype(bool)
+    periods = occurrences["occurred_from"]
+    return {
+        "hotspot_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": list(read.files),
+        "mapping": None if mapping is None else mapping.name,
+        "grouping": grouping,
+        "rows": {"read": read.n_read, "accepted": n_accepted, "rejected": n_rejected},
+        "reconciles": True,
+        "rejected_by_reason": _counts(first_reason["stage"] + ": " +
+                                      first_reason["field"].fillna("") + ": " +
+                                      first_reason["reason"].fillna("")),
+        "accepted_by_source": _counts(occurrences["source"]),
+        "synthetic_rows": int(occurrences["is_synthetic"].fillna(False).sum()),
+        "geocoded_by_method": _counts(occurrences["geocode_method"]),
+        "median_uncertainty_m_by_method": {
+            str(k): float(v) for k, v in occurrences.groupby("geocode_method")[
+                "geocode_uncertainty_m"].median().items()
+        },
+        "per_csp": _counts(occurrences["csp_name"]),
+        "serious_violence": {
+            "rows": int(sv.sum()),
+            "by_category": _counts(occurrences.loc[sv, "sv_category"]),
+            "by_match": _counts(occurrences["sv_match"]),
+        },
+        "period": {
+            "from": None if periods.empty else str(periods.min()),
+            "to": None if periods.empty else str(occurrences["occurred_to"].max()),
+        },
+        "quality": {
+            "rows_flagged": int(flagged.sum()),
+            "flagged_by_check": _counts(
+                occurrences.loc[flagged, "quality_flags"].str.split(";").explode()
+            ),
+            "findings": [f.__dict__ for f in findings],
+        },
+    }
+
+
+def analysis_rows(
+    occurrences: pd.DataFrame, *, include_flagged: bool = False
+) -> pd.DataFrame:
+    """Rows analyses use by default: those with no data-quality flag."""
+    if include_flagged:
+        return occurrences
+    keep = occurrences["quality_flags"].isna().to_numpy()
+    return occurrences[keep]

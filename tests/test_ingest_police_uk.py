@@ -1,0 +1,203 @@
+"""The data.police.uk reader: good files, broken files, folders and zips."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspot.errors import InputFileError
+from hotspot.ingest.police_uk import read_police_uk
+from hotspot.paths import DATA_DIR
+from tests.helpers import POLICE_UK_HEADER, assert_reconciles, police_uk_row, write_lines
+
+
+def test_good_file_maps_to_canonical_columns(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "2025-01-hampshire-street.csv", [
+        POLICE_UK_HEADER,
+        police_uk_row("a1"),
+        police_uk_row("", crime_type="Anti-social behaviour"),
+    ])
+    result = read_police_uk(path)
+    assert_reconciles(result)
+    assert result.n_read == 2 and len(result.accepted) == 2
+    first = result.accepted.iloc[0]
+    assert first["occurrence_id"] == "a1"
+    assert first["source"] == "police_uk"
+    assert first["crime_type"] == "Robbery"
+    assert first["longitude"] == pytest.approx(-1.404)
+    assert first["recorded_lsoa_code"] == "E01032747"
+    # a missing Crime ID (anti-social behaviour) gets a file:row id, never a blank
+    assert result.accepted.iloc[1]["occurrence_id"] == "2025-01-hampshire-street:2"
+
+
+def test_month_only_dates_are_kept_honest(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row(month="2025-02")])
+    row = read_police_uk(path).accepted.iloc[0]
+    assert row["occurred_from"] == pd.Timestamp("2025-02-01 00:00:00")
+    assert row["occurred_to"] == pd.Timestamp("2025-02-28 23:59:59")
+    assert row["date_precision"] == "month"
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        (police_uk_row(month="2025-13"), "Month"),
+        (police_uk_row(month="Jan 2025"), "Month"),
+        (police_uk_row(crime_type="Murder most foul"), "Crime type"),
+        (police_uk_row(lon="west"), "Longitude"),
+        (police_uk_row(lat="inf"), "Latitude"),
+        (police_uk_row(lsoa="XYZ"), "LSOA code"),
+        (police_uk_row() + ",extra", "row"),
+    ],
+    ids=["month-13", "month-text", "crime-type", "lon-text", "lat-inf", "lsoa", "ragged"],
+)
+def test_junk_values_are_rejected_with_field(tmp_path: Path, row: str, field: str) -> None:
+    path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row("ok"), row])
+    result = read_police_uk(path)
+    assert_reconciles(result)
+    assert len(result.accepted) == 1
+    rejected = result.rejected.iloc[0]
+    assert rejected["field"] == field
+    assert rejected["row_number"] == 2
+    assert rejected["source_file"] == path.name
+    assert rejected["reason"]
+
+
+def test_missing_location_is_accepted_for_the_geocoder_to_judge(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER,
+                                            police_uk_row(lon="", lat="", lsoa="")])
+    result = read_police_uk(path)
+    assert len(result.accepted) == 1
+    assert pd.isna(result.accepted.iloc[0]["longitude"])
+
+
+def test_shuffled_columns_are_read_by_name(tmp_path: Path) -> None:
+    header = POLICE_UK_HEADER.split(",")
+    values = police_uk_row("s1").split(",")
+    order = np.random.default_rng(3).permutation(len(header))
+    path = write_lines(tmp_path / "f.csv", [",".join(header[i] for i in order),
+                                            ",".join(values[i] for i in order)])
+    row = read_police_uk(path).accepted.iloc[0]
+    assert row["occurrence_id"] == "s1" and row["crime_type"] == "Robbery"
+
+
+def test_missing_required_column_is_one_clear_error(tmp_path: Path) -> None:
+    header = POLICE_UK_HEADER.replace("Crime type,", "")
+    row = police_uk_row().replace("Robbery,", "")
+    path = write_lines(tmp_path / "f.csv", [header, row])
+    with pytest.raises(InputFileError, match=r"f\.csv.*'Crime type'.*missing"):
+        read_police_uk(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (POLICE_UK_HEADER.encode() + b"\n", "no data rows"),
+        (b"\x00\x01\x02PK\x03\x04" * 50, "not a text table"),
+    ],
+    ids=["empty", "blank", "header-only", "binary"],
+)
+def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=match):
+        read_police_uk(path)
+
+
+def test_windows_1252_file_is_decoded(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "f.csv", [
+        POLICE_UK_HEADER, police_uk_row(location="On or near Caf\u00e9 Street"),
+    ], encoding="cp1252")
+    row = read_police_uk(path).accepted.iloc[0]
+    assert row["location_text"] == "On or near Caf\u00e9 Street"
+
+
+def test_truncated_file_keeps_every_row_accounted(tmp_path: Path) -> None:
+    lines = [POLICE_UK_HEADER] + [police_uk_row(f"id{i}") for i in range(5)]
+    text = "\n".join(lines)
+    path = tmp_path / "truncated.csv"
+    path.write_text(text[: len(text) - 40])  # cut mid-way through the last row
+    result = read_police_uk(path)
+    assert_reconciles(result)
+    assert result.n_read == 5
+    assert len(result.accepted) == 4
+    assert result.rejected.iloc[0]["row_number"] == 5
+
+
+def test_folder_and_zip_read_every_month(tmp_path: Path) -> None:
+    folder = tmp_path / "months"
+    folder.mkdir()
+    for month in ("2025-01", "2025-02"):
+        sub = folder / month
+        sub.mkdir()
+        write_lines(sub / f"{month}-hampshire-street.csv",
+                    [POLICE_UK_HEADER, police_uk_row(f"{month}a", month=month),
+                     police_uk_row(f"{month}b", month=month)])
+    from_folder = read_police_uk(folder)
+    assert from_folder.n_read == 4 and len(from_folder.files) == 2
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for csv in sorted(folder.rglob("*.csv")):
+            zf.write(csv, arcname=f"{csv.parent.name}/{csv.name}")
+    from_zip = read_police_uk(archive)
+    assert_reconciles(from_zip)
+    assert sorted(from_zip.accepted["occurrence_id"]) == sorted(
+        from_folder.accepted["occurrence_id"]
+    )
+    assert from_zip.accepted["source_file"].str.startswith("download.zip:").all()
+
+
+def test_broken_zip_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.zip"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(InputFileError, match="not a readable zip"):
+        read_police_uk(path)
+
+
+def test_random_corruption_never_loses_a_row(tmp_path: Path) -> None:
+    """Corrupt cells, drop separators and cut lines at random: rows still add up."""
+    rng = np.random.default_rng(20251121)
+    lines = [police_uk_row(f"r{i}", month=f"2025-0{1 + i % 9}") for i in range(400)]
+    corrupted = []
+    for line in lines:
+        cells = line.split(",")
+        roll = rng.random()
+        if roll < 0.1:
+            cells[rng.integers(len(cells))] = "#??" + "x" * int(rng.integers(5))
+        elif roll < 0.15:
+            cells.pop(int(rng.integers(len(cells))))
+        elif roll < 0.2:
+            cells = cells[: int(rng.integers(1, len(cells)))]
+        corrupted.append(",".join(cells))
+    path = write_lines(tmp_path / "random.csv", [POLICE_UK_HEADER, *corrupted])
+    result = read_police_uk(path)
+    assert_reconciles(result)
+    assert result.n_read == 400
+    assert 0 < result.n_rejected() < 120
+
+
+def test_all_nine_real_months_are_accounted_for(shared_data: Path) -> None:
+    result = read_police_uk(shared_data / "police_uk")
+    assert_reconciles(result)
+    assert result.n_read == 126_106
+    assert len(result.files) == 9
+    months = result.accepted["occurred_from"].dt.strftime("%Y-%m").value_counts()
+    assert sorted(months.index) == [f"2025-0{m}" for m in range(1, 10)]
+
+
+def test_embedded_parquet_equals_the_csvs(shared_data: Path) -> None:
+    parquet = next((DATA_DIR / "police_uk").glob("*.parquet"))
+    from_parquet = read_police_uk(parquet)
+    from_csv = read_police_uk(shared_data / "police_uk")
+    assert from_parquet.n_read == from_csv.n_read
+    cols = ["occurrence_id", "crime_type", "longitude", "latitude", "source_row"]
+    pd.testing.assert_frame_equal(
+        from_parquet.accepted[cols].reset_index(drop=True),
+        from_csv.accepted[cols].reset_index(drop=True),
+    )
