@@ -40,8 +40,8 @@ DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
 
 _BLADED = re.compile(r"knife|blade|bladed|sharp|stab|machete|sword|razor|cutting",
                      re.IGNORECASE)
-_LICENSED = re.compile(r"\b(pub|bar|club|nightclub|licensed|inn)\b", re.IGNORECASE)
-_PRIVATE = re.compile(r"\b(home|house|flat|dwelling|residence|private)\b",
+_LICENSED = re.compile(r"\b(?:pub|bar|club|nightclub|licensed|inn)\b", re.IGNORECASE)
+_PRIVATE = re.compile(r"\b(?:home|house|flat|dwelling|residence|private)\b",
                       re.IGNORECASE)
 _PUBLIC = re.compile(
     r"street|road|park|public|shop|town cent|city cent|outdoor|bus|train|station|"
