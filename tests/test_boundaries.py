@@ -373,3 +373,34 @@ def test_point_outside_the_coarse_lsoas_gets_the_nearest_lsoa_of_its_csp():
     assert 0 < distance_m <= boundaries.LSOA_SEARCH_RADIUS_M
     nearest_own = lsoa21.loc[lsoa21["lad_code"] == "E06000045"].distance(point).min()
     assert distance_m == pytest.approx(nearest_own)
+
+
+@pytest.mark.slow
+def test_police_uk_file_keeps_every_row_and_column():
+    data = pd.read_parquet(POLICE_UK)
+    assert list(data.columns) == [
+        "Crime ID",
+        "Month",
+        "Reported by",
+        "Falls within",
+        "Longitude",
+        "Latitude",
+        "Location",
+        "LSOA code",
+        "LSOA name",
+        "Crime type",
+        "Last outcome category",
+        "Context",
+        "source_file",
+        "source_row",
+    ]
+    assert len(data) == 126_106
+    assert not data.duplicated(["source_file", "source_row"]).any()
+    per_file = data.groupby("source_file", observed=True)["source_row"].agg(
+        ["min", "max", "size"]
+    )
+    assert (per_file["min"] == 1).all() and (per_file["max"] == per_file["size"]).all()
+    months = pd.read_csv(POLICE_UK.parent / "months.csv")
+    assert months["rows"].sum() == len(data)
+    august = months[months["month"] == "2025-08"].set_index("crime_type")["rows"]
+    assert august["Violence and sexual offences"] == 11_639

@@ -1,0 +1,61 @@
+"""Rebuild the whole embedded data set from ../shared/data, in order.
+
+1. boundaries (CSPs, LSOAs, wards)      scripts/build_boundaries.py
+2. police.uk street crime (parquet)     scripts/build_police_uk.py
+3. gazetteers for the geocoder          scripts/build_gazetteer.py
+4. the SYNTHETIC records extract        scripts/make_synthetic_extract.py
+5. the default store the app opens      police.uk + synthetic extract, ingested
+
+Run: ``make data`` (or ``.venv/bin/python scripts/build_all.py``). Each step is
+deterministic, so a rebuild reproduces the committed files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from hotspot.ingest.mapping import load_mapping
+from hotspot.paths import DATA_DIR, ROOT
+from hotspot.pipeline import ingest_to_store
+from hotspot.store import DEFAULT_STORE
+
+logger = logging.getLogger("build_all")
+
+STEPS = ("build_boundaries.py", "build_police_uk.py", "build_gazetteer.py",
+         "make_synthetic_extract.py")
+POLICE_UK = DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
+SYNTHETIC = DATA_DIR / "synthetic" / "SYNTHETIC_rms_extract_2024-10_2025-09.csv"
+SYNTHETIC_MAPPING = DATA_DIR / "mappings" / "synthetic_rms.toml"
+
+
+def build_default_store(out: Path = DEFAULT_STORE) -> None:
+    """Ingest the embedded police.uk file and the synthetic extract into ``out``."""
+    result = ingest_to_store([POLICE_UK, SYNTHETIC], out,
+                             mapping=load_mapping(SYNTHETIC_MAPPING))
+    rows = result.summary["rows"]
+    logger.info("default store: read %d = accepted %d + rejected %d", rows["read"],
+                rows["accepted"], rows["rejected"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store-only", action="store_true",
+                        help="only rebuild the default store from the embedded files")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not args.store_only:
+        for number, script in enumerate(STEPS, start=1):
+            logger.info("step %d/%d: %s", number, len(STEPS) + 1, script)
+            subprocess.run([sys.executable, str(ROOT / "scripts" / script)], check=True)
+    logger.info("step %d/%d: default store", len(STEPS) + 1, len(STEPS) + 1)
+    build_default_store()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
