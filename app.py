@@ -41,7 +41,7 @@ def load_tables(store_dir: str) -> dict[str, pd.DataFrame]:
 
 @st.cache_data
 def load_store_summary(store_dir: str) -> dict:  # type: ignore[type-arg]
-    """The store's ingest summary (cached by the store path)."""
+    """Return the store's ingest summary (cached by the store path)."""
     return load_summary(store_dir)
 
 
@@ -53,10 +53,14 @@ def main() -> None:
     tables = load_tables(store_dir)
     rows = summary["rows"]
 
-    st.title("Hotspot: serious violence in Hampshire, the Isle of Wight, "
-             "Portsmouth and Southampton")
-    st.caption(f"Store: `{store_dir}` · period {summary['period']['from'][:10]} to "
-               f"{summary['period']['to'][:10]}")
+    st.title(
+        "Hotspot: serious violence in Hampshire, the Isle of Wight, "
+        "Portsmouth and Southampton"
+    )
+    st.caption(
+        f"Store: `{store_dir}` · period {summary['period']['from'][:10]} to "
+        f"{summary['period']['to'][:10]}"
+    )
     if summary.get("synthetic_rows"):
         st.warning(
             f"**SYNTHETIC DATA**: {summary['synthetic_rows']:,} rows come from a "
@@ -67,10 +71,13 @@ def main() -> None:
     cols[0].metric("Rows read", f"{rows['read']:,}")
     cols[1].metric("Accepted", f"{rows['accepted']:,}")
     cols[2].metric("Rejected", f"{rows['rejected']:,}")
-    cols[3].metric("Flagged (left out by default)",
-                   f"{summary['quality']['rows_flagged']:,}")
-    st.write(f"Read {rows['read']:,} = accepted {rows['accepted']:,} + rejected "
-             f"{rows['rejected']:,}: every row is accounted for.")
+    cols[3].metric(
+        "Flagged (left out by default)", f"{summary['quality']['rows_flagged']:,}"
+    )
+    st.write(
+        f"Read {rows['read']:,} = accepted {rows['accepted']:,} + rejected "
+        f"{rows['rejected']:,}: every row is accounted for."
+    )
 
     left, right = st.columns(2)
     with left:
@@ -79,11 +86,13 @@ def main() -> None:
     with right:
         st.subheader("Serious violence by category")
         st.dataframe(tables["by_category"], width="stretch", hide_index=True)
-        st.caption("match: *definition* = HIPS definition applied to offence codes "
-                   "and flags; *exact* = police.uk category equal to a part of the "
-                   "definition; *approximate* = police.uk category that is a superset "
-                   "(Violence and sexual offences, Public order), not counted as "
-                   "serious violence.")
+        st.caption(
+            "match: *definition* = HIPS definition applied to offence codes "
+            "and flags; *exact* = police.uk category equal to a part of the "
+            "definition; *approximate* = police.uk category that is a superset "
+            "(Violence and sexual offences, Public order), not counted as "
+            "serious violence."
+        )
         st.subheader("Geocoding by method")
         st.dataframe(tables["geocoding"], width="stretch")
 
@@ -96,9 +105,12 @@ def main() -> None:
 
     st.subheader("Rejected rows by reason")
     st.dataframe(tables["rejects"], width="stretch", hide_index=True)
-    st.download_button("Download all rejected rows (CSV)",
-                       tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
-                       file_name="rejects.csv", mime="text/csv")
+    st.download_button(
+        "Download all rejected rows (CSV)",
+        tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
+        file_name="rejects.csv",
+        mime="text/csv",
+    )
     st.divider()
     st.caption(ATTRIBUTION)
 

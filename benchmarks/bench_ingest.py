@@ -1,6 +1,7 @@
 """Benchmark: ingest, classify and geocode N synthetic rows with mixed locations.
 
-Run on demand (not a test): ``.venv/bin/python benchmarks/bench_ingest.py --rows 1000000``.
+Run on demand (not a test):
+``.venv/bin/python benchmarks/bench_ingest.py --rows 1000000``.
 Writes a template-layout CSV of N rows (locations mixed as in bench_geocode.py:
 BNG, WGS84, swapped, postcodes of every precision, free text, junk), runs the whole
 pipeline on it and prints the time per stage and rows per second. The baseline in
@@ -60,20 +61,27 @@ def main(argv: list[str] | None = None) -> int:
         baseline = time.perf_counter() - t0
         marks: list[tuple[str, float]] = []
         t0 = time.perf_counter()
-        result = ingest([path], fmt="template",
-                        progress=lambda s: marks.append((s, time.perf_counter())))
+        result = ingest(
+            [path],
+            fmt="template",
+            progress=lambda s: marks.append((s, time.perf_counter())),
+        )
         total = time.perf_counter() - t0
     marks.append(("end", t0 + total))
     rows = result.summary["rows"]
-    print(f"\n{args.rows:,} rows: read {rows['read']:,} = accepted {rows['accepted']:,}"
-          f" + rejected {rows['rejected']:,}\n")
+    print(
+        f"\n{args.rows:,} rows: read {rows['read']:,} = accepted {rows['accepted']:,}"
+        f" + rejected {rows['rejected']:,}\n"
+    )
     print("| stage | seconds | rows/s |")
     print("|---|---:|---:|")
     for (stage, at), (_, nxt) in zip(marks, marks[1:], strict=False):
         print(f"| {stage} | {nxt - at:.2f} | {args.rows / (nxt - at):,.0f} |")
     print(f"| **whole ingest** | **{total:.2f}** | **{args.rows / total:,.0f}** |")
-    print(f"| baseline: pandas.read_csv of the same file | {baseline:.2f} | "
-          f"{args.rows / baseline:,.0f} |")
+    print(
+        f"| baseline: pandas.read_csv of the same file | {baseline:.2f} | "
+        f"{args.rows / baseline:,.0f} |"
+    )
     print("\ngeocoded by method:", result.summary["geocoded_by_method"])
     return 0
 

@@ -25,7 +25,8 @@ logger = logging.getLogger("hotspot")
 
 EPILOG = """\
 examples:
-  hotspot ingest data/police_uk/hampshire_street_2025-01_2025-09.parquet --out var/police
+  hotspot ingest data/police_uk/hampshire_street_2025-01_2025-09.parquet \
+      --out var/police
   hotspot ingest extract.xlsx --format records --mapping my_rms.toml --out var/rms
   hotspot summary var/police
   hotspot detect var/police --method gistar --scope csp --resolution 9 --out hot.gpkg
@@ -36,11 +37,17 @@ STORE_DIR/rejects.csv with the file, row, field and reason; nothing is dropped s
 
 
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity < 0 else (
-        logging.INFO if verbosity == 0 else logging.DEBUG
+    level = (
+        logging.WARNING
+        if verbosity < 0
+        else (logging.INFO if verbosity == 0 else logging.DEBUG)
     )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=level,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
 
 
 def _add_ingest(subparsers: Any) -> None:
@@ -55,17 +62,40 @@ def _add_ingest(subparsers: Any) -> None:
         "STORE_DIR/occurrences.parquet, STORE_DIR/rejects.csv and "
         "STORE_DIR/summary.json.",
     )
-    p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE",
-                   help="a file, a folder or a zip of police.uk monthly files")
-    p.add_argument("--out", required=True, type=Path, metavar="STORE_DIR",
-                   help="folder to write the store into (created if needed)")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="input layout; detected from the headers when not given")
-    p.add_argument("--mapping", type=Path, default=None, metavar="FILE.toml",
-                   help="column mapping for a records extract (docs/column-mapping.md)")
-    p.add_argument("--grouping", choices=("district", "ons2024"), default="district",
-                   help="CSP areas: 14 districts (default) or the ONS 2024 grouping "
-                   "with North Hampshire")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        type=Path,
+        metavar="SOURCE",
+        help="a file, a folder or a zip of police.uk monthly files",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="STORE_DIR",
+        help="folder to write the store into (created if needed)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="input layout; detected from the headers when not given",
+    )
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        default=None,
+        metavar="FILE.toml",
+        help="column mapping for a records extract (docs/column-mapping.md)",
+    )
+    p.add_argument(
+        "--grouping",
+        choices=("district", "ons2024"),
+        default="district",
+        help="CSP areas: 14 districts (default) or the ONS 2024 grouping "
+        "with North Hampshire",
+    )
     p.set_defaults(func=_run_ingest)
 
 
@@ -77,16 +107,22 @@ def _run_ingest(args: argparse.Namespace) -> int:
 
     mapping = load_mapping(args.mapping) if args.mapping else None
     stages = ["read", "geocode", "classify", "locate", "check", "write"]
-    with tqdm(total=len(stages), desc="ingest", unit="stage",
-              disable=args.quiet) as bar:
+    with tqdm(
+        total=len(stages), desc="ingest", unit="stage", disable=args.quiet
+    ) as bar:
+
         def progress(stage: str) -> None:
             bar.set_postfix_str(stage)
             if stage != "read":
                 bar.update(1)
 
         result = ingest_to_store(
-            args.sources, args.out, fmt=args.format, mapping=mapping,
-            grouping=args.grouping, progress=progress,
+            args.sources,
+            args.out,
+            fmt=args.format,
+            mapping=mapping,
+            grouping=args.grouping,
+            progress=progress,
         )
         bar.update(1)
     print(format_summary(result.summary))
@@ -94,8 +130,11 @@ def _run_ingest(args: argparse.Namespace) -> int:
 
 
 def _add_summary(subparsers: Any) -> None:
-    p = subparsers.add_parser("summary", help="print a store's ingest summary",
-                              description="Print the ingest summary of STORE_DIR.")
+    p = subparsers.add_parser(
+        "summary",
+        help="print a store's ingest summary",
+        description="Print the ingest summary of STORE_DIR.",
+    )
     p.add_argument("store", type=Path, metavar="STORE_DIR")
     p.add_argument("--json", action="store_true", help="print the raw JSON")
     p.set_defaults(func=_run_summary)
@@ -111,8 +150,10 @@ def _run_summary(args: argparse.Namespace) -> int:
 
 def _add_template(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "template", help="write the blank CSV template for hand-filled occurrences",
-        description="Write the plain CSV template (docs/template.md) to FILE.")
+        "template",
+        help="write the blank CSV template for hand-filled occurrences",
+        description="Write the plain CSV template (docs/template.md) to FILE.",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="FILE.csv")
     p.set_defaults(func=_run_template)
 
@@ -135,15 +176,21 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{rows['rejected']:,}",
     ]
     if summary.get("synthetic_rows"):
-        lines.append(f"SYNTHETIC rows (not real police data): "
-                     f"{summary['synthetic_rows']:,}")
+        lines.append(
+            f"SYNTHETIC rows (not real police data): {summary['synthetic_rows']:,}"
+        )
     sections = [
         ("rejected, by reason", summary.get("rejected_by_reason", {})),
         ("geocoded, by method", summary.get("geocoded_by_method", {})),
         ("accepted, by CSP", summary.get("per_csp", {})),
-        ("serious violence, by category",
-         summary.get("serious_violence", {}).get("by_category", {})),
-        ("serious-violence match", summary.get("serious_violence", {}).get("by_match", {})),
+        (
+            "serious violence, by category",
+            summary.get("serious_violence", {}).get("by_category", {}),
+        ),
+        (
+            "serious-violence match",
+            summary.get("serious_violence", {}).get("by_match", {}),
+        ),
     ]
     for title, counts in sections:
         if counts:
@@ -152,8 +199,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines += [f"  {k:<{width}}  {v:>9,}" for k, v in counts.items()]
     findings = summary.get("quality", {}).get("findings", [])
     if findings:
-        lines.append("data-quality flags (flagged rows are left out of analyses "
-                     "by default):")
+        lines.append(
+            "data-quality flags (flagged rows are left out of analyses by default):"
+        )
         lines += [f"  {f['check']} [{f['source']}]: {f['detail']}" for f in findings]
     return "\n".join(lines)
 
@@ -168,10 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"hotspot {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more detail in the log (repeat for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="warnings only, and no progress bars")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more detail in the log (repeat for debug)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings only, and no progress bars"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _add_ingest(subparsers)

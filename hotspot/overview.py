@@ -23,8 +23,10 @@ def source_label(source: str, *, synthetic: bool) -> str:
 def _labelled_source(occurrences: pd.DataFrame) -> pd.Series:
     synthetic = occurrences["is_synthetic"].fillna(False).astype(bool)
     return pd.Series(
-        [source_label(s, synthetic=y) for s, y in zip(occurrences["source"], synthetic,
-                                                      strict=True)],
+        [
+            source_label(s, synthetic=y)
+            for s, y in zip(occurrences["source"], synthetic, strict=True)
+        ],
         index=occurrences.index,
     )
 
@@ -46,13 +48,15 @@ def counts_by_category(occurrences: pd.DataFrame) -> pd.DataFrame:
     """Serious-violence occurrences per category, source and match quality."""
     has_category = occurrences["sv_category"].notna()
     part = occurrences[has_category]
-    names = {c: label for c, label in SV_CATEGORIES.items()}
+    names = dict(SV_CATEGORIES)
     table = (
-        pd.DataFrame({
-            "category": part["sv_category"].map(names).fillna(part["sv_category"]),
-            "source": _labelled_source(part),
-            "match": part["sv_match"],
-        })
+        pd.DataFrame(
+            {
+                "category": part["sv_category"].map(names).fillna(part["sv_category"]),
+                "source": _labelled_source(part),
+                "match": part["sv_match"],
+            }
+        )
         .value_counts()
         .rename("occurrences")
         .reset_index()
@@ -64,10 +68,12 @@ def counts_by_category(occurrences: pd.DataFrame) -> pd.DataFrame:
 def geocoding_by_method(occurrences: pd.DataFrame) -> pd.DataFrame:
     """Points per geocoding method with their median uncertainty (metres)."""
     grouped = occurrences.groupby("geocode_method")["geocode_uncertainty_m"]
-    table = pd.DataFrame({
-        "points": grouped.size(),
-        "median uncertainty (m)": grouped.median().round(0),
-    }).rename_axis("method")
+    table = pd.DataFrame(
+        {
+            "points": grouped.size(),
+            "median uncertainty (m)": grouped.median().round(0),
+        }
+    ).rename_axis("method")
     table["share"] = (table["points"] / table["points"].sum()).map("{:.1%}".format)
     return table.sort_values("points", ascending=False)
 
@@ -76,6 +82,9 @@ def rejects_by_reason(rejects: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows per stage, field and reason (first reason of each row)."""
     first = rejects.drop_duplicates(["source_file", "row_number"])
     return (
-        first[["stage", "field", "reason"]].fillna("")
-        .value_counts().rename("rows").reset_index()
+        first[["stage", "field", "reason"]]
+        .fillna("")
+        .value_counts()
+        .rename("rows")
+        .reset_index()
     )

@@ -10,6 +10,8 @@ ROOT = Path(os.environ.get("HOTSPOT_ROOT", Path(__file__).resolve().parent.paren
 DATA_DIR = ROOT / "data"
 BOUNDARIES_DIR = ROOT / "boundaries"
 #: Source of the real public data the embedded set is built from (never edited).
-SHARED_DATA_DIR = Path(os.environ.get("HOTSPOT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA_DIR = Path(
+    os.environ.get("HOTSPOT_SHARED_DATA", ROOT.parent / "shared" / "data")
+)
 #: Folder the app and the command line write stores and logs into by default.
 APP_DATA_DIR = Path(os.environ.get("HOTSPOT_APP_DATA", ROOT / "var"))

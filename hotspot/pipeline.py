@@ -33,8 +33,14 @@ logger = logging.getLogger(__name__)
 
 #: Classification columns a source may already carry (A&E extracts classify
 #: themselves approximately); ``classify`` fills them everywhere else.
-_CLASS_COLUMNS = ("offence_code", "hmic_group", "sv_category", "sv_match",
-                  "is_serious_violence", "harm_weight")
+_CLASS_COLUMNS = (
+    "offence_code",
+    "hmic_group",
+    "sv_category",
+    "sv_match",
+    "is_serious_violence",
+    "harm_weight",
+)
 
 
 @dataclass
@@ -76,8 +82,14 @@ def ingest(
     step("check")
     occurrences, findings = _check(occurrences)
     rejects = pd.concat([read.rejected, rejected_geo, rejected_loc], ignore_index=True)
-    summary = summarise(read, occurrences, rejects, findings=findings,
-                        grouping=grouping, mapping=mapping)
+    summary = summarise(
+        read,
+        occurrences,
+        rejects,
+        findings=findings,
+        grouping=grouping,
+        mapping=mapping,
+    )
     return IngestResult(occurrences=occurrences, rejects=rejects, summary=summary)
 
 
@@ -91,12 +103,17 @@ def ingest_to_store(
     progress: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Run :func:`ingest` and write the store (nothing is written if it fails)."""
-    result = ingest(sources, fmt=fmt, mapping=mapping, grouping=grouping,
-                    progress=progress)
+    result = ingest(
+        sources, fmt=fmt, mapping=mapping, grouping=grouping, progress=progress
+    )
     if progress is not None:
         progress("write")
-    write_store(store_dir, occurrences=result.occurrences, rejects=result.rejects,
-                summary=result.summary)
+    write_store(
+        store_dir,
+        occurrences=result.occurrences,
+        rejects=result.rejects,
+        summary=result.summary,
+    )
     logger.info("wrote %s", store_dir)
     return result
 
@@ -135,16 +152,23 @@ def _locate(
         geometry=gpd.points_from_xy(frame["x"], frame["y"]),
         crs=BNG,
     )
-    areas = assign_areas(points, grouping=grouping,
-                         recorded_lsoa=frame["recorded_lsoa_code"])
+    areas = assign_areas(
+        points, grouping=grouping, recorded_lsoa=frame["recorded_lsoa_code"]
+    )
     inside = areas["csp_code"].notna()
-    reasons = pd.DataFrame({
-        "reject_field": "location",
-        "reject_value": [f"{x:.0f}, {y:.0f}" for x, y in
-                         zip(frame.loc[~inside, "x"], frame.loc[~inside, "y"],
-                             strict=True)],
-        "reject_reason": "outside HIPS: the point is in none of the 14 CSP areas",
-    }, index=frame.index[~inside])
+    reasons = pd.DataFrame(
+        {
+            "reject_field": "location",
+            "reject_value": [
+                f"{x:.0f}, {y:.0f}"
+                for x, y in zip(
+                    frame.loc[~inside, "x"], frame.loc[~inside, "y"], strict=True
+                )
+            ],
+            "reject_reason": "outside HIPS: the point is in none of the 14 CSP areas",
+        },
+        index=frame.index[~inside],
+    )
     rejects = _rejects_from(frame[~inside], reasons, stage="locate")
     points = points[inside].copy()
     for name in ("csp_code", "csp_name", "lsoa21_code"):
@@ -159,7 +183,8 @@ def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Find
     dup, found_dup = quality.check_duplicates(out)
     month, found_month = quality.check_months(out)
     pile, found_pile = quality.check_piles(
-        out, pd.Series(out.geometry.x, index=out.index),
+        out,
+        pd.Series(out.geometry.x, index=out.index),
         pd.Series(out.geometry.y, index=out.index),
     )
     flags = quality.add_flag(flags, dup, "duplicate_id")
@@ -171,18 +196,24 @@ def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Find
     return gdf, [*found_dup, *found_month, *found_pile]
 
 
-def _rejects_from(frame: pd.DataFrame, reasons: pd.DataFrame, *, stage: str) -> pd.DataFrame:
+def _rejects_from(
+    frame: pd.DataFrame, reasons: pd.DataFrame, *, stage: str
+) -> pd.DataFrame:
     if frame.empty:
         return empty_rejects()
-    return make_rejects(pd.DataFrame({
-        "source_file": frame["source_file"],
-        "row_number": frame["source_row"],
-        "occurrence_id": frame["occurrence_id"],
-        "field": reasons["reject_field"],
-        "value": reasons["reject_value"],
-        "reason": reasons["reject_reason"],
-        "stage": stage,
-    }))
+    return make_rejects(
+        pd.DataFrame(
+            {
+                "source_file": frame["source_file"],
+                "row_number": frame["source_row"],
+                "occurrence_id": frame["occurrence_id"],
+                "field": reasons["reject_field"],
+                "value": reasons["reject_value"],
+                "reason": reasons["reject_reason"],
+                "stage": stage,
+            }
+        )
+    )
 
 
 def _counts(series: pd.Series) -> dict[str, int]:
@@ -225,15 +256,21 @@ def summarise(
         "grouping": grouping,
         "rows": {"read": read.n_read, "accepted": n_accepted, "rejected": n_rejected},
         "reconciles": True,
-        "rejected_by_reason": _counts(first_reason["stage"] + ": " +
-                                      first_reason["field"].fillna("") + ": " +
-                                      first_reason["reason"].fillna("")),
+        "rejected_by_reason": _counts(
+            first_reason["stage"]
+            + ": "
+            + first_reason["field"].fillna("")
+            + ": "
+            + first_reason["reason"].fillna("")
+        ),
         "accepted_by_source": _counts(occurrences["source"]),
         "synthetic_rows": int(occurrences["is_synthetic"].fillna(False).sum()),
         "geocoded_by_method": _counts(occurrences["geocode_method"]),
         "median_uncertainty_m_by_method": {
-            str(k): float(v) for k, v in occurrences.groupby("geocode_method")[
-                "geocode_uncertainty_m"].median().items()
+            str(k): float(v)
+            for k, v in occurrences.groupby("geocode_method")["geocode_uncertainty_m"]
+            .median()
+            .items()
         },
         "per_csp": _counts(occurrences["csp_name"]),
         "serious_violence": {

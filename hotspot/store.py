@@ -60,7 +60,7 @@ def load_rejects(store_dir: Path | str = DEFAULT_STORE) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     for name, dtype in REJECT_COLUMNS.items():
         if name in frame.columns:
-            frame[name] = frame[name].astype(dtype)  # type: ignore[call-overload]
+            frame[name] = frame[name].astype(dtype)
     return frame
 
 
@@ -87,7 +87,10 @@ def write_store(
         SUMMARY_FILE: target / f".{SUMMARY_FILE}.tmp",
     }
     occurrences.to_parquet(
-        staged[OCCURRENCES_FILE], compression="zstd", index=False, schema_version="1.0.0"
+        staged[OCCURRENCES_FILE],
+        compression="zstd",
+        index=False,
+        schema_version="1.0.0",
     )
     rejects.to_csv(staged[REJECTS_FILE], index=False)
     staged[SUMMARY_FILE].write_text(

@@ -25,8 +25,12 @@ from hotspot.store import DEFAULT_STORE
 
 logger = logging.getLogger("build_all")
 
-STEPS = ("build_boundaries.py", "build_police_uk.py", "build_gazetteer.py",
-         "make_synthetic_extract.py")
+STEPS = (
+    "build_boundaries.py",
+    "build_police_uk.py",
+    "build_gazetteer.py",
+    "make_synthetic_extract.py",
+)
 POLICE_UK = DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
 SYNTHETIC = DATA_DIR / "synthetic" / "SYNTHETIC_rms_extract_2024-10_2025-09.csv"
 SYNTHETIC_MAPPING = DATA_DIR / "mappings" / "synthetic_rms.toml"
@@ -34,20 +38,31 @@ SYNTHETIC_MAPPING = DATA_DIR / "mappings" / "synthetic_rms.toml"
 
 def build_default_store(out: Path = DEFAULT_STORE) -> None:
     """Ingest the embedded police.uk file and the synthetic extract into ``out``."""
-    result = ingest_to_store([POLICE_UK, SYNTHETIC], out,
-                             mapping=load_mapping(SYNTHETIC_MAPPING))
+    result = ingest_to_store(
+        [POLICE_UK, SYNTHETIC], out, mapping=load_mapping(SYNTHETIC_MAPPING)
+    )
     rows = result.summary["rows"]
-    logger.info("default store: read %d = accepted %d + rejected %d", rows["read"],
-                rows["accepted"], rows["rejected"])
+    logger.info(
+        "default store: read %d = accepted %d + rejected %d",
+        rows["read"],
+        rows["accepted"],
+        rows["rejected"],
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store-only", action="store_true",
-                        help="only rebuild the default store from the embedded files")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="only rebuild the default store from the embedded files",
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not args.store_only:
         for number, script in enumerate(STEPS, start=1):
             logger.info("step %d/%d: %s", number, len(STEPS) + 1, script)

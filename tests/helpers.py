@@ -40,5 +40,3 @@ def assert_reconciles(result: ReadResult) -> None:
     assert list(result.accepted.columns[: len(OCCURRENCE_COLUMNS)]) == list(
         OCCURRENCE_COLUMNS
     )
-
-

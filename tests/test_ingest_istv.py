@@ -12,17 +12,22 @@ from hotspot.ingest.istv import read_istv
 from hotspot.ingest.sources import detect_format
 from tests.helpers import assert_reconciles, write_lines
 
-HEADER = ("Attendance ID,Assault Date,Assault Time,Assault Method,Location Type,"
-          "Location Description")
+HEADER = (
+    "Attendance ID,Assault Date,Assault Time,Assault Method,Location Type,"
+    "Location Description"
+)
 
 
 def test_good_extract_is_classified_approximately(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "istv.csv", [
-        HEADER,
-        "A1,05/07/2025,23:40,Stabbed with knife,Street,Above Bar St Southampton",
-        "A2,06/07/2025,,Punched,Pub/Bar,The Anchor pub Fareham",
-        "A3,07/07/2025,02:10,Kicked,Home,flat in Portsmouth",
-    ])
+    path = write_lines(
+        tmp_path / "istv.csv",
+        [
+            HEADER,
+            "A1,05/07/2025,23:40,Stabbed with knife,Street,Above Bar St Southampton",
+            "A2,06/07/2025,,Punched,Pub/Bar,The Anchor pub Fareham",
+            "A3,07/07/2025,02:10,Kicked,Home,flat in Portsmouth",
+        ],
+    )
     assert detect_format(path) == "istv"
     result = read_istv(path)
     assert_reconciles(result)
@@ -35,16 +40,24 @@ def test_good_extract_is_classified_approximately(tmp_path: Path) -> None:
     assert punch["date_precision"] == "day" and pd.isna(punch["sv_category"])
     assert bool(punch["licensed_premises"]) and bool(punch["public_place"])
     assert not bool(home["public_place"])
-    assert result.accepted["occurrence_id"].tolist() == ["ISTV-A1", "ISTV-A2", "ISTV-A3"]
+    assert result.accepted["occurrence_id"].tolist() == [
+        "ISTV-A1",
+        "ISTV-A2",
+        "ISTV-A3",
+    ]
 
 
 def test_bad_dates_rejected_and_missing_columns_error(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "istv.csv", [HEADER, "A1,yesterday,,Knife,Street,x",
-                                               "A2,05/07/2025,25:99,Knife,Street,x"])
+    path = write_lines(
+        tmp_path / "istv.csv",
+        [HEADER, "A1,yesterday,,Knife,Street,x", "A2,05/07/2025,25:99,Knife,Street,x"],
+    )
     result = read_istv(path)
     assert_reconciles(result)
     assert result.accepted.empty
     assert set(result.rejected["field"]) == {"Assault Date"}
-    broken = write_lines(tmp_path / "b.csv", ["Attendance ID,Assault Date", "A,05/07/2025"])
+    broken = write_lines(
+        tmp_path / "b.csv", ["Attendance ID,Assault Date", "A,05/07/2025"]
+    )
     with pytest.raises(InputFileError, match="Assault Method"):
         read_istv(broken)

@@ -12,15 +12,23 @@ import pytest
 from hotspot.errors import InputFileError
 from hotspot.ingest.police_uk import read_police_uk
 from hotspot.paths import DATA_DIR
-from tests.helpers import POLICE_UK_HEADER, assert_reconciles, police_uk_row, write_lines
+from tests.helpers import (
+    POLICE_UK_HEADER,
+    assert_reconciles,
+    police_uk_row,
+    write_lines,
+)
 
 
 def test_good_file_maps_to_canonical_columns(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "2025-01-hampshire-street.csv", [
-        POLICE_UK_HEADER,
-        police_uk_row("a1"),
-        police_uk_row("", crime_type="Anti-social behaviour"),
-    ])
+    path = write_lines(
+        tmp_path / "2025-01-hampshire-street.csv",
+        [
+            POLICE_UK_HEADER,
+            police_uk_row("a1"),
+            police_uk_row("", crime_type="Anti-social behaviour"),
+        ],
+    )
     result = read_police_uk(path)
     assert_reconciles(result)
     assert result.n_read == 2 and len(result.accepted) == 2
@@ -35,7 +43,9 @@ def test_good_file_maps_to_canonical_columns(tmp_path: Path) -> None:
 
 
 def test_month_only_dates_are_kept_honest(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row(month="2025-02")])
+    path = write_lines(
+        tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row(month="2025-02")]
+    )
     row = read_police_uk(path).accepted.iloc[0]
     assert row["occurred_from"] == pd.Timestamp("2025-02-01 00:00:00")
     assert row["occurred_to"] == pd.Timestamp("2025-02-28 23:59:59")
@@ -53,9 +63,19 @@ def test_month_only_dates_are_kept_honest(tmp_path: Path) -> None:
         (police_uk_row(lsoa="XYZ"), "LSOA code"),
         (police_uk_row() + ",extra", "row"),
     ],
-    ids=["month-13", "month-text", "crime-type", "lon-text", "lat-inf", "lsoa", "ragged"],
+    ids=[
+        "month-13",
+        "month-text",
+        "crime-type",
+        "lon-text",
+        "lat-inf",
+        "lsoa",
+        "ragged",
+    ],
 )
-def test_junk_values_are_rejected_with_field(tmp_path: Path, row: str, field: str) -> None:
+def test_junk_values_are_rejected_with_field(
+    tmp_path: Path, row: str, field: str
+) -> None:
     path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row("ok"), row])
     result = read_police_uk(path)
     assert_reconciles(result)
@@ -68,8 +88,9 @@ def test_junk_values_are_rejected_with_field(tmp_path: Path, row: str, field: st
 
 
 def test_missing_location_is_accepted_for_the_geocoder_to_judge(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "f.csv", [POLICE_UK_HEADER,
-                                            police_uk_row(lon="", lat="", lsoa="")])
+    path = write_lines(
+        tmp_path / "f.csv", [POLICE_UK_HEADER, police_uk_row(lon="", lat="", lsoa="")]
+    )
     result = read_police_uk(path)
     assert len(result.accepted) == 1
     assert pd.isna(result.accepted.iloc[0]["longitude"])
@@ -79,8 +100,10 @@ def test_shuffled_columns_are_read_by_name(tmp_path: Path) -> None:
     header = POLICE_UK_HEADER.split(",")
     values = police_uk_row("s1").split(",")
     order = np.random.default_rng(3).permutation(len(header))
-    path = write_lines(tmp_path / "f.csv", [",".join(header[i] for i in order),
-                                            ",".join(values[i] for i in order)])
+    path = write_lines(
+        tmp_path / "f.csv",
+        [",".join(header[i] for i in order), ",".join(values[i] for i in order)],
+    )
     row = read_police_uk(path).accepted.iloc[0]
     assert row["occurrence_id"] == "s1" and row["crime_type"] == "Robbery"
 
@@ -111,9 +134,14 @@ def test_unreadable_files(tmp_path: Path, content: bytes, match: str) -> None:
 
 
 def test_windows_1252_file_is_decoded(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "f.csv", [
-        POLICE_UK_HEADER, police_uk_row(location="On or near Caf\u00e9 Street"),
-    ], encoding="cp1252")
+    path = write_lines(
+        tmp_path / "f.csv",
+        [
+            POLICE_UK_HEADER,
+            police_uk_row(location="On or near Caf\u00e9 Street"),
+        ],
+        encoding="cp1252",
+    )
     row = read_police_uk(path).accepted.iloc[0]
     assert row["location_text"] == "On or near Caf\u00e9 Street"
 
@@ -136,9 +164,14 @@ def test_folder_and_zip_read_every_month(tmp_path: Path) -> None:
     for month in ("2025-01", "2025-02"):
         sub = folder / month
         sub.mkdir()
-        write_lines(sub / f"{month}-hampshire-street.csv",
-                    [POLICE_UK_HEADER, police_uk_row(f"{month}a", month=month),
-                     police_uk_row(f"{month}b", month=month)])
+        write_lines(
+            sub / f"{month}-hampshire-street.csv",
+            [
+                POLICE_UK_HEADER,
+                police_uk_row(f"{month}a", month=month),
+                police_uk_row(f"{month}b", month=month),
+            ],
+        )
     from_folder = read_police_uk(folder)
     assert from_folder.n_read == 4 and len(from_folder.files) == 2
     archive = tmp_path / "download.zip"

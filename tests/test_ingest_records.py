@@ -45,11 +45,14 @@ def mapping(tmp_path: Path):  # noqa: ANN201
 
 
 def test_good_extract(tmp_path: Path, mapping) -> None:
-    path = write_lines(tmp_path / "extract.csv", [
-        HEADER,
-        "44/1,14/07/2025 22:35,,5/1,Wounding with intent,Y,N,19,M,442150,111900,,",
-        "44/2,15/07/2025,16/07/2025,8N,Assault with injury,N,,,Female,,,SO14 7DU,",
-    ])
+    path = write_lines(
+        tmp_path / "extract.csv",
+        [
+            HEADER,
+            "44/1,14/07/2025 22:35,,5/1,Wounding with intent,Y,N,19,M,442150,111900,,",
+            "44/2,15/07/2025,16/07/2025,8N,Assault with injury,N,,,Female,,,SO14 7DU,",
+        ],
+    )
     result = read_records(path, mapping=mapping)
     assert_reconciles(result)
     first, second = result.accepted.iloc[0], result.accepted.iloc[1]
@@ -81,11 +84,21 @@ def test_good_extract(tmp_path: Path, mapping) -> None:
         ("1,14/07/2025,,5/1,x,N,N,19.5,,1,1,,", "Age", "whole number"),
         ("1,14/07/2025,,5/1,x,N,N,,,4421x0,1,,", "X", "number"),
     ],
-    ids=["no-id", "bad-date", "no-date", "to-before-from", "no-offence", "bad-flag",
-         "age-200", "age-fraction", "bad-easting"],
+    ids=[
+        "no-id",
+        "bad-date",
+        "no-date",
+        "to-before-from",
+        "no-offence",
+        "bad-flag",
+        "age-200",
+        "age-fraction",
+        "bad-easting",
+    ],
 )
-def test_junk_values_rejected(tmp_path: Path, mapping, line: str, field: str,
-                              reason: str) -> None:
+def test_junk_values_rejected(
+    tmp_path: Path, mapping, line: str, field: str, reason: str
+) -> None:
     path = write_lines(tmp_path / "e.csv", [HEADER, line])
     result = read_records(path, mapping=mapping)
     assert_reconciles(result)
@@ -96,15 +109,22 @@ def test_junk_values_rejected(tmp_path: Path, mapping, line: str, field: str,
 
 
 def test_header_named_by_mapping_but_missing(tmp_path: Path, mapping) -> None:
-    path = write_lines(tmp_path / "e.csv", [HEADER.replace(",Where", ""),
-                                            "1,14/07/2025,,5/1,x,N,N,,,1,1,"])
+    path = write_lines(
+        tmp_path / "e.csv",
+        [HEADER.replace(",Where", ""), "1,14/07/2025,,5/1,x,N,N,,,1,1,"],
+    )
     with pytest.raises(InputFileError, match=r"e\.csv.*\['Where'\] missing"):
         read_records(path, mapping=mapping)
 
 
 def test_headers_match_case_and_space_insensitively(tmp_path: Path, mapping) -> None:
-    path = write_lines(tmp_path / "e.csv", [HEADER.upper().replace("OCC REF", "occ  ref"),
-                                            "1,14/07/2025,,5/1,x,N,N,,,1,1,,"])
+    path = write_lines(
+        tmp_path / "e.csv",
+        [
+            HEADER.upper().replace("OCC REF", "occ  ref"),
+            "1,14/07/2025,,5/1,x,N,N,,,1,1,,",
+        ],
+    )
     assert len(read_records(path, mapping=mapping).accepted) == 1
 
 
@@ -114,8 +134,23 @@ def test_excel_extract(tmp_path: Path, mapping) -> None:
     book = Workbook()
     sheet = book.active
     sheet.append(HEADER.split(","))
-    sheet.append(["7", datetime(2025, 3, 1, 23, 5), None, "34B", "Robbery", "N", "N",
-                  17, "M", 464000.0, 100000.0, None, None])
+    sheet.append(
+        [
+            "7",
+            datetime(2025, 3, 1, 23, 5),
+            None,
+            "34B",
+            "Robbery",
+            "N",
+            "N",
+            17,
+            "M",
+            464000.0,
+            100000.0,
+            None,
+            None,
+        ]
+    )
     path = tmp_path / "extract.xlsx"
     book.save(path)
     result = read_records(path, mapping=mapping)
@@ -130,17 +165,33 @@ def test_excel_extract(tmp_path: Path, mapping) -> None:
     ("text", "match"),
     [
         ("name = 'x'", r"\[columns\]"),
-        ("[columns]\noccurred_from = 'a'\noffence_code = 'b'\neasting = 'c'",
-         "occurrence_id"),
-        ("[columns]\noccurrence_id='a'\noccurred_from='b'\neasting='c'",
-         "offence_code"),
-        ("[columns]\noccurrence_id='a'\noccurred_from='b'\noffence_code='c'",
-         "location column"),
-        ("[columns]\noccurrence_id='a'\noccurred_from='b'\noffence_code='c'\n"
-         "postcode='d'\nvictim_name='e'", "unknown canonical name"),
+        (
+            "[columns]\noccurred_from = 'a'\noffence_code = 'b'\neasting = 'c'",
+            "occurrence_id",
+        ),
+        (
+            "[columns]\noccurrence_id='a'\noccurred_from='b'\neasting='c'",
+            "offence_code",
+        ),
+        (
+            "[columns]\noccurrence_id='a'\noccurred_from='b'\noffence_code='c'",
+            "location column",
+        ),
+        (
+            "[columns]\noccurrence_id='a'\noccurred_from='b'\noffence_code='c'\n"
+            "postcode='d'\nvictim_name='e'",
+            "unknown canonical name",
+        ),
         ("[columns\n", "not a valid TOML"),
     ],
-    ids=["no-columns", "no-id", "no-offence", "no-location", "unknown-name", "bad-toml"],
+    ids=[
+        "no-columns",
+        "no-id",
+        "no-offence",
+        "no-location",
+        "unknown-name",
+        "bad-toml",
+    ],
 )
 def test_bad_mappings(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "m.toml"
@@ -152,11 +203,18 @@ def test_bad_mappings(tmp_path: Path, text: str, match: str) -> None:
 def test_template_round_trip(tmp_path: Path) -> None:
     header = ",".join(INPUT_COLUMNS)
     values = dict.fromkeys(INPUT_COLUMNS, "")
-    values.update(occurrence_id="T1", occurred_from="2025-06-06 21:15",
-                  offence_code="34B", offence_description="Robbery of personal property",
-                  public_place="Y", latitude="50.9049", longitude="-1.4044")
-    path = write_lines(tmp_path / "template.csv",
-                       [header, ",".join(values[c] for c in INPUT_COLUMNS)])
+    values.update(
+        occurrence_id="T1",
+        occurred_from="2025-06-06 21:15",
+        offence_code="34B",
+        offence_description="Robbery of personal property",
+        public_place="Y",
+        latitude="50.9049",
+        longitude="-1.4044",
+    )
+    path = write_lines(
+        tmp_path / "template.csv", [header, ",".join(values[c] for c in INPUT_COLUMNS)]
+    )
     result = read_template(path)
     assert_reconciles(result)
     row = result.accepted.iloc[0]
@@ -166,19 +224,27 @@ def test_template_round_trip(tmp_path: Path) -> None:
 
 
 def test_template_with_only_essential_columns(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "t.csv", ["occurrence_id,occurred_from,offence_code,postcode",
-                                            "A,2025-01-02,34B,SO14 7DU"])
+    path = write_lines(
+        tmp_path / "t.csv",
+        [
+            "occurrence_id,occurred_from,offence_code,postcode",
+            "A,2025-01-02,34B,SO14 7DU",
+        ],
+    )
     assert len(read_template(path).accepted) == 1
 
 
 def test_template_without_location_column_is_an_error(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "t.csv", ["occurrence_id,occurred_from,offence_code",
-                                            "A,2025-01-02,34B"])
+    path = write_lines(
+        tmp_path / "t.csv",
+        ["occurrence_id,occurred_from,offence_code", "A,2025-01-02,34B"],
+    )
     with pytest.raises(InputFileError, match="at least one of the columns"):
         read_template(path)
 
 
 def test_synthetic_file_name_marks_rows_synthetic(tmp_path: Path, mapping) -> None:
-    path = write_lines(tmp_path / "SYNTHETIC_extract.csv",
-                       [HEADER, "1,14/07/2025,,5/1,x,N,N,,,1,1,,"])
+    path = write_lines(
+        tmp_path / "SYNTHETIC_extract.csv", [HEADER, "1,14/07/2025,,5/1,x,N,N,,,1,1,,"]
+    )
     assert read_records(path, mapping=mapping).accepted["is_synthetic"].all()

@@ -476,3 +476,24 @@ def test_sample_to_cells_needs_bng():
     cells = gpd.GeoDataFrame(geometry=[box(-1.4, 50.9, -1.39, 50.91)], crs=4326)
     with pytest.raises(CRSError, match="to_crs"):
         sample_to_cells(res, cells)
+
+
+def test_sample_to_real_h3_cells_equals_mean_of_centres_inside():
+    import h3
+
+    from hotspot.crs import bng_to_lonlat, to_bng
+
+    xy = _clustered(400, seed=12)
+    res = kde_surface(_points(xy), area=AREA, cell_size_m=25, bandwidth_m=400)
+    lon, lat = bng_to_lonlat([CX], [CY])
+    ids = sorted(h3.grid_disk(h3.latlng_to_cell(lat[0], lon[0], 9), 2))
+    polys = [shapely.Polygon([(g, a) for a, g in h3.cell_to_boundary(c)]) for c in ids]
+    cells = to_bng(gpd.GeoDataFrame({"h3": ids}, geometry=polys, crs=4326))
+    got = sample_to_cells(res, cells)
+    assert list(got.index) == list(cells.index)
+    xs, ys = res.cell_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    for i, poly in enumerate(cells.geometry):
+        inside = shapely.contains_xy(poly, gx, gy) & ~np.isnan(res.values)
+        assert inside.sum() > 100  # a resolution-9 cell holds ~170 cells of 25 m
+        assert got.iloc[i] == pytest.approx(res.values[inside].mean(), rel=1e-5)

@@ -23,25 +23,55 @@ def _template(path: Path, rows: list[dict[str, str]]) -> Path:
 
 ROWS = [
     # Southampton city centre by postcode: robbery of personal property
-    {"occurrence_id": "1", "occurred_from": "2025-07-04 23:10", "offence_code": "34B",
-     "postcode": "so14 7du"},
+    {
+        "occurrence_id": "1",
+        "occurred_from": "2025-07-04 23:10",
+        "offence_code": "34B",
+        "postcode": "so14 7du",
+    },
     # Portsmouth by BNG: s18 wounding with a knife, domestic
-    {"occurrence_id": "2", "occurred_from": "2025-07-05 01:30", "offence_code": "5/1",
-     "bladed_implement": "Y", "domestic": "Y", "easting": "464113",
-     "northing": "100068"},
+    {
+        "occurrence_id": "2",
+        "occurred_from": "2025-07-05 01:30",
+        "offence_code": "5/1",
+        "bladed_implement": "Y",
+        "domestic": "Y",
+        "easting": "464113",
+        "northing": "100068",
+    },
     # Basingstoke by WGS84: ABH without a blade is not serious violence
-    {"occurrence_id": "3", "occurred_from": "2025-07-06", "offence_code": "8N",
-     "bladed_implement": "N", "latitude": "51.2647", "longitude": "-1.0872"},
+    {
+        "occurrence_id": "3",
+        "occurred_from": "2025-07-06",
+        "offence_code": "8N",
+        "bladed_implement": "N",
+        "latitude": "51.2647",
+        "longitude": "-1.0872",
+    },
     # Null Island and a point in Dorset: rejected with reasons
-    {"occurrence_id": "4", "occurred_from": "2025-07-06", "offence_code": "34B",
-     "latitude": "0", "longitude": "0"},
-    {"occurrence_id": "5", "occurred_from": "2025-07-06", "offence_code": "34B",
-     "easting": "400500", "northing": "93000"},
+    {
+        "occurrence_id": "4",
+        "occurred_from": "2025-07-06",
+        "offence_code": "34B",
+        "latitude": "0",
+        "longitude": "0",
+    },
+    {
+        "occurrence_id": "5",
+        "occurred_from": "2025-07-06",
+        "offence_code": "34B",
+        "easting": "400500",
+        "northing": "93000",
+    },
     # no location at all
     {"occurrence_id": "6", "occurred_from": "2025-07-06", "offence_code": "34B"},
     # a bad date: rejected by the reader
-    {"occurrence_id": "7", "occurred_from": "yesterday", "offence_code": "34B",
-     "postcode": "SO14 7DU"},
+    {
+        "occurrence_id": "7",
+        "occurred_from": "yesterday",
+        "offence_code": "34B",
+        "postcode": "SO14 7DU",
+    },
 ]
 
 
@@ -66,18 +96,24 @@ def test_ingest_accounts_for_every_row(tmp_path: Path) -> None:
     assert reasons.loc["6"].tolist() == ["geocode", "no location given"]
     assert reasons.loc["5", "stage"] == "locate"
     assert "outside HIPS" in reasons.loc["5", "reason"]
-    assert result.summary["per_csp"] == {"Southampton": 1, "Portsmouth": 1,
-                                         "Basingstoke and Deane": 1}
+    assert result.summary["per_csp"] == {
+        "Southampton": 1,
+        "Portsmouth": 1,
+        "Basingstoke and Deane": 1,
+    }
 
 
 def test_flagged_rows_are_left_out_by_default() -> None:
-    frame = pd.DataFrame({"quality_flags": pd.array([pd.NA, "duplicate_id"],
-                                                    dtype="string")})
+    frame = pd.DataFrame(
+        {"quality_flags": pd.array([pd.NA, "duplicate_id"], dtype="string")}
+    )
     assert len(analysis_rows(frame)) == 1
     assert len(analysis_rows(frame, include_flagged=True)) == 2
 
 
-def test_cli_ingest_writes_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ingest_writes_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = _template(tmp_path / "t.csv", ROWS)
     store = tmp_path / "store"
     assert main(["-q", "ingest", str(source), "--out", str(store)]) == 0
@@ -91,8 +127,9 @@ def test_cli_ingest_writes_a_store(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out)["rows"]["accepted"] == 3
 
 
-def test_cli_unreadable_source_fails_cleanly(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unreadable_source_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "empty.csv"
     bad.write_text("")
     store = tmp_path / "store"
@@ -102,7 +139,9 @@ def test_cli_unreadable_source_fails_cleanly(tmp_path: Path,
     assert not (store / "occurrences.parquet").exists()
 
 
-def test_cli_records_need_a_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_records_need_a_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "x.csv"
     source.write_text("Ref,When\n1,2025-01-01\n")
     assert main(["-q", "ingest", str(source), "--out", str(tmp_path / "s")]) == 2

@@ -154,7 +154,9 @@ class Rejections:
         """Record rows by number with one reason (for ragged or blank rows)."""
         index = pd.Index(list(rows))
         self.add(
-            pd.Series(True, index=index), field_name=field_name, values=None,
+            pd.Series(True, index=index),
+            field_name=field_name,
+            values=None,
             reason=reason,
         )
 

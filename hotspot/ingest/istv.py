@@ -38,11 +38,13 @@ HEADERS: dict[str, str] = {
 REQUIRED = ("attendance_id", "assault_date", "assault_method", "location_description")
 DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y")
 
-_BLADED = re.compile(r"knife|blade|bladed|sharp|stab|machete|sword|razor|cutting",
-                     re.IGNORECASE)
+_BLADED = re.compile(
+    r"knife|blade|bladed|sharp|stab|machete|sword|razor|cutting", re.IGNORECASE
+)
 _LICENSED = re.compile(r"\b(?:pub|bar|club|nightclub|licensed|inn)\b", re.IGNORECASE)
-_PRIVATE = re.compile(r"\b(?:home|house|flat|dwelling|residence|private)\b",
-                      re.IGNORECASE)
+_PRIVATE = re.compile(
+    r"\b(?:home|house|flat|dwelling|residence|private)\b", re.IGNORECASE
+)
 _PUBLIC = re.compile(
     r"street|road|park|public|shop|town cent|city cent|outdoor|bus|train|station|"
     r"car park|beach|school",
@@ -63,29 +65,41 @@ def read_istv(path: Path | str) -> ReadResult:
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
     rejects = Rejections(table.path)
     rejects.add_rows(
-        (n for n, _ in table.ragged), field_name="row",
+        (n for n, _ in table.ragged),
+        field_name="row",
         reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
     )
     ids = raw["attendance_id"].str.strip()
-    rejects.add(blank(ids), field_name=HEADERS["attendance_id"], values=ids,
-                reason="attendance id is empty")
+    rejects.add(
+        blank(ids),
+        field_name=HEADERS["attendance_id"],
+        values=ids,
+        reason="attendance id is empty",
+    )
     when_text = raw["assault_date"].str.strip()
     if "assault_time" in raw:
         time_text = raw["assault_time"].str.strip()
         when_text = when_text.where(time_text == "", when_text + " " + time_text)
     when, precision, bad = parse_datetimes(when_text, formats=DATE_FORMATS)
-    rejects.add(bad | blank(raw["assault_date"]), field_name=HEADERS["assault_date"],
-                values=when_text, ids=ids,
-                reason=f"expected a date and optional time as {list(DATE_FORMATS)}")
+    rejects.add(
+        bad | blank(raw["assault_date"]),
+        field_name=HEADERS["assault_date"],
+        values=when_text,
+        ids=ids,
+        reason=f"expected a date and optional time as {list(DATE_FORMATS)}",
+    )
     method = raw["assault_method"].str.strip()
     location_type = (
-        raw["location_type"].str.strip() if "location_type" in raw
+        raw["location_type"].str.strip()
+        if "location_type" in raw
         else pd.Series("", index=raw.index)
     )
     text = raw["location_description"].str.strip()
     bladed = method.str.contains(_BLADED)
     public = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-    public[location_type.str.contains(_PUBLIC) | location_type.str.contains(_LICENSED)] = True
+    public[
+        location_type.str.contains(_PUBLIC) | location_type.str.contains(_LICENSED)
+    ] = True
     public[location_type.str.contains(_PRIVATE)] = False
     end = when + pd.to_timedelta(
         precision.map({"day": "1439min", "minute": "0min"}).fillna("0min")
@@ -101,7 +115,8 @@ def read_istv(path: Path | str) -> ReadResult:
             "occurred_to": end,
             "date_precision": precision,
             "crime_type": "A&E assault",
-            "offence_description": "A&E assault: " + method.where(method != "", "unknown"),
+            "offence_description": "A&E assault: "
+            + method.where(method != "", "unknown"),
             "sv_category": pd.Series(pd.NA, index=raw.index, dtype="string").mask(
                 bladed, "bladed_violence_with_injury"
             ),
@@ -122,6 +137,7 @@ def read_istv(path: Path | str) -> ReadResult:
         n_read=table.n_read,
         files=[table.path],
     )
-    logger.info("%s: %d rows read, %d accepted", table.path, result.n_read,
-                len(result.accepted))
+    logger.info(
+        "%s: %d rows read, %d accepted", table.path, result.n_read, len(result.accepted)
+    )
     return result

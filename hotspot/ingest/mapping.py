@@ -32,7 +32,12 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "recorded_lsoa_code",
 )
 DEFAULT_SEX: dict[str, str] = {
-    "m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U",
+    "m": "M",
+    "male": "M",
+    "f": "F",
+    "female": "F",
+    "u": "U",
+    "unknown": "U",
 }
 
 
@@ -117,7 +122,7 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         isinstance(v, str) for v in columns.values()
     ):
         raise MappingError(
-            f"{where}: needs a [columns] table of canonical name = \"export header\""
+            f'{where}: needs a [columns] table of canonical name = "export header"'
         )
     values = data.get("values", {})
     if not isinstance(values, dict):
@@ -148,7 +153,7 @@ def load_mapping(path: Path | str) -> ColumnMapping:
 
 
 def template_mapping() -> ColumnMapping:
-    """The mapping of the plain CSV template: every header is its canonical name."""
+    """Return the plain CSV template's mapping: every header is its canonical name."""
     return ColumnMapping(
         name="Hotspot occurrence template",
         columns={c: c for c in INPUT_COLUMNS},

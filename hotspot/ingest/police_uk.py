@@ -86,7 +86,8 @@ def _members(path: Path) -> Iterator[tuple[str, bytes | None, Path]]:
             raise InputFileError(path, f"is not a readable zip file: {exc}") from exc
         with archive:
             names = sorted(
-                n for n in archive.namelist()
+                n
+                for n in archive.namelist()
                 if n.lower().endswith(".csv") and not n.startswith("__MACOSX")
             )
             if not names:
@@ -154,7 +155,9 @@ def read_police_uk(path: Path | str) -> ReadResult:
         n_read += part.n_read
         files.append(table.path)
         logger.info(
-            "%s: %d rows read, %d accepted", table.path, part.n_read,
+            "%s: %d rows read, %d accepted",
+            table.path,
+            part.n_read,
             len(part.accepted),
         )
     return ReadResult(
@@ -171,7 +174,8 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     raw = table.frame.rename(columns={v: k for k, v in found.items()})
     rejects = Rejections(table.path)
     rejects.add_rows(
-        (n for n, _ in table.ragged), field_name="row",
+        (n for n, _ in table.ragged),
+        field_name="row",
         reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
     )
     stem = Path(table.path.split(":")[-1]).stem
@@ -180,27 +184,55 @@ def parse_police_uk(table: TextTable) -> ReadResult:
 
     month = raw["Month"].str.strip()
     bad_month = ~month.str.match(_MONTH)
-    rejects.add(bad_month, field_name="Month", values=month, ids=ids,
-                reason="expected a month as YYYY-MM")
+    rejects.add(
+        bad_month,
+        field_name="Month",
+        values=month,
+        ids=ids,
+        reason="expected a month as YYYY-MM",
+    )
     crime_type = raw["Crime type"].str.strip()
     bad_type = ~crime_type.isin(CRIME_TYPES)
-    rejects.add(bad_type, field_name="Crime type", values=crime_type, ids=ids,
-                reason="not one of the 14 data.police.uk crime types")
+    rejects.add(
+        bad_type,
+        field_name="Crime type",
+        values=crime_type,
+        ids=ids,
+        reason="not one of the 14 data.police.uk crime types",
+    )
     lon, bad_lon = parse_numbers(raw["Longitude"])
     lat, bad_lat = parse_numbers(raw["Latitude"])
-    rejects.add(bad_lon, field_name="Longitude", values=raw["Longitude"], ids=ids,
-                reason="expected a number (decimal degrees)")
-    rejects.add(bad_lat, field_name="Latitude", values=raw["Latitude"], ids=ids,
-                reason="expected a number (decimal degrees)")
+    rejects.add(
+        bad_lon,
+        field_name="Longitude",
+        values=raw["Longitude"],
+        ids=ids,
+        reason="expected a number (decimal degrees)",
+    )
+    rejects.add(
+        bad_lat,
+        field_name="Latitude",
+        values=raw["Latitude"],
+        ids=ids,
+        reason="expected a number (decimal degrees)",
+    )
     lsoa = raw["LSOA code"].str.strip()
     bad_lsoa = ~lsoa.str.match(_LSOA) & ~blank(lsoa)
-    rejects.add(bad_lsoa, field_name="LSOA code", values=lsoa, ids=ids,
-                reason="expected an LSOA code such as E01022553")
+    rejects.add(
+        bad_lsoa,
+        field_name="LSOA code",
+        values=lsoa,
+        ids=ids,
+        reason="expected an LSOA code such as E01022553",
+    )
 
     keep = ~raw.index.isin(rejects.rejected_rows())
-    start = pd.to_datetime(month.where(~bad_month) + "-01", format="%Y-%m-%d",
-                           errors="coerce")
-    end = start + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    start = pd.to_datetime(
+        month.where(~bad_month) + "-01", format="%Y-%m-%d", errors="coerce"
+    )
+    end = (
+        start + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    )
     location = raw["Location"].str.strip()
     out = pd.DataFrame(
         {

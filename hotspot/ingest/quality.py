@@ -38,9 +38,16 @@ MIX_TVD_LIMIT = 0.15
 VOLUME_RATIO_LIMITS = (0.6, 1.6)
 PILE_MIN_ROWS = 25
 PILE_SHARE = 0.01
-PRECISE_METHODS = frozenset({
-    "bng", "wgs84", "wgs84_swapped", "wgs84_in_bng_fields", "postcode_unit", "street",
-})
+PRECISE_METHODS = frozenset(
+    {
+        "bng",
+        "wgs84",
+        "wgs84_swapped",
+        "wgs84_in_bng_fields",
+        "postcode_unit",
+        "street",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,9 @@ def add_flag(flags: pd.Series, mask: pd.Series, name: str) -> pd.Series:
 
 def _category(frame: pd.DataFrame) -> pd.Series:
     return (
-        frame["crime_type"].fillna(frame["offence_code"]).fillna("unknown")
+        frame["crime_type"]
+        .fillna(frame["offence_code"])
+        .fillna("unknown")
         .astype("string")
     )
 
@@ -74,11 +83,15 @@ def check_duplicates(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
     findings = []
     for source, n in frame.loc[dup, "source"].value_counts().items():
         examples = frame.loc[dup & (frame["source"] == source), "occurrence_id"]
-        findings.append(Finding(
-            "duplicate_id", str(source),
-            f"{n} rows repeat an occurrence id already seen, e.g. "
-            f"{', '.join(map(str, examples.head(3)))}", int(n),
-        ))
+        findings.append(
+            Finding(
+                "duplicate_id",
+                str(source),
+                f"{n} rows repeat an occurrence id already seen, e.g. "
+                f"{', '.join(map(str, examples.head(3)))}",
+                int(n),
+            )
+        )
     return dup, findings
 
 
@@ -129,12 +142,16 @@ def check_months(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
         for bad, row in scores[scores["implausible"]].iterrows():
             mask = month == bad
             flagged.loc[mask[mask].index] = True
-            findings.append(Finding(
-                "implausible_month", str(source),
-                f"{bad}: {row['rows']} rows, {row['volume_ratio']:.2f} times the usual "
-                f"volume, category mix distance {row['mix_tvd']:.2f} from the other "
-                f"months (limit {MIX_TVD_LIMIT})", int(mask.sum()),
-            ))
+            findings.append(
+                Finding(
+                    "implausible_month",
+                    str(source),
+                    f"{bad}: {row['rows']} rows, {row['volume_ratio']:.2f} times "
+                    f"the usual volume, category mix distance {row['mix_tvd']:.2f} "
+                    f"from the other months (limit {MIX_TVD_LIMIT})",
+                    int(mask.sum()),
+                )
+            )
             logger.warning("implausible month %s in %s", bad, source)
     return flagged, findings
 
@@ -157,9 +174,13 @@ def check_piles(
         flagged.loc[heavy] = True
         top = spots.loc[heavy].value_counts().head(3)
         where = "; ".join(f"({ex:.0f}, {ey:.0f}) x{n}" for (ex, ey), n in top.items())
-        findings.append(Finding(
-            "piled_on_one_spot", str(source),
-            f"{len(heavy)} rows on points holding {limit} or more occurrences: {where}",
-            len(heavy),
-        ))
+        findings.append(
+            Finding(
+                "piled_on_one_spot",
+                str(source),
+                f"{len(heavy)} rows on points holding {limit} or more "
+                f"occurrences: {where}",
+                len(heavy),
+            )
+        )
     return flagged, findings

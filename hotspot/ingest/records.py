@@ -27,8 +27,15 @@ from hotspot.ingest.tables import TextTable, match_headers, read_text_table
 
 logger = logging.getLogger(__name__)
 
-_TEXT_COLUMNS = ("offence_code", "offence_description", "hmic_group", "postcode",
-                 "location_text", "recorded_lsoa_code", "victim_age_band")
+_TEXT_COLUMNS = (
+    "offence_code",
+    "offence_description",
+    "hmic_group",
+    "postcode",
+    "location_text",
+    "recorded_lsoa_code",
+    "victim_age_band",
+)
 _NUMBER_COLUMNS = ("easting", "northing", "latitude", "longitude")
 _ESSENTIAL = ("occurrence_id", "occurred_from")
 
@@ -59,13 +66,16 @@ def read_records(
     InputFileError
         Unreadable file, or a header the mapping names is missing.
     """
-    table = read_text_table(path, encoding=mapping.encoding, sheet=mapping.sheet,
-                            name=Path(path).name)
+    table = read_text_table(
+        path, encoding=mapping.encoding, sheet=mapping.sheet, name=Path(path).name
+    )
     if synthetic is None:
         synthetic = "synthetic" in Path(path).name.lower()
     result = parse_records(table, mapping=mapping, source=source, synthetic=synthetic)
     logger.info(
-        "%s: %d rows read, %d accepted", table.path, result.n_read,
+        "%s: %d rows read, %d accepted",
+        table.path,
+        result.n_read,
         len(result.accepted),
     )
     return result
@@ -76,7 +86,10 @@ def read_template(path: Path | str) -> ReadResult:
     table = read_text_table(path, name=Path(path).name)
     synthetic = "synthetic" in Path(path).name.lower()
     return parse_records(
-        table, mapping=template_mapping(), source="template", synthetic=synthetic,
+        table,
+        mapping=template_mapping(),
+        source="template",
+        synthetic=synthetic,
         strict_headers=False,
     )
 
@@ -94,28 +107,53 @@ def parse_records(
     found = match_headers(table, mapping.columns, required=required)
     if not strict_headers:
         _require_any(table, found, ("offence_code", "offence_description"))
-        _require_any(table, found, ("easting", "northing", "latitude", "longitude",
-                                    "postcode", "location_text"))
+        _require_any(
+            table,
+            found,
+            (
+                "easting",
+                "northing",
+                "latitude",
+                "longitude",
+                "postcode",
+                "location_text",
+            ),
+        )
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
     rejects = Rejections(table.path)
     rejects.add_rows(
-        (n for n, _ in table.ragged), field_name="row",
+        (n for n, _ in table.ragged),
+        field_name="row",
         reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
     )
     out = pd.DataFrame(index=raw.index)
     ids = raw["occurrence_id"].str.strip()
-    rejects.add(blank(ids), field_name=mapping.columns["occurrence_id"], values=ids,
-                reason="occurrence id is empty")
+    rejects.add(
+        blank(ids),
+        field_name=mapping.columns["occurrence_id"],
+        values=ids,
+        reason="occurrence id is empty",
+    )
     out["occurrence_id"] = ids
 
     start, precision, bad = parse_datetimes(
         raw["occurred_from"], formats=mapping.datetime_formats
     )
     header = mapping.columns["occurred_from"]
-    rejects.add(bad, field_name=header, values=raw["occurred_from"], ids=ids,
-                reason=_date_reason(mapping))
-    rejects.add(blank(raw["occurred_from"]), field_name=header, values="",
-                ids=ids, reason="date is empty")
+    rejects.add(
+        bad,
+        field_name=header,
+        values=raw["occurred_from"],
+        ids=ids,
+        reason=_date_reason(mapping),
+    )
+    rejects.add(
+        blank(raw["occurred_from"]),
+        field_name=header,
+        values="",
+        ids=ids,
+        reason="date is empty",
+    )
     end_of = start + pd.to_timedelta(
         precision.map({"day": "1439min", "minute": "0min"}).fillna("0min")
     )
@@ -124,11 +162,21 @@ def parse_records(
             raw["occurred_to"], formats=mapping.datetime_formats
         )
         header_to = mapping.columns["occurred_to"]
-        rejects.add(bad_to, field_name=header_to, values=raw["occurred_to"], ids=ids,
-                    reason=_date_reason(mapping))
+        rejects.add(
+            bad_to,
+            field_name=header_to,
+            values=raw["occurred_to"],
+            ids=ids,
+            reason=_date_reason(mapping),
+        )
         before = (stop < start).fillna(False)
-        rejects.add(before, field_name=header_to, values=raw["occurred_to"], ids=ids,
-                    reason="ends before it starts (occurred_to < occurred_from)")
+        rejects.add(
+            before,
+            field_name=header_to,
+            values=raw["occurred_to"],
+            ids=ids,
+            reason="ends before it starts (occurred_to < occurred_from)",
+        )
         end_of = stop.where(stop.notna(), end_of)
     out["occurred_from"] = start
     out["occurred_to"] = end_of
@@ -142,30 +190,49 @@ def parse_records(
     for name in ("offence_code", "offence_description"):
         if name in out:
             has_offence |= out[name].notna()
-    rejects.add(~has_offence, field_name="offence_code", values="", ids=ids,
-                reason="neither an offence code nor an offence description")
+    rejects.add(
+        ~has_offence,
+        field_name="offence_code",
+        values="",
+        ids=ids,
+        reason="neither an offence code nor an offence description",
+    )
 
     for name in FLAG_COLUMNS:
         if name in raw:
             flags, bad_flag = parse_flags(
                 raw[name], true=mapping.true_values, false=mapping.false_values
             )
-            rejects.add(bad_flag, field_name=mapping.columns[name], values=raw[name],
-                        ids=ids, reason="expected one of "
-                        f"{sorted({*mapping.true_values, *mapping.false_values} - {''})}")
+            rejects.add(
+                bad_flag,
+                field_name=mapping.columns[name],
+                values=raw[name],
+                ids=ids,
+                reason="expected one of "
+                f"{sorted({*mapping.true_values, *mapping.false_values} - {''})}",
+            )
             out[name] = flags
     for name in _NUMBER_COLUMNS:
         if name in raw:
             numbers, bad_number = parse_numbers(raw[name])
-            rejects.add(bad_number, field_name=mapping.columns[name], values=raw[name],
-                        ids=ids, reason="expected a number")
+            rejects.add(
+                bad_number,
+                field_name=mapping.columns[name],
+                values=raw[name],
+                ids=ids,
+                reason="expected a number",
+            )
             out[name] = numbers
     if "victim_age" in raw:
         age, bad_age = parse_numbers(raw["victim_age"])
         bad_age |= ((age < 0) | (age > 120) | (age % 1 != 0)).fillna(False)
-        rejects.add(bad_age, field_name=mapping.columns["victim_age"],
-                    values=raw["victim_age"], ids=ids,
-                    reason="expected a whole number of years from 0 to 120")
+        rejects.add(
+            bad_age,
+            field_name=mapping.columns["victim_age"],
+            values=raw["victim_age"],
+            ids=ids,
+            reason="expected a whole number of years from 0 to 120",
+        )
         out["victim_age"] = age.where(~bad_age).round().astype("Int64")
         band = age_band(out["victim_age"])
         out["victim_age_band"] = (
@@ -173,8 +240,10 @@ def parse_records(
         )
     if "victim_sex" in raw:
         sex = raw["victim_sex"].str.strip().str.lower()
-        out["victim_sex"] = sex.map(mapping.sex_values).where(sex != "").fillna(
-            pd.Series("U", index=sex.index).where(sex != "")
+        out["victim_sex"] = (
+            sex.map(mapping.sex_values)
+            .where(sex != "")
+            .fillna(pd.Series("U", index=sex.index).where(sex != ""))
         )
 
     keep = ~raw.index.isin(rejects.rejected_rows())
@@ -196,9 +265,12 @@ def _date_reason(mapping: ColumnMapping) -> str:
     return f"not a date in any of the formats {formats}"
 
 
-def _require_any(table: TextTable, found: dict[str, str], names: tuple[str, ...]) -> None:
+def _require_any(
+    table: TextTable, found: dict[str, str], names: tuple[str, ...]
+) -> None:
     if not set(names) & set(found):
         raise InputFileError(
-            table.path, f"needs at least one of the columns {list(names)}; the file's "
-            f"columns are {list(table.frame.columns)}"
+            table.path,
+            f"needs at least one of the columns {list(names)}; the file's "
+            f"columns are {list(table.frame.columns)}",
         )

@@ -97,8 +97,10 @@ REJECT_COLUMNS: dict[str, str] = {
 def empty_occurrences(n: int = 0) -> pd.DataFrame:
     """Return a frame of ``n`` rows with every canonical column, all missing."""
     return pd.DataFrame(
-        {name: pd.Series([pd.NA] * n, dtype=dtype) for name, dtype in
-         OCCURRENCE_COLUMNS.items()}
+        {
+            name: pd.Series([pd.NA] * n, dtype=dtype)
+            for name, dtype in OCCURRENCE_COLUMNS.items()
+        }
     )
 
 
@@ -111,7 +113,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for name, dtype in OCCURRENCE_COLUMNS.items():
         if name in frame.columns:
-            out[name] = frame[name].astype(dtype)  # type: ignore[call-overload]
+            out[name] = frame[name].astype(dtype)
         else:
             out[name] = pd.Series(pd.NA, index=frame.index, dtype=dtype)
     extra = [c for c in frame.columns if c not in OCCURRENCE_COLUMNS]
@@ -131,8 +133,12 @@ def make_rejects(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` as a rejects table: canonical columns and dtypes, in order."""
     out = pd.DataFrame(index=frame.index)
     for name, dtype in REJECT_COLUMNS.items():
-        col = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
-        out[name] = col.astype(dtype)  # type: ignore[call-overload]
+        col = (
+            frame[name]
+            if name in frame.columns
+            else pd.Series(pd.NA, index=frame.index)
+        )
+        out[name] = col.astype(dtype)
     return out.reset_index(drop=True)
 
 
@@ -150,7 +156,7 @@ class ReadResult:
     files: list[str] = field(default_factory=list)
 
     def n_rejected(self) -> int:
-        """Number of distinct input rows rejected."""
+        """Return the number of distinct input rows rejected."""
         if self.rejected.empty:
             return 0
         keys = self.rejected[["source_file", "row_number"]].drop_duplicates()

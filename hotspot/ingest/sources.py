@@ -66,8 +66,9 @@ def read_source(
     if chosen == "records":
         if mapping is None:
             raise InputFileError(
-                path, "a records-system extract needs a column mapping: give "
-                "--mapping FILE.toml (see docs/column-mapping.md)"
+                path,
+                "a records-system extract needs a column mapping: give "
+                "--mapping FILE.toml (see docs/column-mapping.md)",
             )
         return records.read_records(path, mapping=mapping)
     raise InputFileError(path, f"unknown format {chosen!r}; expected one of {FORMATS}")
@@ -83,10 +84,12 @@ def read_sources(
     parts = [read_source(p, fmt=fmt, mapping=mapping) for p in paths]
     accepted = [p.accepted for p in parts if not p.accepted.empty]
     return ReadResult(
-        accepted=conform(pd.concat(accepted, ignore_index=True)) if accepted
+        accepted=conform(pd.concat(accepted, ignore_index=True))
+        if accepted
         else conform(pd.DataFrame()),
-        rejected=pd.concat([empty_rejects(), *(p.rejected for p in parts)],
-                           ignore_index=True),
+        rejected=pd.concat(
+            [empty_rejects(), *(p.rejected for p in parts)], ignore_index=True
+        ),
         n_read=sum(p.n_read for p in parts),
         files=[f for p in parts for f in p.files],
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -62,15 +62,17 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputFileError(
-                path, f"cannot be decoded as {encoding}: {exc}; check the encoding "
-                "the export was saved in"
+                path,
+                f"cannot be decoded as {encoding}: {exc}; check the encoding "
+                "the export was saved in",
             ) from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
     if b"\x00" in raw[:65536]:
         raise InputFileError(
-            path, "is not a text table (it contains NUL bytes); expected a CSV file "
-            "saved as UTF-8, or an .xlsx workbook"
+            path,
+            "is not a text table (it contains NUL bytes); expected a CSV file "
+            "saved as UTF-8, or an .xlsx workbook",
         )
     for candidate in FALLBACK_ENCODINGS:
         try:
