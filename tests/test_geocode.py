@@ -638,11 +638,11 @@ def test_real_police_month_end_to_end(real: Gazetteer) -> None:
 
 @needs_real
 def test_coordinates_outside_hips_are_final(real: Gazetteer) -> None:
-    """A well-formed point in Surrey is not moved onto a Hampshire street by text."""
+    """A well-formed point in London is not moved onto a Hampshire street by text."""
     frame = pd.DataFrame(
         {
-            "latitude": [51.2148, 0.0],
-            "longitude": [-0.7990, 0.0],
+            "latitude": [51.5074, 0.0],
+            "longitude": [-0.1278, 0.0],
             "location_text": ["Above Bar Street, Southampton"] * 2,
         }
     )
