@@ -11,6 +11,7 @@ detect    find hot spots in a store (Gi*, kernel density, emerging hot spots)
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -34,6 +35,12 @@ examples:
 Every subcommand has its own --help. Rows that cannot be used are written to
 STORE_DIR/rejects.csv with the file, row, field and reason; nothing is dropped silently.
 """
+
+
+#: Subcommands defined beside the code they drive: (module, function adding it).
+EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("hotspot.detect.command", "add_parser"),
+)
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -231,12 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ingest(subparsers)
     _add_summary(subparsers)
     _add_template(subparsers)
-    try:
-        from hotspot.detect import command as detect_command
-    except ImportError as exc:  # the engine is optional until it lands
-        logger.debug("detect subcommand unavailable: %s", exc)
-    else:
-        detect_command.add_parser(subparsers)
+    for module_name, function_name in EXTRA_SUBCOMMANDS:
+        module = importlib.import_module(module_name)
+        getattr(module, function_name)(subparsers)
     return parser
 
 
