@@ -497,3 +497,73 @@ def test_sample_to_real_h3_cells_equals_mean_of_centres_inside():
         inside = shapely.contains_xy(poly, gx, gy) & ~np.isnan(res.values)
         assert inside.sum() > 100  # a resolution-9 cell holds ~170 cells of 25 m
         assert got.iloc[i] == pytest.approx(res.values[inside].mean(), rel=1e-5)
+
+
+def test_silverman_unit_weights_equal_unweighted():
+    rng = np.random.default_rng(6)
+    for n in (50, 51):  # even and odd: the median of an even count is halfway
+        xy = rng.normal(0, 500, size=(n, 2)) + [X0, Y0]
+        assert silverman_bandwidth_m(xy, weights=np.ones(n)) == pytest.approx(
+            silverman_bandwidth_m(xy), rel=1e-12
+        )
+
+
+def test_raster_point_in_area_test_equals_shapely(monkeypatch):
+    from hotspot.detect import kde
+
+    # a ragged coastline-like area: a star with a hole, and points on its edges
+    star = shapely.Polygon(
+        [
+            (CX + r * math.cos(t), CY + r * math.sin(t))
+            for t, r in zip(
+                np.linspace(0, 2 * math.pi, 400, endpoint=False),
+                np.tile([4_000.0, 1_500.0], 200),
+                strict=True,
+            )
+        ]
+    )
+    area = star.difference(Point(CX, CY).buffer(300))
+    rng = np.random.default_rng(8)
+    x = rng.uniform(CX - 4_500, CX + 4_500, 30_000)
+    y = rng.uniform(CY - 4_500, CY + 4_500, 30_000)
+    ex, ey = np.asarray(area.exterior.coords[:200]).T  # exactly on the boundary
+    x, y = np.concatenate([x, ex]), np.concatenate([y, ey])
+    expected = shapely.intersects_xy(area, x, y)
+    monkeypatch.setattr(kde, "RASTER_POINT_TEST_MIN", 1)
+    got = kde._inside_area(area, x, y)
+    np.testing.assert_array_equal(got, expected)
+    assert 0.1 < expected.mean() < 0.9
+    assert expected[-200:].all()
+
+
+# ---- edge correction
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"], ids=["exact", "fft"])
+def test_edge_correction_keeps_the_mass_of_a_point_on_the_edge(method):
+    pts = _points([(X0 + 25.0, CY), (X0 + 2_025.0, CY)])
+    plain = kde_surface(pts, area=AREA, bandwidth_m=500, method=method)
+    fixed = kde_surface(
+        pts, area=AREA, bandwidth_m=500, method=method, edge_correction=True
+    )
+    assert plain.total_mass < 1.6
+    assert fixed.total_mass == pytest.approx(2.0, rel=1e-5)
+    assert fixed.parameters["edge_correction"] is True
+    assert 1.8 < fixed.parameters["edge_correction_max_factor"] < 2.2
+    # the interior point's kernel is untouched
+    k0 = 3 / (math.pi * 500**2) * 1e6
+    assert _value_at(fixed, X0 + 2_025, CY) == pytest.approx(k0, rel=5e-3)
+
+
+def test_edge_correction_fft_within_one_percent_of_exact():
+    area = shapely.difference(
+        AREA, box(X0 + 5_000, Y0 + 5_000, X0 + 10_000, Y0 + 10_000)
+    )
+    xy = _clustered(2_000, seed=21)
+    pts = _points(xy)
+    fast = kde_surface(pts, area=area, bandwidth_m=400, edge_correction=True)
+    exact = kde_exact(pts, area=area, bandwidth_m=400, edge_correction=True)
+    assert_close_to_exact(fast, exact, tol=0.01)
+    assert fast.total_mass == pytest.approx(fast.n_points, rel=1e-4)
+    assert exact.total_mass == pytest.approx(exact.n_points, rel=1e-9)
+    assert fast.parameters["edge_correction_max_factor"] > 1.5
