@@ -6,6 +6,8 @@ ingest    read sources into an occurrence store (``STORE_DIR``)
 summary   print a store's ingest summary
 template  write the blank CSV template for hand-filled occurrences
 detect    find hot spots in a store (Gi*, kernel density, emerging hot spots)
+overlay   deprivation, population rates and deliberate fires per H3 cell and CSP
+profile   when violence happens in a CSP: tables and charts
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ STORE_DIR/rejects.csv with the file, row, field and reason; nothing is dropped s
 #: Subcommands defined beside the code they drive: (module, function adding it).
 EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("hotspot.detect.command", "add_parser"),
+    ("hotspot.profile_command", "add_overlay_parser"),
+    ("hotspot.profile_command", "add_profile_parser"),
 )
 
 

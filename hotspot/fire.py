@@ -1,0 +1,811 @@
+"""Fire incidents: reader, deliberate-fire filter and co-location with violence.
+
+The reader takes the Home Office fire incident-level layout (one row per
+incident): an incident id, date and time, incident type (primary fire,
+secondary fire, chimney fire, false alarm, special service),
+``ACCIDENTAL_OR_DELIBERATE``, property type, fire and rescue authority, and a
+location as LSOA code and/or easting/northing (British National Grid). Headers
+are matched case- and space-insensitively, with the aliases in
+:data:`FIRE_HEADERS`. It keeps the same accounting as the occurrence readers: a
+:class:`~hotspot.ingest.schema.ReadResult` whose ``n_read`` equals accepted rows
+plus distinct rejected rows, each rejection naming file, row, field and reason.
+
+*Deliberate fires* are primary and secondary fires recorded as deliberate
+(:func:`deliberate_fires`): the definition fire services and the partnership's
+needs assessment use. Police.uk "Criminal damage and arson" rows
+(:func:`police_arson`) are a real but coarse stand-in (month only, snapped
+locations, criminal damage included).
+
+Co-location (:func:`colocation_cells`, :func:`colocation_summary`,
+:func:`kde_ratio`) uses the project's grid, Gi* and KDE code; nothing here
+re-implements them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from hotspot.crs import BNG, require_bng
+from hotspot.errors import InputFileError, ParameterError
+from hotspot.ingest.fields import Rejections, blank, parse_datetimes, parse_numbers
+from hotspot.ingest.schema import ReadResult
+from hotspot.ingest.tables import TextTable, read_text_table
+
+logger = logging.getLogger(__name__)
+
+#: Canonical field → accepted headers (first found wins), matched ignoring case,
+#: spaces and underscores.
+FIRE_HEADERS: dict[str, tuple[str, ...]] = {
+    "incident_id": ("INCIDENT_ID", "INCIDENT_NUMBER", "INCIDENT_REF"),
+    "date_time": (
+        "INCIDENT_DATE_TIME",
+        "DATE_TIME",
+        "CALL_DATE_TIME",
+        "INCIDENT_DATETIME",
+    ),
+    "date": ("INCIDENT_DATE", "DATE"),
+    "time": ("INCIDENT_TIME", "TIME"),
+    "incident_type": ("INCIDENT_TYPE",),
+    "accidental_or_deliberate": ("ACCIDENTAL_OR_DELIBERATE", "MOTIVE"),
+    "property_type": ("PROPERTY_TYPE", "PROPERTY_CATEGORY"),
+    "fra_name": ("FRS_NAME", "FRA_NAME", "FIRE_AND_RESCUE_AUTHORITY", "FRA"),
+    "lsoa_code": ("LSOA_CODE", "LSOA21CD", "LSOA11CD", "LSOA"),
+    "easting": ("EASTING", "X", "GRID_EASTING"),
+    "northing": ("NORTHING", "Y", "GRID_NORTHING"),
+}
+#: Date formats tried before the ISO ones (Home Office and FRS exports).
+FIRE_DATETIME_FORMATS: tuple[str, ...] = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+)
+INCIDENT_TYPES: tuple[str, ...] = (
+    "primary_fire",
+    "secondary_fire",
+    "chimney_fire",
+    "false_alarm",
+    "special_service",
+)
+DELIBERATE_TYPES: frozenset[str] = frozenset({"primary_fire", "secondary_fire"})
+MOTIVES: tuple[str, ...] = ("accidental", "deliberate", "not_known")
+#: Columns of the accepted fire table, in order (geometry added last).
+FIRE_COLUMNS: dict[str, str] = {
+    "incident_id": "string",
+    "occurred_at": "datetime64[ns]",
+    "date_precision": "string",
+    "incident_type": "string",
+    "accidental_or_deliberate": "string",
+    "is_deliberate_fire": "boolean",
+    "property_type": "string",
+    "fra_name": "string",
+    "lsoa_code": "string",
+    "easting": "Float64",
+    "northing": "Float64",
+    "source_file": "string",
+    "source_row": "Int64",
+    "is_synthetic": "boolean",
+}
+_LSOA_PATTERN = r"^[EW]01\d{6}$"
+#: British National Grid bounds (metres).
+_EASTING_RANGE = (0.0, 700_000.0)
+_NORTHING_RANGE = (0.0, 1_300_000.0)
+CRIMINAL_DAMAGE_AND_ARSON = "Criminal damage and arson"
+
+
+# ---------------------------------------------------------------------- reader
+def read_fire_incidents(
+    path: Path | str, *, synthetic: bool | None = None
+) -> ReadResult:
+    """Read a fire incident file in the Home Office incident-level layout.
+
+    Parameters
+    ----------
+    path : path
+        CSV or Excel (.xlsx) file.
+    synthetic : bool, optional, keyword-only
+        Whether the data are synthetic; a file whose name contains ``SYNTHETIC``
+        is taken as synthetic when not given.
+
+    Returns
+    -------
+    ReadResult
+        ``accepted``: a GeoDataFrame with the columns of :data:`FIRE_COLUMNS`
+        and point geometry (EPSG:27700) where easting/northing were given
+        (empty otherwise: locate those by LSOA with :func:`locate_fires`).
+        ``rejected``: one row per problem (file, row, field, value, reason).
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read or a required column is missing (incident
+        id, date, incident type, accidental or deliberate, and either an LSOA
+        code column or both easting and northing).
+    """
+    table = read_text_table(path, name=Path(path).name)
+    if synthetic is None:
+        synthetic = "synthetic" in Path(path).name.lower()
+    result = parse_fire_incidents(table, synthetic=synthetic)
+    logger.info(
+        "%s: %d rows read, %d accepted, %d rejected",
+        table.path,
+        result.n_read,
+        len(result.accepted),
+        result.n_rejected(),
+    )
+    return result
+
+
+def _find_headers(table: TextTable) -> dict[str, str]:
+    def norm(text: str) -> str:
+        return "".join(text.lower().replace("_", " ").split())
+
+    actual = {norm(h): h for h in table.frame.columns}
+    found: dict[str, str] = {}
+    for field_name, aliases in FIRE_HEADERS.items():
+        for alias in aliases:
+            if norm(alias) in actual:
+                found[field_name] = actual[norm(alias)]
+                break
+    missing = [
+        f"{FIRE_HEADERS[f][0]}"
+        for f in ("incident_id", "incident_type", "accidental_or_deliberate")
+        if f not in found
+    ]
+    if "date_time" not in found and "date" not in found:
+        missing.append("INCIDENT_DATE_TIME (or INCIDENT_DATE)")
+    has_grid = "easting" in found and "northing" in found
+    if "lsoa_code" not in found and not has_grid:
+        missing.append("LSOA_CODE or EASTING and NORTHING")
+    if missing:
+        raise InputFileError(
+            table.path,
+            f"required column(s) {missing} missing for the Home Office fire "
+            f"incident layout; the file's columns are {list(table.frame.columns)}",
+        )
+    return found
+
+
+def _normalise_type(values: pd.Series) -> pd.Series:
+    text = (
+        values.astype("string")
+        .str.strip()
+        .str.lower()
+        .str.replace(r"[\s_\-]+", " ", regex=True)
+    )
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    for code in INCIDENT_TYPES:
+        words = code.replace("_", " ")
+        hit = text.str.startswith(words).fillna(False)
+        out[hit.to_numpy(dtype=bool) & out.isna().to_numpy()] = code
+    return out
+
+
+def _normalise_motive(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    mapping = {
+        "accidental": "accidental",
+        "deliberate": "deliberate",
+        "not known": "not_known",
+        "unknown": "not_known",
+        "not_known": "not_known",
+    }
+    not_applicable = {"", "not applicable", "n/a", "na"}
+    out = text.map(mapping).astype("string")
+    bad = out.isna() & ~text.isin(not_applicable)
+    return out, bad.fillna(False).astype(bool)
+
+
+def parse_fire_incidents(table: TextTable, *, synthetic: bool) -> ReadResult:
+    """Turn one fire incident text table into accepted incidents and rejects."""
+    found = _find_headers(table)
+    raw = table.frame
+    rejects = Rejections(table.path)
+    rejects.add_rows(
+        (n for n, _ in table.ragged),
+        field_name="row",
+        reason=f"wrong number of fields: the header has {len(raw.columns)}",
+    )
+
+    def col(name: str) -> pd.Series:
+        if name in found:
+            return raw[found[name]].astype("string").str.strip()
+        return pd.Series("", index=raw.index, dtype="string")
+
+    out = pd.DataFrame(index=raw.index)
+    ids = col("incident_id")
+    rejects.add(
+        blank(ids),
+        field_name=found["incident_id"],
+        values=ids,
+        reason="incident id is empty",
+    )
+    dupes = ids.duplicated(keep="first") & ~blank(ids)
+    rejects.add(
+        dupes,
+        field_name=found["incident_id"],
+        values=ids,
+        ids=ids,
+        reason="incident id repeats an earlier row's",
+    )
+    out["incident_id"] = ids
+
+    if "date_time" in found:
+        when_text = col("date_time")
+        date_field = found["date_time"]
+    else:
+        time_text = col("time")
+        when_text = (col("date") + " " + time_text).str.strip()
+        date_field = found["date"]
+    when, precision, bad_date = parse_datetimes(
+        when_text, formats=FIRE_DATETIME_FORMATS
+    )
+    rejects.add(
+        bad_date,
+        field_name=date_field,
+        values=when_text,
+        ids=ids,
+        reason=f"not a date in any of the formats {list(FIRE_DATETIME_FORMATS)} "
+        "or ISO 8601",
+    )
+    rejects.add(
+        blank(when_text),
+        field_name=date_field,
+        values="",
+        ids=ids,
+        reason="date is empty",
+    )
+    out["occurred_at"] = when
+    out["date_precision"] = precision
+
+    kind_text = col("incident_type")
+    kind = _normalise_type(kind_text)
+    rejects.add(
+        kind.isna(),
+        field_name=found["incident_type"],
+        values=kind_text,
+        ids=ids,
+        reason=f"expected one of {[t.replace('_', ' ') for t in INCIDENT_TYPES]}",
+    )
+    out["incident_type"] = kind
+    motive_text = col("accidental_or_deliberate")
+    motive, bad_motive = _normalise_motive(motive_text)
+    rejects.add(
+        bad_motive,
+        field_name=found["accidental_or_deliberate"],
+        values=motive_text,
+        ids=ids,
+        reason="expected Accidental, Deliberate, Not known or blank",
+    )
+    out["accidental_or_deliberate"] = motive
+    out["is_deliberate_fire"] = (
+        kind.isin(DELIBERATE_TYPES) & (motive == "deliberate")
+    ).fillna(False)
+    for name in ("property_type", "fra_name"):
+        text = col(name)
+        out[name] = text.where(text != "")
+
+    lsoa = col("lsoa_code").str.upper()
+    bad_lsoa = ~lsoa.str.match(_LSOA_PATTERN).fillna(False) & ~blank(lsoa)
+    rejects.add(
+        bad_lsoa,
+        field_name=found.get("lsoa_code", "LSOA_CODE"),
+        values=lsoa,
+        ids=ids,
+        reason="expected an LSOA code such as E01017013",
+    )
+    out["lsoa_code"] = lsoa.where(~blank(lsoa) & ~bad_lsoa)
+    grid_ok = _parse_grid(
+        col("easting"), col("northing"), found=found, ids=ids, rejects=rejects, out=out
+    )
+    no_location = out["lsoa_code"].isna() & ~grid_ok
+    already = raw.index.isin(rejects.rejected_rows())
+    rejects.add(
+        no_location & ~already,
+        field_name="location",
+        values="",
+        ids=ids,
+        reason="no location: neither an LSOA code nor an easting and northing",
+    )
+
+    keep = ~raw.index.isin(rejects.rejected_rows())
+    out = out[keep]
+    out["source_file"] = table.path
+    out["source_row"] = out.index.to_numpy()
+    out["is_synthetic"] = synthetic
+    accepted = _conform(out.reset_index(drop=True))
+    return ReadResult(
+        accepted=accepted,
+        rejected=rejects.table(),
+        n_read=table.n_read,
+        files=[table.path],
+    )
+
+
+def _parse_grid(
+    easting_text: pd.Series,
+    northing_text: pd.Series,
+    *,
+    found: dict[str, str],
+    ids: pd.Series,
+    rejects: Rejections,
+    out: pd.DataFrame,
+) -> pd.Series:
+    """Parse easting/northing into ``out``; return the mask of usable pairs."""
+    e_field = found.get("easting", "EASTING")
+    n_field = found.get("northing", "NORTHING")
+    easting, bad_e = parse_numbers(easting_text)
+    northing, bad_n = parse_numbers(northing_text)
+    rejects.add(
+        bad_e,
+        field_name=e_field,
+        values=easting_text,
+        ids=ids,
+        reason="expected a number (metres, British National Grid)",
+    )
+    rejects.add(
+        bad_n,
+        field_name=n_field,
+        values=northing_text,
+        ids=ids,
+        reason="expected a number (metres, British National Grid)",
+    )
+    one_only = (easting.isna() != northing.isna()) & ~bad_e & ~bad_n
+    rejects.add(
+        one_only,
+        field_name=e_field,
+        values=easting_text,
+        ids=ids,
+        reason="easting and northing must be given together",
+    )
+    both = (easting.notna() & northing.notna()).fillna(False).astype(bool)
+    zero = both & (easting == 0).fillna(False) & (northing == 0).fillna(False)
+    rejects.add(
+        zero,
+        field_name=e_field,
+        values=easting_text + "," + northing_text,
+        ids=ids,
+        reason="easting and northing are 0,0: no location recorded",
+    )
+    outside = (
+        both
+        & ~zero
+        & (
+            (easting < _EASTING_RANGE[0])
+            | (easting > _EASTING_RANGE[1])
+            | (northing < _NORTHING_RANGE[0])
+            | (northing > _NORTHING_RANGE[1])
+        ).fillna(False)
+    )
+    rejects.add(
+        outside,
+        field_name=e_field,
+        values=easting_text + "," + northing_text,
+        ids=ids,
+        reason="outside British National Grid (0-700000 E, 0-1300000 N):"
+        " expected metres in EPSG:27700, not degrees",
+    )
+    ok = both & ~zero & ~outside
+    out["easting"] = easting.where(ok)
+    out["northing"] = northing.where(ok)
+    return ok
+
+
+def _conform(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for name, dtype in FIRE_COLUMNS.items():
+        column = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+        out[name] = column.astype(dtype)
+    e = out["easting"].to_numpy(dtype=float, na_value=np.nan)
+    n = out["northing"].to_numpy(dtype=float, na_value=np.nan)
+    has = ~(np.isnan(e) | np.isnan(n))
+    geoms = np.full(len(out), None, dtype=object)
+    geoms[has] = shapely.points(e[has], n[has])
+    return gpd.GeoDataFrame(out, geometry=list(geoms), crs=BNG)
+
+
+# ------------------------------------------------------------ filters, location
+def deliberate_fires(fires: pd.DataFrame) -> pd.DataFrame:
+    """Primary and secondary fires recorded as deliberate (a copy, index kept)."""
+    if "is_deliberate_fire" not in fires.columns:
+        raise ParameterError(
+            "fires must have an 'is_deliberate_fire' column: read them with "
+            "read_fire_incidents()"
+        )
+    keep = fires["is_deliberate_fire"].fillna(False).to_numpy(dtype=bool)
+    return fires[keep].copy()
+
+
+def police_arson(occurrences: pd.DataFrame) -> pd.DataFrame:
+    """Police.uk "Criminal damage and arson" rows of a store (a copy, index kept).
+
+    A real but coarse layer: month-only dates, locations snapped to map points,
+    and criminal damage as well as arson.
+    """
+    if "crime_type" not in occurrences.columns:
+        raise ParameterError("occurrences must have a 'crime_type' column")
+    keep = occurrences["crime_type"].astype("string") == CRIMINAL_DAMAGE_AND_ARSON
+    return occurrences[keep.fillna(False).to_numpy(dtype=bool)].copy()
+
+
+def locate_fires(
+    fires: gpd.GeoDataFrame,
+    *,
+    grouping: str = "district",
+    lsoas: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Give every fire a point, a CSP and an LSOA 2021.
+
+    Incidents with easting/northing keep their point; those with only an LSOA
+    code get a point inside that LSOA (its representative point, LSOA 2021 or
+    2011), marked ``location_method = "lsoa_point"``, which places them to
+    within an LSOA only. CSP and LSOA come from
+    :func:`hotspot.boundaries.assign_areas` with the recorded LSOA code.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``location_method`` (``"easting_northing"``,
+        ``"lsoa_point"`` or NA), ``csp_code``, ``csp_name`` and ``lsoa21_code``.
+    """
+    from hotspot.boundaries import assign_areas, load_lsoa11, load_lsoa21
+
+    require_bng(fires, name="fires")
+    out = fires.copy()
+    geoms = out.geometry.to_numpy().copy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    method = np.full(len(out), None, dtype=object)
+    method[present] = "easting_northing"
+    if lsoas is None:
+        l21 = load_lsoa21()[["lsoa21_code", "geometry"]].rename(
+            columns={"lsoa21_code": "lsoa_code"}
+        )
+        l11 = load_lsoa11()[["lsoa11_code", "geometry"]].rename(
+            columns={"lsoa11_code": "lsoa_code"}
+        )
+        lsoas = pd.concat([l21, l11[~l11["lsoa_code"].isin(l21["lsoa_code"])]])
+    points = dict(
+        zip(lsoas["lsoa_code"], lsoas.geometry.representative_point(), strict=True)
+    )
+    codes = out["lsoa_code"].astype("string").to_numpy(dtype=object, na_value=None)
+    for i in np.flatnonzero(~present):
+        point = points.get(codes[i])
+        if point is not None:
+            geoms[i] = point
+            method[i] = "lsoa_point"
+    out = out.set_geometry(list(geoms), crs=BNG)
+    out["location_method"] = pd.array(method, dtype="string")
+    areas = assign_areas(
+        out,
+        grouping=grouping,  # type: ignore[arg-type]
+        recorded_lsoa=out["lsoa_code"],
+    )
+    for name in ("csp_code", "csp_name", "lsoa21_code"):
+        out[name] = areas[name]
+    logger.info(
+        "located %d fires: %s; %d outside HIPS",
+        len(out),
+        out["location_method"].value_counts(dropna=False).to_dict(),
+        int(out["csp_code"].isna().sum()),
+    )
+    return out
+
+
+# ------------------------------------------------------------------ co-location
+def colocation_cells(
+    violence: gpd.GeoDataFrame,
+    fires: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    *,
+    k: int = 1,
+    hot_bin: int = 2,
+    fdr: bool = True,
+) -> gpd.GeoDataFrame:
+    """Count both layers per H3 cell, run Gi* on each, and mark cells hot in both.
+
+    Parameters
+    ----------
+    violence, fires : geopandas.GeoDataFrame
+        Points in EPSG:27700 (rows without geometry are not counted). Fires
+        placed only at their LSOA's point (``location_method == "lsoa_point"``)
+        are left out of the cells, since piling them on one point would make
+        false hot spots; their number is in ``attrs["fires_lsoa_only"]``.
+    cells : geopandas.GeoDataFrame
+        Study cells (:func:`hotspot.grid.study_cells`). Not modified.
+    k : int, keyword-only
+        Gi* ring size.
+    hot_bin : int, keyword-only
+        Gi* bin from which a cell is hot (default 2: 95% confidence).
+    fdr : bool, keyword-only
+        Benjamini-Hochberg correction in Gi* (per study area).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``cells`` with ``violence_count``, ``violence_z``,
+        ``violence_bin``, ``fire_count``, ``fire_z``, ``fire_bin``,
+        ``hot_violence``, ``hot_fire`` and ``hot_both``.
+    """
+    from hotspot.detect.gistar import gi_star, ring_weights
+    from hotspot.grid import count_points
+
+    weights = ring_weights(cells["h3"].tolist(), k=k, study_area=cells["study_area"])
+    out = cells.copy()
+    point_fires, lsoa_only = _with_grid_reference(fires)
+    for prefix, points in (("violence", violence), ("fire", point_fires)):
+        located = points[~(points.geometry.isna() | points.geometry.is_empty)]
+        counted = count_points(located, cells)
+        stats = gi_star(counted, column="count", k=k, fdr=fdr, weights=weights)
+        out[f"{prefix}_count"] = counted["count"].to_numpy()
+        out[f"{prefix}_z"] = stats["z"].to_numpy()
+        out[f"{prefix}_bin"] = stats["bin"].to_numpy()
+    out["hot_violence"] = out["violence_bin"] >= hot_bin
+    out["hot_fire"] = out["fire_bin"] >= hot_bin
+    out["hot_both"] = out["hot_violence"] & out["hot_fire"]
+    out.attrs = {
+        **cells.attrs,
+        "hot_bin": hot_bin,
+        "k": k,
+        "fires_lsoa_only": lsoa_only,
+    }
+    logger.info(
+        "co-location: %d cells hot for violence, %d for fires, %d for both",
+        int(out["hot_violence"].sum()),
+        int(out["hot_fire"].sum()),
+        int(out["hot_both"].sum()),
+    )
+    return out
+
+
+def _with_grid_reference(fires: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Split off fires placed only at an LSOA point; return the rest and their count."""
+    if "location_method" not in fires.columns:
+        return fires, 0
+    lsoa_only = (fires["location_method"] == "lsoa_point").fillna(False).to_numpy(bool)
+    if lsoa_only.any():
+        logger.info(
+            "%d fires located only to an LSOA are left out of cell counts and "
+            "densities",
+            int(lsoa_only.sum()),
+        )
+    return fires[~lsoa_only], int(lsoa_only.sum())
+
+
+def colocation_summary(
+    cells: pd.DataFrame,
+    *,
+    residents: pd.Series | None = None,
+    fires_by_csp: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per CSP: which are most affected by both violence and deliberate fires.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Output of :func:`colocation_cells` (``csp_code``, ``csp_name``).
+    residents : pandas.Series, optional, keyword-only
+        Residents per CSP, indexed by ``csp_code``. When given, rates are per
+        1,000 residents; otherwise per km² of study cells (needs polygons).
+    fires_by_csp : pandas.Series, optional, keyword-only
+        Deliberate fires per CSP (indexed by ``csp_code``) counting those
+        located only to an LSOA, which the cells leave out; the cell totals
+        are used when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per CSP, most affected first, then a HIPS row: ``cells``,
+        ``violence``, ``fires``, ``hot_violence_cells``, ``hot_fire_cells``,
+        ``hot_both_cells``, ``violence_in_hot_both`` and ``fires_in_hot_both``
+        (shares 0–1), ``violence_rate``, ``fire_rate`` (per 1,000 residents or
+        per km², named in ``attrs["rate_unit"]``), ``violence_ratio`` and
+        ``fire_ratio`` (rate over the HIPS rate), ``both_index`` (geometric mean
+        of the two ratios: above 1 means above the HIPS average on both taken
+        together) and ``rank`` (1 = most affected, by ``both_index`` then
+        ``hot_both_cells``).
+    """
+    need = {
+        "csp_code",
+        "csp_name",
+        "violence_count",
+        "fire_count",
+        "hot_violence",
+        "hot_fire",
+        "hot_both",
+    }
+    missing = need - set(cells.columns)
+    if missing:
+        raise ParameterError(
+            f"cells must have columns {sorted(missing)} (from colocation_cells)"
+        )
+    if residents is None:
+        if not isinstance(cells, gpd.GeoDataFrame):
+            raise ParameterError("without residents, cells need polygons for areas")
+        size = pd.Series(cells.geometry.area.to_numpy() / 1e6, index=cells.index)
+        denominator = size.groupby(cells["csp_code"]).sum()
+        unit, scale = "per km²", 1.0
+    else:
+        denominator = residents.astype(float)
+        unit, scale = "per 1,000 residents", 1000.0
+    grouped = cells.groupby("csp_code", sort=True)
+    out = pd.DataFrame(
+        {
+            "csp_name": grouped["csp_name"].first(),
+            "cells": grouped.size(),
+            "violence": grouped["violence_count"].sum(),
+            "fires": grouped["fire_count"].sum(),
+            "hot_violence_cells": grouped["hot_violence"].sum(),
+            "hot_fire_cells": grouped["hot_fire"].sum(),
+            "hot_both_cells": grouped["hot_both"].sum(),
+        }
+    )
+    if fires_by_csp is not None:
+        out["fires"] = fires_by_csp.reindex(out.index).fillna(0).astype("int64")
+    both = cells[cells["hot_both"].to_numpy(dtype=bool)].groupby("csp_code")
+    out["violence_in_hot_both"] = both["violence_count"].sum().reindex(
+        out.index
+    ).fillna(0) / out["violence"].where(out["violence"] > 0)
+    out["fires_in_hot_both"] = both["fire_count"].sum().reindex(out.index).fillna(
+        0
+    ) / out["fires"].where(out["fires"] > 0)
+    denom = denominator.reindex(out.index)
+    if denom.isna().any():
+        raise ParameterError(
+            f"residents has no value for CSPs {out.index[denom.isna()].tolist()}"
+        )
+    out["violence_rate"] = scale * out["violence"] / denom
+    out["fire_rate"] = scale * out["fires"] / denom
+    hips_v = scale * out["violence"].sum() / denom.sum()
+    hips_f = scale * out["fires"].sum() / denom.sum()
+    out["violence_ratio"] = out["violence_rate"] / hips_v if hips_v else np.nan
+    out["fire_ratio"] = out["fire_rate"] / hips_f if hips_f else np.nan
+    out["both_index"] = np.sqrt(out["violence_ratio"] * out["fire_ratio"])
+    out = out.sort_values(
+        ["both_index", "hot_both_cells"], ascending=[False, False], kind="stable"
+    )
+    out["rank"] = np.arange(1, len(out) + 1)
+    out = out.reset_index()
+    hips = {
+        "csp_code": "HIPS",
+        "csp_name": "HIPS",
+        "cells": int(out["cells"].sum()),
+        "violence": int(out["violence"].sum()),
+        "fires": int(out["fires"].sum()),
+        "hot_violence_cells": int(out["hot_violence_cells"].sum()),
+        "hot_fire_cells": int(out["hot_fire_cells"].sum()),
+        "hot_both_cells": int(out["hot_both_cells"].sum()),
+        "violence_in_hot_both": float(
+            (out["violence_in_hot_both"].fillna(0) * out["violence"]).sum()
+            / max(out["violence"].sum(), 1)
+        ),
+        "fires_in_hot_both": float(
+            (out["fires_in_hot_both"].fillna(0) * out["fires"]).sum()
+            / max(out["fires"].sum(), 1)
+        ),
+        "violence_rate": hips_v,
+        "fire_rate": hips_f,
+        "violence_ratio": 1.0,
+        "fire_ratio": 1.0,
+        "both_index": 1.0,
+        "rank": pd.NA,
+    }
+    out = pd.concat([out, pd.DataFrame([hips])], ignore_index=True)
+    out["rank"] = out["rank"].astype("Int64")
+    out.attrs["rate_unit"] = unit
+    return out
+
+
+@dataclass
+class KDERatio:
+    """Two kernel density surfaces on one grid and their ratio.
+
+    Attributes
+    ----------
+    ratio : numpy.ndarray
+        (violence share density) / (fire share density): each surface divided by
+        its own total, so 1 means both are as concentrated there as on average;
+        above 1 violence-led, below 1 fire-led. NaN outside the area and where
+        both shares are under ``floor`` of their maximum.
+    joint : numpy.ndarray
+        Geometric mean of the two share densities, scaled to a maximum of 1:
+        high only where both layers are dense (the co-location surface).
+    violence, fire : hotspot.detect.kde.KDEResult
+        The two surfaces (occurrences per km²), same grid, same bandwidth.
+    transform : affine.Affine
+        Of the common grid (EPSG:27700).
+    bandwidth_m : float
+        The common bandwidth (metres).
+    """
+
+    ratio: npt.NDArray[np.float64]
+    joint: npt.NDArray[np.float64]
+    violence: Any
+    fire: Any
+    transform: Any
+    bandwidth_m: float
+
+
+def kde_ratio(
+    violence: gpd.GeoDataFrame,
+    fires: gpd.GeoDataFrame,
+    *,
+    area: Any,
+    cell_size_m: float = 100.0,
+    bandwidth_m: float | None = None,
+    floor: float = 0.01,
+) -> KDERatio:
+    """Dual kernel density: violence and fire surfaces on one grid, their ratio.
+
+    Parameters
+    ----------
+    violence, fires : geopandas.GeoDataFrame
+        Points in EPSG:27700 (fires placed only at an LSOA point are left out,
+        as in :func:`colocation_cells`).
+    area : shapely geometry, keyword-only
+        Study area (a CSP polygon) in EPSG:27700.
+    cell_size_m : float, keyword-only
+        Raster cell edge (metres).
+    bandwidth_m : float, optional, keyword-only
+        Common bandwidth; when omitted, the larger of the two spatial Silverman
+        bandwidths (logged), so neither surface is undersmoothed.
+    floor : float, keyword-only
+        Share densities under ``floor`` × their maximum count as empty in the
+        ratio.
+
+    Returns
+    -------
+    KDERatio
+    """
+    from hotspot.detect.kde import kde_surface
+
+    if not 0 <= floor < 1:
+        raise ParameterError(f"floor must be in [0, 1), got {floor!r}")
+    v = violence[~(violence.geometry.isna() | violence.geometry.is_empty)]
+    point_fires, _ = _with_grid_reference(fires)
+    f = point_fires[~(point_fires.geometry.isna() | point_fires.geometry.is_empty)]
+    if bandwidth_m is None:
+        first_v = kde_surface(v, area=area, cell_size_m=cell_size_m)
+        first_f = kde_surface(f, area=area, cell_size_m=cell_size_m)
+        bandwidth_m = max(first_v.bandwidth_m, first_f.bandwidth_m)
+        logger.info(
+            "dual KDE bandwidth %.0f m: the larger of violence %.0f m and "
+            "fires %.0f m (Silverman)",
+            bandwidth_m,
+            first_v.bandwidth_m,
+            first_f.bandwidth_m,
+        )
+    surface_v = kde_surface(
+        v, area=area, cell_size_m=cell_size_m, bandwidth_m=bandwidth_m
+    )
+    surface_f = kde_surface(
+        f, area=area, cell_size_m=cell_size_m, bandwidth_m=bandwidth_m
+    )
+    if surface_v.values.shape != surface_f.values.shape:
+        raise ParameterError(
+            "the two KDE grids differ; give the same area and cell size"
+        )
+    share_v = surface_v.values / np.nansum(surface_v.values)
+    share_f = surface_f.values / np.nansum(surface_f.values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = (share_v < floor * np.nanmax(share_v)) & (
+            share_f < floor * np.nanmax(share_f)
+        )
+        ratio = np.where(low | (share_f <= 0), np.nan, share_v / share_f)
+        joint = np.sqrt(share_v * share_f)
+        joint = joint / np.nanmax(joint)
+    return KDERatio(
+        ratio=ratio,
+        joint=joint,
+        violence=surface_v,
+        fire=surface_f,
+        transform=surface_v.transform,
+        bandwidth_m=float(bandwidth_m),
+    )
