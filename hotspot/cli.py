@@ -8,6 +8,9 @@ template  write the blank CSV template for hand-filled occurrences
 detect    find hot spots in a store (Gi*, kernel density, emerging hot spots)
 overlay   deprivation, population rates and deliberate fires per H3 cell and CSP
 profile   when violence happens in a CSP: tables and charts
+operation plan operations (Op Meero-style), patrol plans and did-it-work checks
+export    files for partners (GeoPackage, GeoJSON, KML, GeoTIFF, CSV, PDF, PNG),
+          through disclosure control
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("hotspot.detect.command", "add_parser"),
     ("hotspot.profile_command", "add_overlay_parser"),
     ("hotspot.profile_command", "add_profile_parser"),
+    ("hotspot.operations_command", "add_parser"),
+    ("hotspot.export_command", "add_parser"),
 )
 
 
