@@ -1,4 +1,4 @@
-"""Hotspot: serious-violence hotspot mapping for the HIPS Violence Reduction Partnership."""
+"""Hotspot: serious-violence hot spots for the HIPS Violence Reduction Partnership."""
 
 from __future__ import annotations
 
