@@ -33,6 +33,24 @@ from hotspot.errors import DataNotFoundError, ParameterError
 
 log = logging.getLogger(__name__)
 
+#: The 14 HIPS local authority districts (code → name), from the shared README.
+HIPS_LADS: dict[str, str] = {
+    "E06000044": "Portsmouth",
+    "E06000045": "Southampton",
+    "E06000046": "Isle of Wight",
+    "E07000084": "Basingstoke and Deane",
+    "E07000085": "East Hampshire",
+    "E07000086": "Eastleigh",
+    "E07000087": "Fareham",
+    "E07000088": "Gosport",
+    "E07000089": "Hart",
+    "E07000090": "Havant",
+    "E07000091": "New Forest",
+    "E07000092": "Rushmoor",
+    "E07000093": "Test Valley",
+    "E07000094": "Winchester",
+}
+
 Grouping = Literal["district", "ons2024"]
 GROUPINGS: tuple[str, ...] = get_args(Grouping)
 BUILD_SCRIPT = "scripts/build_boundaries.py"

@@ -28,28 +28,12 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from hotspot.boundaries import HIPS_LADS
 from hotspot.crs import BNG, to_bng
 from hotspot.paths import BOUNDARIES_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_boundaries")
 
-#: The 14 HIPS local authority districts (code → name), from the shared README.
-HIPS_LADS: dict[str, str] = {
-    "E06000044": "Portsmouth",
-    "E06000045": "Southampton",
-    "E06000046": "Isle of Wight",
-    "E07000084": "Basingstoke and Deane",
-    "E07000085": "East Hampshire",
-    "E07000086": "Eastleigh",
-    "E07000087": "Fareham",
-    "E07000088": "Gosport",
-    "E07000089": "Hart",
-    "E07000090": "Havant",
-    "E07000091": "New Forest",
-    "E07000092": "Rushmoor",
-    "E07000093": "Test Valley",
-    "E07000094": "Winchester",
-}
 
 #: Vertices are snapped to this grid (metres) when dissolving, which closes the
 #: sub-millimetre slivers between neighbouring LSOAs left by generalisation and

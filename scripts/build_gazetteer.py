@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial import cKDTree
 
+from hotspot.boundaries import HIPS_LADS
 from hotspot.crs import lonlat_to_bng
 from hotspot.errors import InputFileError
 from hotspot.geocode import normalise_postcode, normalise_text
@@ -36,23 +37,6 @@ from hotspot.paths import DATA_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_gazetteer")
 
-#: HIPS local authority districts (LAD code → name).
-HIPS_LADS: dict[str, str] = {
-    "E06000044": "Portsmouth",
-    "E06000045": "Southampton",
-    "E06000046": "Isle of Wight",
-    "E07000084": "Basingstoke and Deane",
-    "E07000085": "East Hampshire",
-    "E07000086": "Eastleigh",
-    "E07000087": "Fareham",
-    "E07000088": "Gosport",
-    "E07000089": "Hart",
-    "E07000090": "Havant",
-    "E07000091": "New Forest",
-    "E07000092": "Rushmoor",
-    "E07000093": "Test Valley",
-    "E07000094": "Winchester",
-}
 
 #: police.uk ``Location`` values that name a kind of premises, not a street.
 NON_STREET_LOCATIONS: frozenset[str] = frozenset(

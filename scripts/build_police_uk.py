@@ -28,24 +28,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hotspot.ingest import police_uk
 from hotspot.paths import DATA_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_police_uk")
 
-COLUMNS: list[str] = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
+COLUMNS: list[str] = list(police_uk.COLUMNS)
 #: Columns whose values repeat a lot: stored dictionary encoded.
 DICTIONARY_COLUMNS: list[str] = [
     "Month",
