@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import Workbook
@@ -248,3 +249,27 @@ def test_synthetic_file_name_marks_rows_synthetic(tmp_path: Path, mapping) -> No
         tmp_path / "SYNTHETIC_extract.csv", [HEADER, "1,14/07/2025,,5/1,x,N,N,,,1,1,,"]
     )
     assert read_records(path, mapping=mapping).accepted["is_synthetic"].all()
+
+
+def test_random_corruption_never_loses_a_row(tmp_path: Path, mapping) -> None:
+    """Junk cells, dropped and extra separators, cut lines: every row adds up."""
+    rng = np.random.default_rng(7)
+    good = "1,14/07/2025 22:35,,5/1,x,N,N,19,M,442150,111900,SO14 7DU,Above Bar"
+    lines = []
+    for i in range(300):
+        cells = good.split(",")
+        cells[0] = f"R{i}"
+        roll = rng.random()
+        if roll < 0.15:
+            junk = "\u00bf" + "?" * int(rng.integers(4))
+            cells[int(rng.integers(1, len(cells)))] = junk
+        elif roll < 0.2:
+            cells.insert(int(rng.integers(len(cells))), "extra")
+        elif roll < 0.25:
+            cells = cells[: int(rng.integers(1, len(cells)))]
+        lines.append(",".join(cells))
+    path = write_lines(tmp_path / "random.csv", [HEADER, *lines])
+    result = read_records(path, mapping=mapping)
+    assert_reconciles(result)
+    assert result.n_read == 300
+    assert 20 < result.n_rejected() < 120
