@@ -129,7 +129,7 @@ def _flag_mask(points: pd.DataFrame, flag: str) -> pd.Series:
 
 
 def noun_for(categories: tuple[str, ...]) -> tuple[str, str]:
-    """What the explanations call an occurrence, given the categories chosen."""
+    """Return what explanations call an occurrence, given the categories."""
     if len(categories) == 1:
         return CATEGORY_NOUNS.get(categories[0], DEFAULT_NOUN)
     return DEFAULT_NOUN
@@ -142,6 +142,7 @@ def gistar_for_view(
     *,
     view: View,
     filters: dict[str, Any],
+    drawn_only: bool = False,
 ) -> DetectResult:
     """Gi* on the view's rows over pre-built study cells and weights.
 
@@ -157,6 +158,11 @@ def gistar_for_view(
         Parameters (k, alpha, FDR, weight).
     filters : dict, keyword-only
         Filters applied, recorded in the result.
+    drawn_only : bool, keyword-only
+        Keep (and explain) only the cells a map draws: significant ones and
+        those holding an occurrence. Their sentences are the same as in the full
+        table (ranks and hot-spot totals count every cell); the full table's
+        size stays in ``counts["cells"]``.
 
     Returns
     -------
@@ -169,6 +175,11 @@ def gistar_for_view(
     names = dict(zip(table["csp_code"], table["csp_name"], strict=False))
     names[HIPS_AREA] = "HIPS"
     table["rank"] = hot_cold_rank(table)
+    n_cells = len(table)
+    untested = int(table["z"].isna().sum())
+    hot, cold = int((table["bin"] > 0).sum()), int((table["bin"] < 0).sum())
+    if drawn_only:
+        table = table[(table["bin"] != 0) | (table["count"] > 0)].copy()
     table["explanation"] = explain_gistar(
         table, column=view.weight, noun=noun_for(view.categories),
         area_names=names, fdr=view.fdr,
@@ -188,19 +199,18 @@ def gistar_for_view(
         "occurrences_in": len(points),
         "occurrences_counted": int(counted["count"].sum()),
         "outside_study_cells": int(counted.attrs.get("points_outside", 0)),
-        "cells": len(table),
-        "study_areas": int(table["study_area"].nunique()),
-        "hot_cells": int((table["bin"] > 0).sum()),
-        "cold_cells": int((table["bin"] < 0).sum()),
+        "cells": n_cells,
+        "study_areas": int(cells["study_area"].nunique()),
+        "hot_cells": hot,
+        "cold_cells": cold,
     }
-    untested = int(table["z"].isna().sum())
-    if untested == len(table) and len(table):
+    if untested == n_cells and n_cells:
         result.warn("No cell has a defined Gi*: too few occurrences for this view.")
     return result
 
 
 def cells_for_csp(cells: gpd.GeoDataFrame, csp: str) -> gpd.GeoDataFrame:
-    """The cells of one CSP (all cells for ``"all"``)."""
+    """Return the cells of one CSP (all cells for ``"all"``)."""
     if csp == ALL_CSPS:
         return cells
     return cells[cells["csp_code"] == csp]
@@ -232,7 +242,7 @@ def top_hotspots(
     n: int = 10,
     imd: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """The ``n`` strongest hot spots of a CSP (or of HIPS), one row each.
+    """Return the ``n`` strongest hot spots of a CSP (or of HIPS), one row each.
 
     Parameters
     ----------

@@ -1,0 +1,150 @@
+"""The data page: what the store holds, its rejects, and uploads of new data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from hotspot import app_cache, app_uploads, overview
+from hotspot.app_controls import Keys
+from hotspot.app_panels import LICENCES
+from hotspot.errors import HotspotError
+from hotspot.store import load_occurrences, load_rejects
+
+
+@st.cache_data(show_spinner="Loading the occurrence store…")
+def load_tables(store_dir: str) -> dict[str, pd.DataFrame]:
+    """Overview tables of a store (cached by the store path)."""
+    occurrences = pd.DataFrame(load_occurrences(store_dir).drop(columns="geometry"))
+    rejects = load_rejects(store_dir)
+    return {
+        "by_csp": overview.counts_by_csp(occurrences),
+        "by_category": overview.counts_by_category(occurrences),
+        "geocoding": overview.geocoding_by_method(occurrences),
+        "rejects": overview.rejects_by_reason(rejects),
+        "rejects_raw": rejects,
+    }
+
+
+def upload_section() -> None:
+    """Upload a police.uk file or a records extract with its column mapping."""
+    st.subheader("Upload data")
+    st.caption(f"Files up to {app_uploads.MAX_UPLOAD_MB} MB. They are checked, then "
+               "saved and ingested inside the app's own data folder only.")
+    kind = st.radio("Kind of file", list(app_uploads.DATA_KINDS), key="up_kind",
+                    format_func=lambda k: app_uploads.UPLOAD_KINDS[k][0])
+    upload = st.file_uploader("File", type=["csv"], key="up_file",
+                              max_upload_size=app_uploads.MAX_UPLOAD_MB)
+    mapping = None
+    if kind == "records":
+        choices = app_uploads.mapping_choices()
+        name = st.selectbox("Column mapping", ["(upload one)", *choices],
+                            key="up_mapping")
+        mapping_file = st.file_uploader("Mapping (TOML)", type=["toml"],
+                                        key="up_mapping_file", max_upload_size=1)
+        try:
+            if name in choices:
+                mapping = app_uploads.load_mapping_file(choices[name])
+            elif mapping_file is not None:
+                saved = app_uploads.save_upload(mapping_file.name,
+                                                mapping_file.getvalue(),
+                                                kind="mapping")
+                mapping = app_uploads.load_mapping_file(saved.path)
+        except HotspotError as exc:
+            st.error(f"Mapping not usable: {exc}")
+            return
+    if upload is None or not st.button("Check and ingest", key="up_go"):
+        return
+    if kind == "fire":
+        fire_upload(upload.name, upload.getvalue())
+        return
+    try:
+        saved = app_uploads.save_upload(upload.name, upload.getvalue(), kind=kind)
+        result, store = app_uploads.ingest_upload(saved, kind=kind, mapping=mapping)
+    except (HotspotError, ValueError) as exc:
+        st.error(f"Upload rejected: {exc}")
+        return
+    rows = result.summary["rows"]
+    st.success(f"Read {rows['read']:,}: accepted {rows['accepted']:,}, rejected "
+               f"{rows['rejected']:,}. The map now uses this upload.")
+    st.session_state[Keys.STORE] = str(store)
+    st.session_state.pop(Keys.VIEW, None)
+
+
+def fire_upload(name: str, content: bytes) -> None:
+    """Check fire records, show their rejects, and put them on the map."""
+    try:
+        saved = app_uploads.save_upload(name, content, kind="fire")
+        read = app_uploads.read_fire_upload(saved)
+    except (HotspotError, ValueError) as exc:
+        st.error(f"Upload rejected: {exc}")
+        return
+    st.success(f"Read {read.n_read:,}: accepted {len(read.accepted):,}, rejected "
+               f"{read.n_rejected():,}. The map's fire layers now use this file.")
+    if read.n_rejected():
+        st.dataframe(read.rejected, hide_index=True, width="stretch")
+        st.download_button("Download the rejected fire rows (CSV)",
+                           read.rejected.to_csv(index=False).encode("utf-8"),
+                           file_name="fire_rejects.csv", mime="text/csv",
+                           key="dl_fire_rejects")
+    st.session_state[Keys.FIRES] = str(saved.path)
+
+
+def main() -> None:
+    """Lay out the page."""
+    default = app_cache.default_store()
+    st.title("Data")
+    upload_section()
+    store_dir = st.session_state.get(Keys.STORE) or default
+    if store_dir != default and st.button("Back to the embedded data",
+                                          key="up_reset"):
+        st.session_state[Keys.STORE] = None
+        st.session_state.pop(Keys.VIEW, None)
+        store_dir = default
+    try:
+        summary = app_cache.summary(store_dir)
+        tables = load_tables(store_dir)
+    except HotspotError as exc:
+        st.error(f"Cannot open the occurrence store: {exc}")
+        return
+    rows = summary["rows"]
+    period = summary["period"]
+    st.caption(f"Store: `{store_dir}` · period {str(period['from'])[:10]} to "
+               f"{str(period['to'])[:10]}")
+    if summary.get("synthetic_rows"):
+        st.warning(
+            f"**SYNTHETIC DATA**: {summary['synthetic_rows']:,} rows come from a "
+            "synthetic records-system extract generated for demonstration. They are "
+            "not real police data. police.uk rows are real (month-level, anonymised)."
+        )
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{rows['read']:,}")
+    cols[1].metric("Accepted", f"{rows['accepted']:,}")
+    cols[2].metric("Rejected", f"{rows['rejected']:,}")
+    cols[3].metric("Flagged (left out by default)",
+                   f"{summary['quality']['rows_flagged']:,}")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Occurrences per CSP")
+        st.dataframe(tables["by_csp"], width="stretch")
+    with right:
+        st.subheader("Serious violence by category")
+        st.dataframe(tables["by_category"], width="stretch", hide_index=True)
+        st.subheader("Geocoding by method")
+        st.dataframe(tables["geocoding"], width="stretch")
+    st.subheader("Data-quality checks")
+    findings = summary["quality"]["findings"]
+    if findings:
+        st.dataframe(pd.DataFrame(findings), width="stretch", hide_index=True)
+    else:
+        st.write("No data-quality problems found.")
+    st.subheader("Rejected rows by reason")
+    st.dataframe(tables["rejects"], width="stretch", hide_index=True)
+    st.download_button("Download all rejected rows (CSV)",
+                       tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
+                       file_name="rejects.csv", mime="text/csv", key="dl_rejects")
+    st.divider()
+    st.caption(LICENCES)
+
+
+main()

@@ -1,0 +1,156 @@
+"""The map page: sidebar controls → cached analyses → pydeck map, legend, panels."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from hotspot import app_analysis, app_cache, app_controls, app_panels, layers
+from hotspot.app_controls import Keys
+from hotspot.errors import HotspotError
+from hotspot.viewstate import ALL_CSPS
+
+logger = logging.getLogger(__name__)
+GROUPING = "district"
+MAP_HEIGHT_PX = 470
+
+store = st.session_state.get(Keys.STORE) or app_cache.default_store()
+try:
+    points = app_cache.points(store)
+    summary = app_cache.summary(store)
+except HotspotError as exc:
+    st.error(f"Cannot open the occurrence store: {exc}")
+    st.stop()
+frames = app_cache.boundaries(GROUPING)
+csps = frames["csps"]
+months = app_analysis.months_of(points)
+view = app_controls.sidebar(csps[["csp_code", "csp_name"]], months)
+for problem in st.session_state.get(Keys.URL_PROBLEMS, []):
+    st.info(f"The link had a setting that could not be used: {problem}")
+
+area_name = ("All 14 CSPs" if view.csp == ALL_CSPS
+             else csps.set_index("csp_code").loc[view.csp, "csp_name"])
+result = app_cache.gistar(store, GROUPING, view)
+rows, _ = app_analysis.filter_view(points, view)
+shown_cells = app_analysis.cells_for_csp(result.cells, view.csp)
+synthetic = bool(rows["is_synthetic"].astype("boolean").fillna(False).any())
+
+st.markdown(f"#### Serious violence hot spots · {area_name} · "
+            f"{result.data_from} to {result.data_to}")
+if synthetic:
+    st.warning(app_panels.SYNTHETIC_NOTE)
+
+kde = app_cache.kde(store, GROUPING, view) if "kde" in view.layers else None
+fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)
+fire_points = colocated = colocation_table = None
+try:
+    if "fires" in view.layers:
+        fire_points = app_cache.fires_for_view(app_cache.fires(fire_path, GROUPING),
+                                               view)
+    if "colocation" in view.layers:
+        colocated, colocation_table = app_cache.colocation(store, fire_path,
+                                                           GROUPING, view)
+except HotspotError as exc:
+    st.warning(f"Fire records unavailable: {exc}")
+focus_cell = None
+if view.focus is not None and (shown_cells["h3"] == view.focus).any():
+    focus_cell = shown_cells[shown_cells["h3"] == view.focus]
+if focus_cell is not None:
+    around = focus_cell.copy()
+    around["geometry"] = around.geometry.buffer(300)
+    view_state = layers.view_for_bounds(layers.bounds_of(around))
+    centre = focus_cell.geometry.iloc[0].centroid
+    near = rows[rows.geometry.distance(centre) < 1500]
+else:
+    box = csps if view.csp == ALL_CSPS else csps[csps["csp_code"] == view.csp]
+    view_state = layers.view_for_bounds(layers.bounds_of(box))
+    near = None
+inputs = layers.MapInputs(
+    csps=csps, wards=frames["wards"], outline=frames["outline"],
+    places=app_cache.places(str(app_cache.PLACES_FILE)),
+    gistar_cells=shown_cells, kde=kde, points=near,
+    imd=app_cache.imd_areas("2025") if "imd" in view.layers else None,
+    fires=fire_points, colocation=colocated,
+)
+deck = layers.build_deck(
+    layers.map_layers(inputs, layers=view.layers,
+                      csp=None if view.csp == ALL_CSPS else view.csp,
+                      focus=view.focus, zoom=float(view_state.zoom or 0),
+                      base=app_cache.base_layers(GROUPING, str(app_cache.PLACES_FILE),
+                                                 view.csp, view.layers)),
+    view_state=view_state, basemap=view.basemap,
+)
+map_col, legend_col = st.columns([4, 1])
+with map_col:
+    st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
+with legend_col:
+    sections: list[tuple[str, list[layers.LegendEntry]]] = []
+    if "gistar" in view.layers:
+        sections.append(("Gi* hot and cold spots", layers.gistar_legend()))
+    if kde is not None:
+        _, vmax = layers.kde_image(kde.values)
+        sections.append(("Density (per km²)", layers.ramp_legend(
+            "per km²", low="low", high=f"{vmax:.0f}+")))
+    if "imd" in view.layers:
+        sections.append(("IMD 2025 decile", layers.ramp_legend(
+            "decile", low="1 most deprived", high="10 least deprived")))
+    if fire_points is not None:
+        sections.append(("Fires", [layers.LegendEntry(
+            layers.FIRE_RGB, "Deliberate fire (SYNTHETIC)", shape="dot")]))
+    if colocated is not None:
+        sections.append(("Co-location", [layers.LegendEntry(
+            layers.COLOCATION_RGB, "Hot for fires and violence", shape="line")]))
+    sections.append(("Base map", layers.base_legend()))
+    st.markdown(layers.legend_html(sections), unsafe_allow_html=True)
+    counts = result.counts
+    st.caption(f"{counts.get('occurrences_in', 0):,} occurrences · "
+               f"{counts.get('hot_cells', 0):,} hot and "
+               f"{counts.get('cold_cells', 0):,} cold cells in the study area. "
+               "Hover a hexagon for its explanation.")
+    if "points" in view.layers and near is None:
+        st.caption("Occurrence points appear when zoomed to a hot spot; until "
+                   "then they are aggregated in the hexagons.")
+
+top = app_cache.top_hotspots(store, GROUPING, view)
+if focus_cell is not None:
+    pick = top[top["h3"] == view.focus]
+    app_panels.focus_details(
+        str(focus_cell["explanation"].iloc[0]),
+        str(pick["peak"].iloc[0]) if len(pick) else None, str(view.focus))
+
+shown_rows = rows if view.csp == ALL_CSPS else rows[rows["csp_code"] == view.csp]
+# one panel at a time: only the panel on show is computed, so a filter change
+# reruns the analyses the user is looking at and no others
+panel = st.radio("Panel", app_panels.PANELS, key=Keys.PANEL, horizontal=True,
+                 label_visibility="collapsed")
+if panel == "Top hot spots":
+    app_panels.top_hotspots(top, area_name=str(area_name))
+elif panel == "When":
+    app_panels.when(shown_rows, [m for m in months
+                                 if (view.month_from or months[0]) <= m
+                                 <= (view.month_to or months[-1])])
+elif panel == "Trends":
+    app_panels.emerging(app_cache.emerging(store, GROUPING, view))
+elif panel == "Deprivation":
+    try:
+        app_panels.deprivation(app_cache.deprivation(store, view))
+    except HotspotError as exc:
+        st.info(f"Deprivation tables unavailable: {exc}")
+elif panel == "Fires":
+    try:
+        if colocation_table is None:
+            _, colocation_table = app_cache.colocation(store, fire_path, GROUPING,
+                                                       view)
+        app_panels.fires(colocation_table, fire_path=fire_path)
+    except HotspotError as exc:
+        st.info(f"Fire records unavailable: {exc}")
+elif panel == "How this was computed":
+    app_panels.how(app_analysis.how_computed(
+        view, result,
+        kde_bandwidth_m=None if kde is None else kde.bandwidth_m,
+        kde_reason=None if kde is None else kde.bandwidth_reason,
+        kde_cell_m=None if kde is None else kde.cell_size_m,
+    ), result.warnings + ([] if kde is None else kde.warnings))
+else:
+    app_panels.sources(summary, synthetic=synthetic)

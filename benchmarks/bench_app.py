@@ -1,0 +1,150 @@
+"""Browser benchmark of the map page: first full render and a filter change.
+
+Starts ``streamlit run app.py`` on a free port (a fresh process, so every cache
+is empty), opens it in headless Debian Chromium and times:
+
+- **first render (cold)**: from navigation until the script run is over and the
+  map shows its base layer and hot-spot hexagons (checked on screenshots of the
+  map: sea colour and the 99% hot-spot red present);
+- **first render (warm)**: the same in a second tab, with the server's caches
+  filled by the first visit;
+- **filter change**: from moving the first month of the range on by one (a
+  keyboard press on the slider) until the URL shows the new month, the run is
+  over and the map has redrawn (its screenshot changed); repeated, median kept.
+
+Targets (issue 5): first full render ≤ 5 s, filter change ≤ 1 s. Prints a
+markdown table. Run: ``.venv/bin/python benchmarks/bench_app.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hotspot.layers import BIN_COLOURS, SEA_RGB  # noqa: E402
+from tests.test_browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    free_port,
+    start_app,
+    stop_app,
+)
+
+logger = logging.getLogger("bench_app")
+CHART = "[data-testid='stDeckGlJsonChart']"
+FIRST_RENDER_TARGET_S = 5.0
+FILTER_TARGET_S = 1.0
+
+
+def _map_image(page: Any) -> np.ndarray:
+    from PIL import Image
+
+    shot = page.locator(CHART).screenshot(animations="disabled", timeout=60_000)
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=np.int16)
+
+
+def _has(pixels: np.ndarray, rgb: tuple[int, int, int], share: float,
+         tol: int = 40) -> bool:
+    near = np.all(np.abs(pixels - np.asarray(rgb)) <= tol, axis=-1)
+    return bool(near.mean() >= share)
+
+
+def _drawn(pixels: np.ndarray) -> bool:
+    return _has(pixels, SEA_RGB, 0.05, tol=18) and _has(pixels, BIN_COLOURS[3], 2e-4)
+
+
+def _wait_idle(page: Any) -> None:
+    page.wait_for_selector(f"{CHART} canvas", timeout=120_000)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']",
+        timeout=120_000)
+
+
+def first_render(page: Any, url: str) -> float:
+    """Seconds from navigation to a drawn map with hexagons."""
+    start = time.perf_counter()
+    page.goto(url)
+    _wait_idle(page)
+    while not _drawn(_map_image(page)):
+        if time.perf_counter() - start > 120:
+            raise RuntimeError("the map was not drawn within 120 s")
+    return time.perf_counter() - start
+
+
+def filter_change(page: Any, *, expected_from: str) -> float:
+    """Seconds from moving the first month on until the map has redrawn."""
+    before = _map_image(page)
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    start = time.perf_counter()
+    thumb.press("ArrowRight")
+    page.wait_for_url(f"**from={expected_from}**", timeout=60_000)
+    _wait_idle(page)
+    while True:
+        now = _map_image(page)
+        if now.shape != before.shape or np.abs(now - before).sum() > 0:
+            break
+        if time.perf_counter() - start > 60:
+            raise RuntimeError("the map did not change within 60 s")
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="filter changes to time (median reported)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not CHROMIUM.exists():
+        logger.error("%s not found: apt-get install chromium", CHROMIUM)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = start_app(port)
+    url = f"http://127.0.0.1:{port}"
+    rows: list[tuple[str, float, float]] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                         args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport=VIEWPORT)
+            rows.append(("first full render (cold server caches)",
+                         first_render(page, url), FIRST_RENDER_TARGET_S))
+            warm = browser.new_page(viewport=VIEWPORT)
+            rows.append(("first full render (warm server caches)",
+                         first_render(warm, url), FIRST_RENDER_TARGET_S))
+            months = [f"2024-{m:02d}" for m in (11, 12)] + [
+                f"2025-{m:02d}" for m in range(1, 10)]
+            times = [filter_change(warm, expected_from=months[i])
+                     for i in range(args.repeats)]
+            logger.info("filter changes (s): %s", [round(t, 2) for t in times])
+            rows.append((f"filter change, first month on by one (median of "
+                         f"{len(times)}; max {max(times):.2f} s)",
+                         statistics.median(times), FILTER_TARGET_S))
+            browser.close()
+    finally:
+        stop_app(proc)
+    print("| step | seconds | target | met |")
+    print("|---|---:|---:|:---:|")
+    for name, seconds, target in rows:
+        print(f"| {name} | {seconds:.2f} | ≤ {target:.0f} | "
+              f"{'yes' if seconds <= target else 'no'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""Cached loaders and analyses for the app: every input is an argument.
+
+Each function takes plain, hashable values (paths as strings, parameters as
+numbers, tuples and strings), loads or computes with :mod:`hotspot` functions
+and returns data (``st.cache_data``), so two sessions asking for the same view
+share one computation and nothing reads module globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from hotspot import app_analysis, layers
+from hotspot.boundaries import load_csps, load_hips_outline, load_wards
+from hotspot.detect.gistar import ring_weights
+from hotspot.detect.kde import KDEResult, kde_surface
+from hotspot.detect.result import DetectResult
+from hotspot.errors import HotspotError
+from hotspot.grid import study_cells
+from hotspot.paths import DATA_DIR
+from hotspot.store import DEFAULT_STORE, load_occurrences, load_summary
+from hotspot.viewstate import ALL_CSPS, View
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable naming the store the app starts on (tests, demos).
+STORE_ENV = "HOTSPOT_STORE"
+PLACES_FILE = DATA_DIR / "gazetteer" / "places.parquet"
+
+
+def default_store() -> str:
+    """Return the store the app opens on: ``$HOTSPOT_STORE`` or the default."""
+    return str(Path(os.environ.get(STORE_ENV, str(DEFAULT_STORE))))
+
+
+@st.cache_data(show_spinner="Loading boundaries…")
+def boundaries(grouping: str) -> dict[str, gpd.GeoDataFrame]:
+    """CSPs, wards and the HIPS outline (EPSG:27700)."""
+    return {"csps": load_csps(grouping=grouping),  # type: ignore[arg-type]
+            "wards": load_wards(), "outline": load_hips_outline()}
+
+
+@st.cache_data(show_spinner=False)
+def base_layers(grouping: str, places_path: str, csp: str,
+                layer_keys: tuple[str, ...]) -> layers.BaseLayers:
+    """Build the shipped base map for a CSP (or all) and the toggles on."""
+    frames = boundaries(grouping)
+    inputs = layers.MapInputs(csps=frames["csps"], wards=frames["wards"],
+                              outline=frames["outline"], places=places(places_path))
+    return layers.base_layers(inputs, layers=layer_keys,
+                              csp=None if csp == ALL_CSPS else csp)
+
+
+@st.cache_data
+def places(path: str) -> pd.DataFrame:
+    """Load the GeoNames place table for labels."""
+    return pd.read_parquet(path, columns=["name", "kind", "x", "y"])
+
+
+@st.cache_data(show_spinner="Loading occurrences…")
+def points(store_dir: str) -> gpd.GeoDataFrame:
+    """Serious-violence rows of a store (see :func:`app_analysis.serious_violence`)."""
+    return app_analysis.serious_violence(load_occurrences(store_dir))
+
+
+@st.cache_data
+def summary(store_dir: str) -> dict[str, Any]:
+    """Load the store's ingest summary."""
+    return load_summary(store_dir)
+
+
+@st.cache_data(show_spinner="Filling the study area with H3 cells…")
+def study(grouping: str, resolution: int, scope: str, csp: str,
+          k: int) -> tuple[gpd.GeoDataFrame, Any]:
+    """Study cells and their k-ring weights (one CSP, or all of them)."""
+    csps = load_csps(grouping=grouping)  # type: ignore[arg-type]
+    if csp != ALL_CSPS:
+        csps = csps[csps["csp_code"] == csp]
+    cells = study_cells(csps, resolution=resolution, scope=scope)  # type: ignore[arg-type]
+    weights = ring_weights(cells["h3"].tolist(), k=k, study_area=cells["study_area"])
+    return cells, weights
+
+
+def study_csp(view: View) -> str:
+    """Which CSPs the study cells need: one CSP's cells suffice in scope ``csp``."""
+    return view.csp if view.scope == "csp" else ALL_CSPS
+
+
+@st.cache_data(show_spinner="Finding hot spots (Gi*)…")
+def gistar(store_dir: str, grouping: str, view: View) -> DetectResult:
+    """Gi* for a view; the cell table keeps only cells drawn on the map.
+
+    Cells that are neither significant nor hold an occurrence are dropped from
+    the returned table (their number stays in ``counts``), which keeps the cached
+    result small.
+    """
+    rows, filters = app_analysis.filter_view(points(store_dir), view)
+    cells, weights = study(grouping, view.resolution, view.scope, study_csp(view),
+                           view.k)
+    return app_analysis.gistar_for_view(rows, cells, weights, view=view,
+                                        filters=filters, drawn_only=True)
+
+
+@st.cache_data(show_spinner="Computing the density surface…")
+def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
+    """Kernel density over the chosen CSP (50 m cells) or HIPS (100 m cells)."""
+    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    csps = load_csps(grouping=grouping)  # type: ignore[arg-type]
+    if view.csp != ALL_CSPS:
+        csps = csps[csps["csp_code"] == view.csp]
+    if len(rows) < 2:
+        return None
+    cell = 50.0 if view.csp != ALL_CSPS else 100.0
+    weights = "harm_weight" if view.weight == "harm" else None
+    return kde_surface(rows, area=csps.geometry.union_all(), cell_size_m=cell,
+                       bandwidth_m=view.bandwidth_m, weights=weights)
+
+
+@st.cache_data(show_spinner="Looking for emerging hot spots…")
+def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
+    """Emerging hot spot categories of the view's cells (counts per category).
+
+    Returns None when the period has fewer than three months: a trend needs
+    more periods than that.
+    """
+    from hotspot.detect.emerging import emerging_hot_spots
+
+    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    months = rows["month"].nunique() if len(rows) else 0
+    if months < 3:
+        return None
+    cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
+    out = emerging_hot_spots(rows, cells, column=view.weight,  # type: ignore[arg-type]
+                             weight="harm_weight", k=view.k, alpha=view.alpha,
+                             fdr=view.fdr)
+    table = out.cells
+    if view.csp != ALL_CSPS:
+        table = table[table["csp_code"] == view.csp]
+    counts = table["category"].value_counts().rename_axis("category")
+    frame = counts.rename("cells").reset_index()
+    frame.attrs["period"] = out.choice.period
+    frame.attrs["reason"] = out.choice.reason
+    return frame
+
+
+@st.cache_data(show_spinner="Loading deprivation (IMD 2025)…")
+def imd_areas(edition: str) -> gpd.GeoDataFrame:
+    """LSOA polygons with their IMD decile and a tooltip (EPSG:27700)."""
+    from hotspot.overlay import load_imd, load_lsoas
+
+    lsoas = load_lsoas(edition)
+    imd = load_imd(edition)[["lsoa_code", "lsoa_name", "imd_decile"]]
+    out = lsoas.merge(imd, on="lsoa_code", how="inner")
+    out["tooltip"] = (out["lsoa_name"].astype(str) + ": IMD " + edition
+                      + " decile " + out["imd_decile"].astype(str)
+                      + " (1 = most deprived 10% in England)")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=lsoas.crs)
+
+
+@st.cache_data(show_spinner="Deprivation tables…")
+def deprivation(store_dir: str, view: View, edition: str = "2025") -> pd.DataFrame:
+    """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
+    from hotspot.overlay import attach_imd, decile_table
+
+    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    table = decile_table(attach_imd(rows, edition=edition), edition=edition)
+    area = "HIPS" if view.csp == ALL_CSPS else view.csp
+    return table[table["csp_code"] == area].reset_index(drop=True)
+
+
+@st.cache_data
+def cell_deciles(cells: tuple[str, ...], edition: str = "2025") -> pd.Series:
+    """IMD decile per H3 cell (area-weighted majority), indexed by the cell."""
+    from hotspot.grid import cell_polygons
+    from hotspot.overlay import cells_imd
+
+    if not cells:
+        return pd.Series(dtype="Int64")
+    frame = gpd.GeoDataFrame({"h3": list(cells)},
+                             geometry=cell_polygons(list(cells)).values,
+                             crs="EPSG:27700")
+    out = cells_imd(frame, edition=edition)
+    return pd.Series(out["imd_decile"].to_numpy(), index=out["h3"].to_numpy())
+
+
+#: Fire records the app starts on (SYNTHETIC, labelled wherever shown).
+DEFAULT_FIRES = DATA_DIR / "synthetic" / "SYNTHETIC_fire_incidents_2024-10_2025-09.csv"
+
+
+@st.cache_data(show_spinner="Loading deliberate fires…")
+def fires(path: str, grouping: str) -> gpd.GeoDataFrame:
+    """Deliberate primary and secondary fires of a file, located, with tooltips."""
+    from hotspot.fire import deliberate_fires, locate_fires, read_fire_incidents
+
+    read = read_fire_incidents(path)
+    located = locate_fires(deliberate_fires(read.accepted), grouping=grouping)
+    located = located[located["csp_code"].notna()].copy()
+    label = located["is_synthetic"].astype("boolean").fillna(False).map(
+        {True: "SYNTHETIC ", False: ""})
+    located["month"] = pd.to_datetime(located["occurred_at"]).dt.strftime("%Y-%m")
+    located["tooltip"] = (
+        label.astype(str) + located["incident_type"].astype(str) + " fire, "
+        + pd.to_datetime(located["occurred_at"]).dt.strftime("%d %b %Y").fillna("")
+        + " (" + located["property_type"].astype(str) + "; located by "
+        + located["location_method"].astype(str) + ")")
+    return located
+
+
+def fires_for_view(all_fires: gpd.GeoDataFrame, view: View) -> gpd.GeoDataFrame:
+    """Return the fires inside the view's months (every CSP)."""
+    keep = pd.Series(True, index=all_fires.index)
+    if view.month_from:
+        keep &= all_fires["month"] >= view.month_from
+    if view.month_to:
+        keep &= all_fires["month"] <= view.month_to
+    return all_fires[keep.to_numpy()]
+
+
+@st.cache_data(show_spinner="Fire and violence co-location…")
+def colocation(store_dir: str, fire_path: str, grouping: str,
+               view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Cells hot for both fires and violence, and the per-CSP summary."""
+    from hotspot.fire import colocation_cells, colocation_summary
+
+    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    chosen = fires_for_view(fires(fire_path, grouping), view)
+    cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
+    both = colocation_cells(rows, chosen, cells, k=view.k, fdr=view.fdr)
+    summary_table = colocation_summary(both)
+    hot = both[both["hot_both"]].copy()
+    hot["tooltip"] = (hot["violence_count"].astype(str) + " serious-violence "
+                      "occurrences and " + hot["fire_count"].astype(str)
+                      + " deliberate fires here (SYNTHETIC fires); both hot at "
+                      "95% (Gi* z = " + hot["violence_z"].round(1).astype(str)
+                      + " and " + hot["fire_z"].round(1).astype(str) + ").")
+    return hot, summary_table
+
+
+@st.cache_data(show_spinner=False)
+def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
+    """Rank the view's strongest hot spots, with peak times and IMD deciles."""
+    result = gistar(store_dir, grouping, view)
+    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    if result.cells is None:
+        raise RuntimeError("the Gi* result has no cell table")
+    shown = app_analysis.cells_for_csp(result.cells, view.csp)
+    hot = shown[shown["bin"] > 0].nlargest(10, "z")
+    imd = None
+    try:
+        imd = cell_deciles(tuple(hot["h3"]))
+    except HotspotError as exc:
+        logger.warning("no IMD deciles for hot spots: %s", exc)
+    return app_analysis.top_hotspots(result, rows, csp=view.csp, imd=imd)

@@ -1,0 +1,172 @@
+"""The map page's panels (Streamlit layout only; tables come from ``hotspot``).
+
+Each function draws one panel from tables it is given; none computes anything
+beyond formatting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from hotspot import temporal
+from hotspot.app_controls import set_focus
+from hotspot.errors import ParameterError
+
+#: The panels under the map, one shown at a time.
+PANELS: tuple[str, ...] = ("Top hot spots", "When", "Trends", "Deprivation", "Fires",
+                           "How this was computed", "Data and licences")
+SYNTHETIC_NOTE = (
+    "**SYNTHETIC DATA** in this view: records-system rows are synthetic (made for "
+    "demonstration, not real police data); police.uk rows are real."
+)
+LICENCES = (
+    "police.uk street-level crime: Open Government Licence v3.0. Boundaries: "
+    "Office for National Statistics, OGL v3.0; contains OS data © Crown copyright "
+    "and database right 2025. IMD 2025: MHCLG, OGL v3.0. Place names: GeoNames "
+    "(geonames.org), CC BY 4.0. Map drawn from these shipped layers, with no "
+    "basemap tiles unless the online basemap is switched on (© CARTO, © "
+    "OpenStreetMap contributors)."
+)
+
+
+def top_hotspots(table: pd.DataFrame, *, area_name: str) -> None:
+    """Ranked hot spots with a "zoom to" button each."""
+    st.subheader(f"Top hot spots: {area_name}")
+    if table.empty:
+        st.info("No significant hot spot in this view. Widen the months or "
+                "categories, or lower the resolution.")
+        return
+    shown = table.drop(columns=["explanation"]).rename(columns={
+        "rank": "Rank", "h3": "Cell", "csp": "CSP", "count": "Count",
+        "harm": "Harm", "z": "z", "peak": "Peak day and hour",
+        "imd_decile": "IMD decile",
+    })
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption("Zoom to a hot spot (the map centres on it and shows its "
+               "explanation):")
+    cols = st.columns(min(len(table), 5))
+    for i, (rank, cell) in enumerate(zip(table["rank"], table["h3"], strict=True)):
+        if i >= 5:
+            break
+        cols[i].button(f"Zoom to #{rank}", key=f"zoom_{cell}", on_click=set_focus,
+                       args=(cell,), width="stretch")
+
+
+def focus_details(explanation: str | None, peak: str | None, cell: str) -> None:
+    """Say what the zoomed-to hot spot is, in words."""
+    st.markdown(f"**Zoomed to cell `{cell}`**")
+    if explanation:
+        st.write(explanation)
+    if peak:
+        st.write(f"Peak day and hour: {peak}")
+    st.button("Back to the whole area", key="zoom_reset", on_click=set_focus,
+              args=(None,))
+
+
+def when(points: pd.DataFrame, months: list[str]) -> None:
+    """Weekday × hour heat map (timed rows only) and the monthly trend."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Weekday × hour")
+        try:
+            wh = temporal.weekday_hour(points)
+        except ParameterError:
+            st.info("These rows have month-only dates (police.uk): there is no day "
+                    "or hour to show, and none is invented.")
+        else:
+            inner = wh.table.drop(index="Total", columns="Total")
+            st.altair_chart(_heat_map(inner), width="stretch")
+            if wh.excluded:
+                left_out = ", ".join(
+                    f"{n:,} {'with no date' if why == 'missing' else why + '-only'}"
+                    for why, n in wh.excluded.items())
+                st.caption(f"{wh.n_used:,} rows with a time of day; left out for "
+                           f"want of one: {left_out} (never given invented hours).")
+    with right:
+        st.subheader("Monthly trend")
+        if points.empty:
+            st.info("No occurrences in this view.")
+            return
+        trend = temporal.monthly_trend(points, months=months)
+        chart = trend.set_index("month")[["occurrences"]]
+        st.bar_chart(chart, height=220)
+        holidays = trend.loc[trend["school_holiday"], "month"].tolist()
+        st.caption("Months at least a quarter school holiday: "
+                   + (", ".join(holidays) or "none") + ".")
+
+
+def _heat_map(table: pd.DataFrame) -> alt.Chart:
+    """Chart a weekday × hour count table as a heat map (viridis, colour-blind safe)."""
+    long = (table.rename_axis(index="weekday", columns="hour").stack()
+            .rename("occurrences").reset_index())
+    return alt.Chart(long, height=230).mark_rect().encode(
+        x=alt.X("hour:O", title="Hour of the day"),
+        y=alt.Y("weekday:O", sort=list(temporal.WEEKDAYS), title=None),
+        color=alt.Color("occurrences:Q", scale=alt.Scale(scheme="viridis"),
+                        title="Occurrences"),
+        tooltip=["weekday", "hour", "occurrences"],
+    )
+
+
+def emerging(table: pd.DataFrame | None) -> None:
+    """Emerging hot spot categories, with the period used."""
+    st.subheader("Emerging hot spots")
+    if table is None:
+        st.info("A trend needs at least three months in the view.")
+        return
+    st.caption(f"Gi* per {table.attrs.get('period')} and a Mann-Kendall trend per "
+               f"cell ({table.attrs.get('reason')}).")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def deprivation(table: pd.DataFrame | None) -> None:
+    """Occurrences and rates by IMD decile."""
+    st.subheader("Deprivation (IMD 2025)")
+    if table is None or table.empty:
+        st.info("No deprivation table for this view.")
+        return
+    shown = table[["imd_decile", "lsoas", "residents", "occurrences",
+                   "occurrence_share", "resident_share", "rate_per_1000"]]
+    st.dataframe(shown.round(3), hide_index=True, width="stretch")
+    st.caption("Decile 1 is the most deprived 10% of LSOAs in England; rate per "
+               "1,000 residents over the months shown (Census 2021).")
+
+
+def fires(summary: pd.DataFrame, *, fire_path: str) -> None:
+    """Deliberate fires and the per-CSP co-location summary."""
+    st.subheader("Deliberate fires and violence")
+    if "SYNTHETIC" in fire_path.upper():
+        st.warning("**SYNTHETIC DATA**: the fire records are a synthetic sample in "
+                   "the Home Office incident-level layout, not real incidents.")
+    columns = [c for c in ("rank", "csp_name", "violence", "fires",
+                           "hot_violence_cells", "hot_fire_cells", "hot_both_cells",
+                           "violence_ratio", "fire_ratio", "both_index")
+               if c in summary.columns]
+    st.dataframe(summary[columns].round(2), hide_index=True, width="stretch")
+    st.caption("Which CSPs are most affected by both: rates against the HIPS "
+               "average (ratio 1 = average) and cells hot (Gi*, 95%) for both "
+               f"layers. Rates per {summary.attrs.get('rate_unit', 'km²')}.")
+
+
+def how(table: pd.DataFrame, warnings: list[str]) -> None:
+    """Every parameter with its value and reason."""
+    st.subheader("How this was computed")
+    st.table(table.set_index("parameter"))  # a table wraps the long reasons
+    for message in warnings:
+        st.warning(message)
+
+
+def sources(summary: dict[str, Any], *, synthetic: bool) -> None:
+    """Provenance and licence lines."""
+    st.subheader("Data and licences")
+    files: list[str] = list(summary.get("files") or [])
+    st.write("Store built from: " + ", ".join(f"`{f}`" for f in files))
+    st.write(f"Created {summary.get('created')} by hotspot "
+             f"{summary.get('hotspot_version')}.")
+    if synthetic:
+        st.warning(SYNTHETIC_NOTE)
+    st.caption(LICENCES)

@@ -1,0 +1,207 @@
+"""The app in a real headless Chromium (Debian's /usr/bin/chromium), with no internet.
+
+Starts ``streamlit run app.py`` on a free port, loads the map, switches CSP,
+changes the months, toggles a layer, opens a hot spot and hovers it, saving a
+screenshot of each step into ``docs/img/``. The screenshots are checked for the
+colours that must be there (sea, outlines, hot-spot hexagons), and no request may
+leave the machine. Skips cleanly when Chromium is not installed
+(``apt-get install chromium``; never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IMG_DIR = ROOT / "docs" / "img"
+CHROMIUM = Path("/usr/bin/chromium")
+#: Chromium flags. SwiftShader through ANGLE renders WebGL on the CPU; with
+#: ``--disable-gpu`` instead, deck.gl's first frame took 48 s here against 3 s.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader", "--disable-background-networking",
+]
+VIEWPORT = {"width": 1280, "height": 720}
+SOUTHAMPTON = "E06000045"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason=f"{CHROMIUM} not found: install Debian's chromium "
+                       "(make browser) to run the browser tests"),
+    pytest.mark.skipif(
+        not (ROOT / "data" / "default_store" / "occurrences.parquet").exists(),
+        reason="embedded default store not built (make data)"),
+]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_app(port: int) -> subprocess.Popen[bytes]:
+    """Start ``streamlit run app.py`` headless on ``port``; wait until healthy."""
+    streamlit = Path(sys.executable).with_name("streamlit")
+    proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
+        [str(streamlit), "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(  # noqa: S310 - localhost only
+                f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+            ) as reply:
+                if reply.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("streamlit did not answer its health check within 60 s")
+
+
+def stop_app(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server started by :func:`start_app`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """The running app's address."""
+    port = free_port()
+    proc = start_app(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_app(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium, driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                      args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def wait_idle(page: Any, *, settle_ms: int = 1500) -> None:
+    """Wait until the script run is over and the map has drawn."""
+    page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas",
+                           timeout=60_000)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']",
+        timeout=120_000)
+    page.wait_for_timeout(settle_ms)
+
+
+def map_pixels(page: Any, name: str) -> np.ndarray:
+    """Save a full screenshot as docs/img/<name>.png; return the map's pixels."""
+    from PIL import Image
+
+    IMG_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG_DIR / f"{name}.png"))
+    shot = page.locator("[data-testid='stDeckGlJsonChart']").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=np.int16)
+
+
+def share_near(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 18) -> float:
+    """Share of pixels within ``tol`` of ``rgb`` on every channel."""
+    near = np.all(np.abs(pixels - np.asarray(rgb)) <= tol, axis=-1)
+    return float(near.mean())
+
+
+def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
+    from hotspot.layers import BIN_COLOURS, LAND_RGB, OUTLINE_RGB, SEA_RGB
+
+    page = browser.new_page(viewport=VIEWPORT)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not re.match(r"^(https?://(127\.0\.0\.1|localhost)|data:|blob:)",
+                            r.url) else None)
+    page.goto(app_url)
+    wait_idle(page, settle_ms=2500)
+
+    # 1. the default view: all 14 CSPs
+    pixels = map_pixels(page, "map_default")
+    assert share_near(pixels, SEA_RGB) > 0.2, "no sea background"
+    assert share_near(pixels, LAND_RGB, tol=8) > 0.1, "no land fill"
+    assert share_near(pixels, OUTLINE_RGB, tol=40) > 0.002, "no outlines or labels"
+    assert share_near(pixels, BIN_COLOURS[3], tol=40) > 0.0005, "no hot spots"
+    assert page.get_by_text("Hot spot, 99% confidence").is_visible()
+
+    # 2. switch CSP: Southampton
+    page.get_by_test_id("stSelectbox").filter(has_text="CSP").click()
+    page.get_by_role("option", name="Southampton").click()
+    page.wait_for_url(re.compile(f"csp={SOUTHAMPTON}"), timeout=60_000)
+    wait_idle(page)
+    pixels = map_pixels(page, "map_southampton")
+    assert share_near(pixels, BIN_COLOURS[3], tol=40) > 0.005
+    assert page.get_by_text("Top hot spots: Southampton").count() == 1
+
+    # 3. change the date range: move the first month on by two
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    thumb.press("ArrowRight")
+    thumb.press("ArrowRight")
+    page.wait_for_url(re.compile(r"from=\d{4}-\d{2}"), timeout=60_000)
+    wait_idle(page)
+
+    # 4. toggle layers: the density surface on, ward outlines on
+    page.get_by_text("Kernel density surface").click()
+    page.wait_for_url(re.compile(r"layers=[^&]*kde"), timeout=60_000)
+    wait_idle(page)
+    page.get_by_text("Ward outlines").click()
+    page.wait_for_url(re.compile(r"layers=[^&]*wards"), timeout=60_000)
+    wait_idle(page)
+    pixels = map_pixels(page, "map_kde_wards")
+    assert share_near(pixels, SEA_RGB) < 0.9
+
+    # 5. open the top hot spot and hover it for its explanation
+    page.get_by_role("button", name="Zoom to #1").click()
+    page.wait_for_url(re.compile(r"focus=8"), timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_text("Zoomed to cell").count() == 1
+    chart = page.locator("[data-testid='stDeckGlJsonChart']")
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2 - 3, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=15_000)
+    page.screenshot(path=str(IMG_DIR / "map_hotspot.png"))
+    assert "z =" in tooltip.inner_text()
+
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+    page.close()
