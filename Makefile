@@ -24,14 +24,16 @@ run: install
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
-## Debian's Chromium for the browser tests (tests/test_browser.py), installed with
-## apt when running as root and missing; never a Playwright browser download.
+## Debian's Chromium for the browser tests (tests/test_browser.py) and poppler's
+## pdftoppm for the PDF tests, installed with apt when running as root and missing;
+## never a Playwright browser download.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update && apt-get install -y chromium chromium-driver; \
+			apt-get update -qq && apt-get install -y -qq chromium chromium-driver \
+				poppler-utils; \
 		else \
-			echo "chromium not found: the browser tests will be skipped"; \
+			echo "chromium or pdftoppm not found: those tests will be skipped"; \
 		fi; }
 
 ## Lint, type-check and run the whole test suite.
@@ -54,3 +56,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_geocode.py
 	$(BIN)/python benchmarks/bench_gistar.py
 	$(BIN)/python benchmarks/bench_kde.py
+	$(BIN)/python benchmarks/bench_app.py
