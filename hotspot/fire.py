@@ -712,8 +712,9 @@ class KDERatio:
     ratio : numpy.ndarray
         (violence share density) / (fire share density): each surface divided by
         its own total, so 1 means both are as concentrated there as on average;
-        above 1 violence-led, below 1 fire-led. NaN outside the area and where
-        both shares are under ``floor`` of their maximum.
+        above 1 violence-led, below 1 fire-led. NaN outside the area, where both
+        shares are under ``floor`` of their maximum, and where the fire share is
+        zero (the ratio is undefined there, never infinite).
     joint : numpy.ndarray
         Geometric mean of the two share densities, scaled to a maximum of 1:
         high only where both layers are dense (the co-location surface).

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hotspot.crs import BNG
 from hotspot.errors import InputFileError, ParameterError
 from hotspot.fire import (
     colocation_cells,
@@ -278,3 +279,47 @@ def test_colocation_cells_marks_cells_hot_in_both() -> None:
     assert summary.loc["A", "hot_both_cells"] >= 1
     assert summary.loc["B", "hot_both_cells"] == 0
     assert summary.attrs["rate_unit"] == "per km²"
+
+
+def test_kde_ratio_on_crafted_clusters() -> None:
+    """Violence clustered in the west, fires in the east, both at one shared spot.
+
+    With a common 1,600 m bandwidth every cluster reaches the shared spot, so the
+    share ratio is defined there and on both clusters: above 1 on the violence
+    cluster, below 1 on the fire cluster; the joint (geometric-mean) surface peaks
+    nearer the shared spot than either cluster: only there are both dense. Far from any fire
+    the fire share is zero and the ratio undefined (NaN), never infinite.
+    """
+    from rasterio.transform import rowcol, xy
+    from shapely.geometry import box
+
+    from hotspot.fire import kde_ratio
+
+    area = box(400_000, 100_000, 406_000, 104_000)
+    rng = np.random.default_rng(5)
+
+    def cluster(x: float, y: float, n: int) -> np.ndarray:
+        return np.column_stack([rng.normal(x, 60, n), rng.normal(y, 60, n)])
+
+    shared = cluster(403_000, 102_000, 20)
+    v_xy = np.vstack([cluster(401_500, 102_000, 40), shared])
+    f_xy = np.vstack([cluster(404_500, 102_000, 40), cluster(403_000, 102_000, 20)])
+    violence = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*v_xy.T), crs=BNG)
+    fires = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*f_xy.T), crs=BNG)
+    result = kde_ratio(violence, fires, area=area, cell_size_m=100, bandwidth_m=1600)
+
+    def at(grid: np.ndarray, x: float, y: float) -> float:
+        row, col = rowcol(result.transform, x, y)
+        return float(grid[row, col])
+
+    assert result.bandwidth_m == 1600
+    assert at(result.ratio, 401_500, 102_000) > 3
+    assert at(result.ratio, 404_500, 102_000) < 1 / 3
+    assert 0.5 < at(result.ratio, 403_000, 102_000) < 2
+    assert np.isnan(at(result.ratio, 400_100, 102_000))  # no fire within reach
+    joint = result.joint
+    peak_row, peak_col = np.unravel_index(np.nanargmax(joint), joint.shape)
+    peak_x, peak_y = xy(result.transform, peak_row, peak_col)
+    # nearer the shared spot than either one-layer cluster (each 1,500 m away)
+    assert abs(peak_x - 403_000) < 750 and abs(peak_y - 102_000) < 300
+    assert np.nanmax(result.joint) == pytest.approx(1.0)
