@@ -287,8 +287,9 @@ def test_kde_ratio_on_crafted_clusters() -> None:
     With a common 1,600 m bandwidth every cluster reaches the shared spot, so the
     share ratio is defined there and on both clusters: above 1 on the violence
     cluster, below 1 on the fire cluster; the joint (geometric-mean) surface peaks
-    nearer the shared spot than either cluster: only there are both dense. Far from any fire
-    the fire share is zero and the ratio undefined (NaN), never infinite.
+    nearer the shared spot than either cluster: only there are both dense. Far
+    from any fire the fire share is zero and the ratio undefined (NaN), never
+    infinite.
     """
     from rasterio.transform import rowcol, xy
     from shapely.geometry import box
