@@ -1,7 +1,9 @@
 """Hotspot: the Streamlit app (a thin shell: navigation only).
 
-Run with ``make run``. Two pages: the map (``app_pages/map.py``) and the data
-page (``app_pages/data.py``: what the store holds, rejects, uploads). Caching
+Run with ``make run``. Four pages: the map (``app_pages/map.py``), operations
+(``app_pages/operations.py``), exports for partners (``app_pages/exports.py``)
+and the data page (``app_pages/data.py``: what the store holds, rejects,
+uploads). Caching
 lives in :mod:`hotspot.app_cache`, layer building in :mod:`hotspot.layers`,
 analysis glue in :mod:`hotspot.app_analysis`.
 """
@@ -16,6 +18,8 @@ page = st.navigation(
     [
         st.Page("app_pages/map.py", title="Map",
                 default=True),
+        st.Page("app_pages/operations.py", title="Operations"),
+        st.Page("app_pages/exports.py", title="Export"),
         st.Page("app_pages/data.py", title="Data"),
     ]
 )

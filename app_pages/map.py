@@ -6,9 +6,17 @@ import logging
 
 import streamlit as st
 
-from hotspot import app_analysis, app_cache, app_controls, app_panels, layers
+from hotspot import (
+    app_analysis,
+    app_cache,
+    app_controls,
+    app_operations,
+    app_panels,
+    layers,
+)
 from hotspot.app_controls import Keys
 from hotspot.errors import HotspotError
+from hotspot.operations import ACTIVITY_KINDS
 from hotspot.viewstate import ALL_CSPS
 
 logger = logging.getLogger(__name__)
@@ -53,6 +61,13 @@ try:
                                                            GROUPING, view)
 except HotspotError as exc:
     st.warning(f"Fire records unavailable: {exc}")
+operations = activities = None
+if "operations" in view.layers:
+    try:
+        operations, activities = app_operations.map_operations(
+            app_operations.store_path(), view.csp)
+    except HotspotError as exc:
+        st.warning(f"Operations unavailable: {exc}")
 focus_cell = None
 if view.focus is not None and (shown_cells["h3"] == view.focus).any():
     focus_cell = shown_cells[shown_cells["h3"] == view.focus]
@@ -72,6 +87,7 @@ inputs = layers.MapInputs(
     gistar_cells=shown_cells, kde=kde, points=near,
     imd=app_cache.imd_areas("2025") if "imd" in view.layers else None,
     fires=fire_points, colocation=colocated,
+    operations=operations, activities=activities,
 )
 deck = layers.build_deck(
     layers.map_layers(inputs, layers=view.layers,
@@ -101,6 +117,10 @@ with legend_col:
     if colocated is not None:
         sections.append(("Co-location", [layers.LegendEntry(
             layers.COLOCATION_RGB, "Hot for fires and violence", shape="line")]))
+    if operations is not None and len(operations):
+        kinds = [] if activities is None else list(activities["kind"])
+        sections.append(("Operations", layers.activity_legend(
+            kinds, {k: v.label for k, v in ACTIVITY_KINDS.items()})))
     sections.append(("Base map", layers.base_legend()))
     st.markdown(layers.legend_html(sections), unsafe_allow_html=True)
     counts = result.counts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -20,13 +20,15 @@ import streamlit as st
 from hotspot import app_analysis, layers
 from hotspot.boundaries import load_csps, load_hips_outline, load_wards
 from hotspot.detect.gistar import ring_weights
-from hotspot.detect.kde import KDEResult, kde_surface
 from hotspot.detect.result import DetectResult
 from hotspot.errors import HotspotError
 from hotspot.grid import study_cells
 from hotspot.paths import DATA_DIR
 from hotspot.store import DEFAULT_STORE, load_occurrences, load_summary
 from hotspot.viewstate import ALL_CSPS, View
+
+if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
+    from hotspot.detect.kde import KDEResult
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,8 @@ def gistar(store_dir: str, grouping: str, view: View) -> DetectResult:
 @st.cache_data(show_spinner="Computing the density surface…")
 def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
     """Kernel density over the chosen CSP (50 m cells) or HIPS (100 m cells)."""
+    from hotspot.detect.kde import kde_surface
+
     rows, _ = app_analysis.filter_view(points(store_dir), view)
     csps = load_csps(grouping=grouping)  # type: ignore[arg-type]
     if view.csp != ALL_CSPS:

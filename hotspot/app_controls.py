@@ -27,7 +27,7 @@ from hotspot.viewstate import (
 )
 
 #: Layers that need modules or data not yet available are shown disabled.
-UNAVAILABLE_HELP = "Not available yet: arrives with the operations issue."
+UNAVAILABLE_HELP = "Not available with the data loaded."
 
 
 class Keys:
@@ -110,7 +110,7 @@ def sidebar(
     csps: pd.DataFrame,
     months: Sequence[str],
     *,
-    unavailable: Sequence[str] = ("operations",),
+    unavailable: Sequence[str] = (),
 ) -> View:
     """Draw the sidebar controls and return the view they describe.
 

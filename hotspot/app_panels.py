@@ -6,15 +6,17 @@ beyond formatting.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from hotspot import temporal
 from hotspot.app_controls import set_focus
 from hotspot.errors import ParameterError
+
+if TYPE_CHECKING:  # altair is imported when a chart is drawn (0.4 s to import)
+    import altair as alt
 
 #: The panels under the map, one shown at a time.
 PANELS: tuple[str, ...] = ("Top hot spots", "When", "Trends", "Deprivation", "Fires",
@@ -101,6 +103,8 @@ def when(points: pd.DataFrame, months: list[str]) -> None:
 
 def _heat_map(table: pd.DataFrame) -> alt.Chart:
     """Chart a weekday × hour count table as a heat map (viridis, colour-blind safe)."""
+    import altair as alt
+
     long = (table.rename_axis(index="weekday", columns="hour").stack()
             .rename("occurrences").reset_index())
     return alt.Chart(long, height=230).mark_rect().encode(

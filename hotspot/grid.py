@@ -21,14 +21,26 @@ Scopes
 Portsmouth and Southampton do not swamp the rural districts. ``"hips"``: one study
 area, ``"HIPS"``, across all the polygons given.
 
+Shipped cells
+-------------
+The fill depends only on the CSP polygons and the resolution, so the cells of
+each shipped CSP polygon are kept in ``data/grid/study_cells_r<res>.parquet``
+(built by ``scripts/build_grid.py``; each CSP filled on its own, with the
+SHA-256 of the polygon's WKB). :func:`study_cells` uses them when every CSP it
+is given has the same polygon (same hash) and fills afresh otherwise; the
+result is the same table (``tests/test_grid.py`` checks it against a fresh fill).
+
 The (lat, lng) order h3 uses is handled in two places only: ``latlng_for_h3`` in
 :mod:`hotspot.crs` (into h3) and :func:`_h3_to_lnglat` here (out of h3).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
@@ -49,6 +61,7 @@ from hotspot.crs import (
 )
 from hotspot.crs import require_bng as _require_bng
 from hotspot.errors import ParameterError
+from hotspot.paths import DATA_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +72,48 @@ MAX_RESOLUTION = 11
 DEFAULT_RESOLUTION = 9
 #: Study-area name used for the single HIPS-wide scope.
 HIPS_AREA = "HIPS"
+#: Folder of the shipped study cells (``study_cells_r<resolution>.parquet``).
+SHIPPED_CELLS_DIR = DATA_DIR / "grid"
+
+
+def shipped_cells_path(resolution: int, folder: Path = SHIPPED_CELLS_DIR) -> Path:
+    """Path of the shipped study cells of a resolution (may not exist)."""
+    return Path(folder) / f"study_cells_r{resolution}.parquet"
+
+
+def polygon_hash(geom: shapely.Geometry) -> str:
+    """SHA-256 of a polygon's WKB: identifies the polygon a shipped fill used."""
+    return hashlib.sha256(shapely.to_wkb(geom, hex=False)).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _read_shipped(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
+    del mtime_ns  # cache key only: a rebuilt file is read again
+    frame: gpd.GeoDataFrame = gpd.read_parquet(path)
+    return frame
+
+
+def _shipped_fill(csps: gpd.GeoDataFrame, resolution: int,
+                  folder: Path) -> gpd.GeoDataFrame | None:
+    """Cells of ``csps`` from the shipped table, or None when it cannot serve."""
+    path = shipped_cells_path(resolution, folder)
+    if not path.is_file():
+        return None
+    table = _read_shipped(str(path), path.stat().st_mtime_ns)
+    known = dict(zip(table["csp_code"], table["csp_hash"], strict=False))
+    for code, geom in zip(csps["csp_code"].astype(str), csps.geometry, strict=True):
+        if known.get(code) != polygon_hash(geom):
+            return None
+    chosen = table[table["csp_code"].isin(set(csps["csp_code"].astype(str)))]
+    # each CSP was filled on its own; where polygons overlap, the smallest code
+    # keeps the cell, as in a joint fill
+    chosen = chosen.sort_values(["csp_code", "h3"], kind="stable")
+    chosen = chosen[~chosen["h3"].duplicated(keep="first")]
+    names = dict(zip(csps["csp_code"].astype(str), csps["csp_name"].astype(str),
+                     strict=True))
+    out = chosen[["h3", "csp_code", "geometry"]].copy()
+    out.insert(2, "csp_name", out["csp_code"].map(names))
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=BNG)
 
 
 def check_resolution(resolution: int) -> int:
@@ -163,6 +218,8 @@ def study_cells(
     resolution: int = DEFAULT_RESOLUTION,
     scope: Scope = "csp",
     progress: bool = False,
+    shipped: bool = True,
+    shipped_dir: Path = SHIPPED_CELLS_DIR,
 ) -> gpd.GeoDataFrame:
     """Fill CSP polygons with H3 cells: the study cells of a Gi* or trend analysis.
 
@@ -178,6 +235,11 @@ def study_cells(
         ``"csp"``: each CSP is its own study area; ``"hips"``: one study area.
     progress : bool, keyword-only
         Show a progress bar over the CSPs.
+    shipped : bool, keyword-only
+        Use the shipped cells (``shipped_dir``) when they were made from the
+        same polygons; False always fills afresh.
+    shipped_dir : pathlib.Path, keyword-only
+        Folder of the shipped cells.
 
     Returns
     -------
@@ -210,8 +272,12 @@ def study_cells(
     if csps.empty:
         raise ParameterError("csps must hold at least one polygon, got an empty frame")
 
-    edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
     ordered = csps.sort_values("csp_code")
+    found = _shipped_fill(ordered, resolution, shipped_dir) if shipped else None
+    if found is not None:
+        return _finish(found, resolution=resolution, scope=scope,
+                       how="shipped cells")
+    edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
     buffered = ordered.geometry.buffer(edge_m).simplify(edge_m / 10)
     buffered_wgs = to_wgs84(gpd.GeoDataFrame(geometry=buffered, crs=BNG)).geometry
     candidates: set[str] = set()
@@ -233,17 +299,28 @@ def study_cells(
     names = ordered["csp_name"].astype(str).to_numpy()[owner[keep]]
     cells = cand[keep]
     table = pd.DataFrame({"h3": cells, "csp_code": codes, "csp_name": names})
-    table["study_area"] = table["csp_code"] if scope == "csp" else HIPS_AREA
-    table = table.sort_values(["study_area", "h3"], kind="stable")
-    table = table.reset_index(drop=True)
-    out = gpd.GeoDataFrame(
+    filled = gpd.GeoDataFrame(
         table, geometry=cell_polygons(table["h3"].tolist(), crs=BNG).values, crs=BNG
     )
+    logger.info("%d candidate cells had their centre outside every CSP",
+                int((~keep).sum()))
+    return _finish(filled, resolution=resolution, scope=scope, how="fresh fill")
+
+
+def _finish(cells: gpd.GeoDataFrame, *, resolution: int, scope: str,
+            how: str) -> gpd.GeoDataFrame:
+    """Add ``study_area``, sort by study area and cell, and record the choices."""
+    table = cells[["h3", "csp_code", "csp_name", "geometry"]].copy()
+    table.insert(3, "study_area",
+                 table["csp_code"] if scope == "csp" else HIPS_AREA)
+    table = table.sort_values(["study_area", "h3"], kind="stable")
+    out = gpd.GeoDataFrame(table.reset_index(drop=True), geometry="geometry",
+                           crs=BNG)
     out.attrs.update({"resolution": resolution, "scope": scope})
     logger.info(
-        "H3 fill: %d cells at resolution %d (centre-in-polygon rule) in %d study "
-        "area(s), scope %s; %d candidate cells had their centre outside every CSP",
-        len(out), resolution, out["study_area"].nunique(), scope, int((~keep).sum()),
+        "H3 fill (%s): %d cells at resolution %d (centre-in-polygon rule) in %d "
+        "study area(s), scope %s", how, len(out), resolution,
+        out["study_area"].nunique(), scope,
     )
     return out
 

@@ -1,10 +1,14 @@
 """Rebuild the whole embedded data set from ../shared/data, in order.
 
 1. boundaries (CSPs, LSOAs, wards)      scripts/build_boundaries.py
-2. police.uk street crime (parquet)     scripts/build_police_uk.py
-3. gazetteers for the geocoder          scripts/build_gazetteer.py
-4. the SYNTHETIC records extract        scripts/make_synthetic_extract.py
-5. the default store the app opens      police.uk + synthetic extract, ingested
+2. H3 study cells shipped for the app   scripts/build_grid.py
+3. police.uk street crime (parquet)     scripts/build_police_uk.py
+4. gazetteers for the geocoder          scripts/build_gazetteer.py
+5. IMD, population (context overlays)   scripts/build_context.py
+6. the SYNTHETIC records extract        scripts/make_synthetic_extract.py
+7. the SYNTHETIC fire incidents         scripts/make_synthetic_fires.py
+8. the default store the app opens      police.uk + synthetic extract, ingested
+9. the demo operation (Op Meero 2025)   scripts/make_demo_operation.py (reads the store)
 
 Run: ``make data`` (or ``.venv/bin/python scripts/build_all.py``). Each step is
 deterministic, so a rebuild reproduces the committed files.
@@ -65,10 +69,16 @@ def main() -> int:
     )
     if not args.store_only:
         for number, script in enumerate(STEPS, start=1):
-            logger.info("step %d/%d: %s", number, len(STEPS) + 1, script)
+            logger.info("step %d/%d: %s", number, len(STEPS) + 2, script)
             subprocess.run([sys.executable, str(ROOT / "scripts" / script)], check=True)
-    logger.info("step %d/%d: default store", len(STEPS) + 1, len(STEPS) + 1)
+    logger.info("step %d/%d: default store", len(STEPS) + 1, len(STEPS) + 2)
     build_default_store()
+    if not args.store_only:
+        logger.info("step %d/%d: demo operation", len(STEPS) + 2, len(STEPS) + 2)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "make_demo_operation.py")],
+            check=True,
+        )
     return 0
 
 

@@ -56,15 +56,19 @@ def free_port() -> int:
         return port
 
 
-def start_app(port: int) -> subprocess.Popen[bytes]:
-    """Start ``streamlit run app.py`` headless on ``port``; wait until healthy."""
+def start_app(port: int, env: dict[str, str] | None = None
+              ) -> subprocess.Popen[bytes]:
+    """Start ``streamlit run app.py`` headless on ``port``; wait until healthy.
+
+    ``env`` adds environment variables (e.g. a temporary operation store).
+    """
     streamlit = Path(sys.executable).with_name("streamlit")
     proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
         [str(streamlit), "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -95,10 +99,13 @@ def stop_app(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    """The running app's address."""
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The running app's address (its operation store and data folder temporary)."""
+    folder = tmp_path_factory.mktemp("app_data")
     port = free_port()
-    proc = start_app(port)
+    proc = start_app(port, env={"HOTSPOT_OPERATIONS_STORE":
+                                str(folder / "operations.gpkg"),
+                                "HOTSPOT_APP_DATA": str(folder)})
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -204,4 +211,79 @@ def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
     assert "z =" in tooltip.inner_text()
 
     assert outside == [], f"requests left the machine: {outside[:5]}"
+    page.close()
+
+
+def wait_script(page: Any, *, settle_ms: int = 1500) -> None:
+    """Wait until the script run is over (pages without a map)."""
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']",
+        timeout=120_000)
+    page.wait_for_timeout(settle_ms)
+
+
+def test_create_an_operation_from_hot_spots_and_evaluate_it(
+    app_url: str, browser: Any
+) -> None:
+    from hotspot.layers import ACTIVITY_STYLES, OPERATION_RGB
+
+    page = browser.new_page(viewport=VIEWPORT)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not re.match(r"^(https?://(127\.0\.0\.1|localhost)|data:|blob:)",
+                            r.url) else None)
+    page.goto(f"{app_url}/operations")
+    wait_idle(page, settle_ms=2500)
+
+    # 1. the demonstration operation: symbols, legend, timeline
+    pixels = map_pixels(page, "operations_demo")
+    assert share_near(pixels, ACTIVITY_STYLES["patrol_zone"][0], tol=40) > 0.0005
+    assert share_near(pixels, OPERATION_RGB, tol=30) > 0.0005
+    assert page.get_by_text("Section 60 authorisation").first.is_visible()
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 1
+
+    # 2. create one from the top 5 hot cells of Southampton
+    page.get_by_text("Create from hot spots", exact=True).click()
+    wait_script(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="CSP").click()
+    page.get_by_role("option", name="Southampton").click()
+    wait_script(page)
+    name = page.get_by_label("Name")
+    name.fill("Op Browser")
+    name.press("Enter")
+    wait_script(page)
+    page.get_by_role("button", name="Create operation").click()
+    page.get_by_text("Created Op Browser with 5 patrol zones.").wait_for(
+        timeout=120_000)
+    wait_script(page)
+    page.get_by_text("Map and timeline", exact=True).click()
+    wait_idle(page)
+    pixels = map_pixels(page, "operations_created")
+    assert share_near(pixels, ACTIVITY_STYLES["patrol_zone"][0], tol=40) > 0.0005
+
+    # 3. its evaluation
+    page.get_by_text("Evaluation", exact=True).click()
+    page.get_by_text("Possession of weapons only").wait_for(timeout=120_000)
+    wait_script(page)
+    assert page.get_by_text("weighted displacement difference").count() >= 1
+    page.screenshot(path=str(IMG_DIR / "operations_evaluation.png"), full_page=True)
+    assert outside == [], f"requests left the machine: {outside[:5]}"
+    page.close()
+
+
+def test_export_download_passes_the_checker(app_url: str, browser: Any,
+                                            tmp_path: Path) -> None:
+    from hotspot.disclosure import check_file
+
+    page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+    page.goto(f"{app_url}/exports")
+    page.get_by_role("button", name="GeoPackage").wait_for(timeout=120_000)
+    wait_script(page)
+    page.screenshot(path=str(IMG_DIR / "exports_page.png"), full_page=True)
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="GeoPackage").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.suffix == ".gpkg" and saved.stat().st_size > 1000
+    assert check_file(saved) == []
     page.close()

@@ -18,6 +18,7 @@ from hotspot.grid import (
     cell_polygons,
     count_points,
     points_to_cells,
+    shipped_cells_path,
     study_cells,
 )
 
@@ -137,3 +138,66 @@ def test_scope_and_crs_checked(two_csps):
         study_cells(two_csps, scope="county")  # type: ignore[arg-type]
     with pytest.raises(CRSError, match="to_crs"):
         study_cells(two_csps.to_crs(WGS84))
+
+
+# ----------------------------------------------------------------------------
+# shipped cells (data/grid, built by scripts/build_grid.py)
+# ----------------------------------------------------------------------------
+
+needs_shipped = pytest.mark.skipif(
+    not shipped_cells_path(9).is_file(),
+    reason="shipped study cells not built (scripts/build_grid.py)")
+
+
+def assert_same_cells(got: gpd.GeoDataFrame, want: gpd.GeoDataFrame) -> None:
+    """Same rows, columns, order, attrs and hexagons."""
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
+                                  pd.DataFrame(want.drop(columns="geometry")))
+    assert bool(got.geometry.geom_equals_exact(want.geometry, tolerance=1e-6).all())
+    assert got.attrs == want.attrs
+    assert got.crs == want.crs
+
+
+@needs_shipped
+@pytest.mark.parametrize(
+    ("codes", "scope"),
+    [(None, "csp"), (None, "hips"), (("E06000045",), "csp"),
+     (("E06000044", "E07000086"), "hips")],
+    ids=["all-csp", "all-hips", "southampton", "two-hips"],
+)
+def test_shipped_cells_equal_a_fresh_fill(codes: tuple[str, ...] | None,
+                                          scope: str,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    from hotspot.boundaries import load_csps
+
+    csps = load_csps(grouping="district")
+    if codes is not None:
+        csps = csps[csps["csp_code"].isin(codes)]
+    with caplog.at_level("INFO", logger="hotspot.grid"):
+        shipped = study_cells(csps, resolution=9, scope=scope)  # type: ignore[arg-type]
+    assert "shipped cells" in caplog.text
+    fresh = study_cells(csps, resolution=9, scope=scope,  # type: ignore[arg-type]
+                        shipped=False)
+    assert len(shipped) > 100
+    assert_same_cells(shipped, fresh)
+
+
+@needs_shipped
+def test_a_changed_polygon_is_filled_afresh(caplog: pytest.LogCaptureFixture) -> None:
+    from hotspot.boundaries import load_csps
+
+    csps = load_csps(grouping="district")
+    one = csps[csps["csp_code"] == "E06000045"].copy()
+    one["geometry"] = one.geometry.buffer(-300)
+    with caplog.at_level("INFO", logger="hotspot.grid"):
+        got = study_cells(one, resolution=9)
+    assert "fresh fill" in caplog.text and "shipped cells" not in caplog.text
+    assert_same_cells(got, study_cells(one, resolution=9, shipped=False))
+    assert len(got) < len(study_cells(csps[csps["csp_code"] == "E06000045"],
+                                      resolution=9))
+
+
+def test_no_shipped_file_means_a_fresh_fill(two_csps, tmp_path) -> None:
+    got = study_cells(two_csps, resolution=9, shipped_dir=tmp_path)
+    assert_same_cells(got, study_cells(two_csps, resolution=9, shipped=False))

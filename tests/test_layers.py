@@ -185,9 +185,59 @@ def test_points_layer_uses_metres_and_tooltips(areas: gpd.GeoDataFrame) -> None:
     assert spec["data"][0]["tooltip"] == "a <fire>"
 
 
-def test_operation_layers_hook_is_empty_for_now() -> None:
+def test_operation_layers_are_empty_without_operations() -> None:
     assert layers.operation_layers(None) == []
-    assert layers.operation_layers(["op meero"]) == []
+    assert layers.operation_layers(None, None) == []
+
+
+def test_activity_layers_give_each_kind_its_colour_and_glyph(
+    areas: gpd.GeoDataFrame,
+) -> None:
+    zone, other = areas.geometry.iloc[0], areas.geometry.iloc[1]
+    acts = gpd.GeoDataFrame(
+        {"kind": ["patrol_zone", "cctv", "school", "mystery"],
+         "kind_label": ["Patrol zone", "CCTV", "School engaged", "mystery"],
+         "label": ["Zone 1", "Camera", "School A", "?"]},
+        geometry=[zone, other.centroid, zone.centroid, other.centroid], crs=BNG)
+    ops = gpd.GeoDataFrame(
+        {"name": ["Op Test"], "period_start": ["2025-06-01"],
+         "period_end": ["2025-07-31"], "status": ["draft"]},
+        geometry=[zone.union(other)], crs=BNG)
+    built = layers.operation_layers(ops, acts)
+    specs = {spec["id"]: spec for spec in map(as_json, built)}
+    assert list(specs) == ["operation_areas", "activities_areas",
+                           "activities_points", "activities_glyphs"]
+    assert specs["operation_areas"]["data"][0]["title"] == "Operation: Op Test"
+    zone_row = specs["activities_areas"]["data"][0]
+    assert zone_row["colour"][:3] == list(layers.ACTIVITY_STYLES["patrol_zone"][0])
+    assert zone_row["tooltip"] == "Zone 1"
+    points = specs["activities_points"]["data"]
+    assert [p["title"] for p in points] == ["CCTV", "School engaged", "mystery"]
+    assert points[2]["colour"][:3] == list(layers.OTHER_ACTIVITY_STYLE[0])
+    glyphs = [g["text"] for g in specs["activities_glyphs"]["data"]]
+    assert glyphs == ["P", "C", "S", "?"]
+    # positions are lon/lat near Southampton, not metres
+    lon, lat = points[0]["position"]
+    assert -1.5 < lon < -1.3 and 50.8 < lat < 51.0
+
+
+def test_activity_styles_are_distinct() -> None:
+    colours = [rgb for rgb, _ in layers.ACTIVITY_STYLES.values()]
+    glyphs = [g for _, g in layers.ACTIVITY_STYLES.values()]
+    assert len(set(colours)) == len(colours)
+    assert len(set(glyphs)) == len(glyphs)
+    from hotspot.operations import ACTIVITY_KINDS
+
+    assert set(layers.ACTIVITY_STYLES) == set(ACTIVITY_KINDS)
+
+
+def test_activity_legend_shows_glyphs_once_per_kind() -> None:
+    entries = layers.activity_legend(["cctv", "patrol_zone", "cctv"],
+                                     {"cctv": "CCTV", "patrol_zone": "Patrol zone"})
+    assert [e.label for e in entries] == ["Operation area", "CCTV", "Patrol zone"]
+    assert [e.glyph for e in entries] == ["", "C", "P"]
+    html_text = layers.legend_html([("Operation", entries)])
+    assert ">C</span>&nbsp;CCTV" in html_text
 
 
 def test_view_for_bounds_fits_the_box() -> None:

@@ -32,7 +32,8 @@ import h3.api.basic_int as _h3_int
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
+from scipy.special import ndtr
 from tqdm.auto import tqdm
 
 from hotspot.errors import ParameterError
@@ -210,7 +211,9 @@ def gi_star_normal(
 def p_two_sided(z: npt.ArrayLike) -> FloatArray:
     """Two-sided p from the standard normal: ``2 * (1 - Phi(|z|))``; NaN stays NaN."""
     z = np.asarray(z, dtype=np.float64)
-    return np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(z)))
+    # ndtr(-|z|) is the normal upper tail, as scipy.stats.norm.sf gives it, without
+    # importing scipy.stats (0.8 s at the app's first render)
+    return np.minimum(1.0, 2.0 * ndtr(-np.abs(z)))
 
 
 def _permutation_counts_one_area(
