@@ -35,6 +35,7 @@ from hotspot.operations import (
     open_default_store,
 )
 from hotspot.patrol import PatrolPlan, plan_patrols
+from hotspot.temporal import occurred_between
 from hotspot.viewstate import View
 
 logger = logging.getLogger(__name__)
@@ -96,16 +97,10 @@ def open_store(path: str) -> OperationStore:
     return open_default_store(path)
 
 
-def _between(occ: gpd.GeoDataFrame, start: date | None,
-             end: date | None) -> gpd.GeoDataFrame:
+def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
+             ) -> gpd.GeoDataFrame:
     """Rows whose first moment lies in [start, end] (days, inclusive)."""
-    when = pd.to_datetime(occ["occurred_from"])
-    keep = pd.Series(True, index=occ.index)
-    if start is not None:
-        keep &= when >= pd.Timestamp(start)
-    if end is not None:
-        keep &= when < pd.Timestamp(end) + pd.Timedelta(days=1)
-    return occ[keep.to_numpy()]
+    return occurred_between(occ, start=start, end=end)
 
 
 def _csp(grouping: str, csp_code: str) -> gpd.GeoDataFrame:

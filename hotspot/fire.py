@@ -208,12 +208,7 @@ def parse_fire_incidents(table: TextTable, *, synthetic: bool) -> ReadResult:
     """Turn one fire incident text table into accepted incidents and rejects."""
     found = _find_headers(table)
     raw = table.frame
-    rejects = Rejections(table.path)
-    rejects.add_rows(
-        (n for n, _ in table.ragged),
-        field_name="row",
-        reason=f"wrong number of fields: the header has {len(raw.columns)}",
-    )
+    rejects = Rejections.for_table(table)
 
     def col(name: str) -> pd.Series:
         if name in found:

@@ -43,6 +43,7 @@ from hotspot.operations import (
     operation_from_hotspots,
     timeline_table,
 )
+from hotspot.temporal import occurred_between
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +205,8 @@ def _occurrences(args: argparse.Namespace) -> gpd.GeoDataFrame:
 
 def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
              ) -> gpd.GeoDataFrame:
-    when = pd.to_datetime(occ["occurred_from"])
-    keep = pd.Series(True, index=occ.index)
-    if start is not None:
-        keep &= when >= pd.Timestamp(start)
-    if end is not None:
-        keep &= when < pd.Timestamp(end) + pd.Timedelta(days=1)
-    return occ[keep.to_numpy()]
+    """Rows whose first moment lies in [start, end] (days, inclusive)."""
+    return occurred_between(occ, start=start, end=end)
 
 
 def _hot_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *, resolution: int

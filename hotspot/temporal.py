@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -424,6 +425,22 @@ _NO_HOLIDAYS = pd.DataFrame(
 
 
 # ----------------------------------------------------------------- selections
+def occurred_between(
+    occurrences: pd.DataFrame, *, start: date | None, end: date | None
+) -> pd.DataFrame:
+    """Return the rows whose ``occurred_from`` lies in [start, end], whole days.
+
+    ``None`` leaves that side open. The index is kept.
+    """
+    when = pd.to_datetime(occurrences["occurred_from"])
+    keep = pd.Series(True, index=occurrences.index)
+    if start is not None:
+        keep &= when >= pd.Timestamp(start)
+    if end is not None:
+        keep &= when < pd.Timestamp(end) + pd.Timedelta(days=1)
+    return occurrences[keep.to_numpy()]
+
+
 def select_occurrences(
     occurrences: pd.DataFrame,
     *,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hotspot.ingest.schema import empty_rejects, make_rejects
+from hotspot.ingest.tables import TextTable
 
 #: Formats every date column accepts besides those a mapping names (ISO first).
 ISO_FORMATS: tuple[str, ...] = (
@@ -119,6 +120,21 @@ class Rejections:
     stage: str = "read"
     _parts: list[pd.DataFrame] = field(default_factory=list)
 
+    @classmethod
+    def for_table(cls, table: TextTable, *, stage: str = "read") -> Rejections:
+        """Start the rejections of ``table``, its ragged rows already recorded."""
+        rejects = cls(table.path, stage=stage)
+        width = len(table.frame.columns)
+        for number, n_fields in table.ragged:
+            rejects.add(
+                pd.Series(True, index=pd.Index([number])),
+                field_name="row",
+                values=None,
+                reason=f"wrong number of fields: the row has {n_fields}, the header "
+                f"has {width}",
+            )
+        return rejects
+
     def add(
         self,
         mask: pd.Series,
@@ -149,16 +165,6 @@ class Rejections:
             }
         )
         self._parts.append(part)
-
-    def add_rows(self, rows: Iterable[int], *, field_name: str, reason: str) -> None:
-        """Record rows by number with one reason (for ragged or blank rows)."""
-        index = pd.Index(list(rows))
-        self.add(
-            pd.Series(True, index=index),
-            field_name=field_name,
-            values=None,
-            reason=reason,
-        )
 
     def rejected_rows(self) -> pd.Index:
         """Row numbers with at least one problem."""

@@ -63,12 +63,7 @@ def read_istv(path: Path | str) -> ReadResult:
     table = read_text_table(path, name=Path(path).name)
     found = match_headers(table, HEADERS, required=REQUIRED)
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
-    rejects = Rejections(table.path)
-    rejects.add_rows(
-        (n for n, _ in table.ragged),
-        field_name="row",
-        reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
-    )
+    rejects = Rejections.for_table(table)
     ids = raw["attendance_id"].str.strip()
     rejects.add(
         blank(ids),

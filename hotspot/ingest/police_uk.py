@@ -172,12 +172,7 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     """Turn one police.uk text table into canonical rows and rejects."""
     found = match_headers(table, {c: c for c in COLUMNS}, required=REQUIRED)
     raw = table.frame.rename(columns={v: k for k, v in found.items()})
-    rejects = Rejections(table.path)
-    rejects.add_rows(
-        (n for n, _ in table.ragged),
-        field_name="row",
-        reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
-    )
+    rejects = Rejections.for_table(table)
     stem = Path(table.path.split(":")[-1]).stem
     crime_id = raw["Crime ID"].str.strip()
     ids = crime_id.where(crime_id != "", stem + ":" + raw.index.astype(str))

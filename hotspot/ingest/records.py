@@ -120,12 +120,7 @@ def parse_records(
             ),
         )
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
-    rejects = Rejections(table.path)
-    rejects.add_rows(
-        (n for n, _ in table.ragged),
-        field_name="row",
-        reason=f"wrong number of fields: the header has {len(table.frame.columns)}",
-    )
+    rejects = Rejections.for_table(table)
     out = pd.DataFrame(index=raw.index)
     ids = raw["occurrence_id"].str.strip()
     rejects.add(
