@@ -580,6 +580,52 @@ def _pair_text(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> Any:
     return np.array([f"{u:g}, {v:g}" for u, v in zip(a, b, strict=True)], dtype=object)
 
 
+#: Two coordinate columns and the mask of rows still to place.
+_Pair = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
+
+
+def _screen_pair(
+    frame: pd.DataFrame, out: _Outcome, first: str, second: str, *, label: str
+) -> _Pair | None:
+    """Parse a coordinate pair and fail the rows it cannot be.
+
+    Rows still pending with either column given fail when a value is not a
+    number, when only one of the two is given, or at Null Island (0, 0).
+    Returns both columns and the mask of rows left to place, or ``None`` when no
+    pending row gives the pair.
+    """
+    a, a_bad = _numeric(frame, first)
+    b, b_bad = _numeric(frame, second)
+    has_a = np.isfinite(a) | a_bad
+    has_b = np.isfinite(b) | b_bad
+    given = out.pending & (has_a | has_b)
+    if not given.any():
+        return None
+    bad = given & (a_bad | b_bad)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raw = [
+            f"{_cell(frame, first, int(r))}, {_cell(frame, second, int(r))}"
+            for r in rows
+        ]
+        out.fail(rows, label, np.array(raw, dtype=object), "not a number")
+    half = given & ~bad & (has_a != has_b)
+    if half.any():
+        rows = np.flatnonzero(half)
+        reasons = np.where(
+            has_a[rows],
+            f"{first} given without {second}",
+            f"{second} given without {first}",
+        )
+        out.fail(rows, label, _pair_text(a[rows], b[rows]), reasons)
+    both = given & ~bad & has_a & has_b
+    null = both & (a == 0) & (b == 0)
+    if null.any():
+        rows = np.flatnonzero(null)
+        out.fail(rows, label, _pair_text(a[rows], b[rows]), "Null Island (0, 0)")
+    return a, b, both & ~null
+
+
 def _geocode_grid(
     frame: pd.DataFrame,
     out: _Outcome,
@@ -587,37 +633,11 @@ def _geocode_grid(
     coord_unc: npt.NDArray[np.float64],
 ) -> None:
     """Easting/northing fields: BNG, swapped BNG, or WGS84 typed into BNG fields."""
-    e, e_bad = _numeric(frame, "easting")
-    n, n_bad = _numeric(frame, "northing")
-    has_e = np.isfinite(e) | e_bad
-    has_n = np.isfinite(n) | n_bad
-    given = out.pending & (has_e | has_n)
-    if not given.any():
-        return
     label = "easting/northing"
-    bad = given & (e_bad | n_bad)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raw = [
-            f"{_cell(frame, 'easting', int(r))}, {_cell(frame, 'northing', int(r))}"
-            for r in rows
-        ]
-        out.fail(rows, label, np.array(raw, dtype=object), "not a number")
-    half = given & ~bad & (has_e != has_n)
-    if half.any():
-        rows = np.flatnonzero(half)
-        reasons = np.where(
-            has_e[rows],
-            "easting given without northing",
-            "northing given without easting",
-        )
-        out.fail(rows, label, _pair_text(e[rows], n[rows]), reasons)
-    both = given & ~bad & has_e & has_n
-    null = both & (e == 0) & (n == 0)
-    if null.any():
-        rows = np.flatnonzero(null)
-        out.fail(rows, label, _pair_text(e[rows], n[rows]), "Null Island (0, 0)")
-    todo = both & ~null
+    screened = _screen_pair(frame, out, "easting", "northing", label=label)
+    if screened is None:
+        return
+    e, n, todo = screened
     direct = todo & box.contains(e, n)
     rows = np.flatnonzero(direct)
     out.resolve(rows, e[rows], n[rows], "bng", coord_unc[rows])
@@ -673,37 +693,11 @@ def _geocode_lonlat(
     coord_unc: npt.NDArray[np.float64],
 ) -> None:
     """Latitude/longitude fields: WGS84, or swapped latitude and longitude."""
-    lat, lat_bad = _numeric(frame, "latitude")
-    lon, lon_bad = _numeric(frame, "longitude")
-    has_lat = np.isfinite(lat) | lat_bad
-    has_lon = np.isfinite(lon) | lon_bad
-    given = out.pending & (has_lat | has_lon)
-    if not given.any():
-        return
     label = "latitude/longitude"
-    bad = given & (lat_bad | lon_bad)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raw = [
-            f"{_cell(frame, 'latitude', int(r))}, {_cell(frame, 'longitude', int(r))}"
-            for r in rows
-        ]
-        out.fail(rows, label, np.array(raw, dtype=object), "not a number")
-    half = given & ~bad & (has_lat != has_lon)
-    if half.any():
-        rows = np.flatnonzero(half)
-        reasons = np.where(
-            has_lat[rows],
-            "latitude given without longitude",
-            "longitude given without latitude",
-        )
-        out.fail(rows, label, _pair_text(lat[rows], lon[rows]), reasons)
-    both = given & ~bad & has_lat & has_lon
-    null = both & (lat == 0) & (lon == 0)
-    if null.any():
-        rows = np.flatnonzero(null)
-        out.fail(rows, label, _pair_text(lat[rows], lon[rows]), "Null Island (0, 0)")
-    todo = both & ~null
+    screened = _screen_pair(frame, out, "latitude", "longitude", label=label)
+    if screened is None:
+        return
+    lat, lon, todo = screened
     in_range = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     out_of_range = todo & ~in_range
     if out_of_range.any():
