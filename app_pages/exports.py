@@ -13,7 +13,7 @@ from hotspot.errors import HotspotError
 from hotspot.viewstate import ALL_CSPS, DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
-GROUPING = "district"
+GROUPING = app_cache.GROUPING
 
 store_dir = st.session_state.get(Keys.STORE) or app_cache.default_store()
 fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)

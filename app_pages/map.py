@@ -20,7 +20,7 @@ from hotspot.operations import ACTIVITY_KINDS
 from hotspot.viewstate import ALL_CSPS
 
 logger = logging.getLogger(__name__)
-GROUPING = "district"
+GROUPING = app_cache.GROUPING
 MAP_HEIGHT_PX = 470
 
 store = st.session_state.get(Keys.STORE) or app_cache.default_store()

@@ -27,7 +27,7 @@ from hotspot.patrol import plan_csv_text, plan_tables
 from hotspot.viewstate import DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
-GROUPING = "district"
+GROUPING = app_cache.GROUPING
 SECTIONS = ("Map and timeline", "Patrol plan", "Evaluation", "Create from hot spots",
             "Duplicate, delete, import, export")
 

@@ -1,13 +1,14 @@
 """Browser benchmark of the map page: first full render and a filter change.
 
-Starts ``streamlit run app.py`` on a free port (a fresh process, so every cache
-is empty), opens it in headless Debian Chromium and times:
+Starts the app on a free port exactly as ``make run`` does (``hotspot serve``:
+a fresh process, which computes the default view before it reports itself
+healthy), opens it in headless Debian Chromium and times:
 
-- **first render (cold)**: from navigation until the script run is over and the
-  map shows its base layer and hot-spot hexagons (checked on screenshots of the
-  map: sea colour and the 99% hot-spot red present);
-- **first render (warm)**: the same in a second tab, with the server's caches
-  filled by the first visit;
+- **first render (fresh server)**: the first visit after the server reports
+  healthy, from navigation until the script run is over and the map shows its
+  base layer and hot-spot hexagons (checked on screenshots of the map: sea
+  colour and the 99% hot-spot red present);
+- **second visit**: the same in a second tab;
 - **filter change**: from moving the first month of the range on by one (a
   keyboard press on the slider) until the URL shows the new month, the run is
   over and the map has redrawn (its screenshot changed); repeated, median kept.
@@ -122,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM),
                                          args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=VIEWPORT)
-            rows.append(("first full render (cold server caches)",
+            rows.append(("first full render (fresh server, first visitor)",
                          first_render(page, url), FIRST_RENDER_TARGET_S))
             warm = browser.new_page(viewport=VIEWPORT)
-            rows.append(("first full render (warm server caches)",
+            rows.append(("first full render (second visitor)",
                          first_render(warm, url), FIRST_RENDER_TARGET_S))
             months = [f"2024-{m:02d}" for m in (11, 12)] + [
                 f"2025-{m:02d}" for m in range(1, 10)]

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 #: Environment variable naming the store the app starts on (tests, demos).
 STORE_ENV = "HOTSPOT_STORE"
 PLACES_FILE = DATA_DIR / "gazetteer" / "places.parquet"
+#: CSP grouping every page uses: the 14 district-level CSPs.
+GROUPING = "district"
 
 
 def default_store() -> str:

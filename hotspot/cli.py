@@ -49,6 +49,7 @@ EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("hotspot.profile_command", "add_profile_parser"),
     ("hotspot.operations_command", "add_parser"),
     ("hotspot.export_command", "add_parser"),
+    ("hotspot.serve", "add_parser"),
 )
 
 

@@ -1,11 +1,12 @@
 """The app in a real headless Chromium (Debian's /usr/bin/chromium), with no internet.
 
-Starts ``streamlit run app.py`` on a free port, loads the map, switches CSP,
-changes the months, toggles a layer, opens a hot spot and hovers it, saving a
-screenshot of each step into ``docs/img/``. The screenshots are checked for the
-colours that must be there (sea, outlines, hot-spot hexagons), and no request may
-leave the machine. Skips cleanly when Chromium is not installed
-(``apt-get install chromium``; never ``playwright install``).
+Starts the app on a free port the way ``make run`` does (``hotspot serve``),
+loads the map, switches CSP, changes the months, toggles a layer, opens a hot
+spot and hovers it, saving a screenshot of each step into ``docs/img/``. The
+screenshots are checked for the colours that must be there (sea, outlines,
+hot-spot hexagons), and no request may leave the machine. Skips cleanly when
+Chromium is not installed (``apt-get install chromium``; never
+``playwright install``).
 """
 
 from __future__ import annotations
@@ -58,15 +59,15 @@ def free_port() -> int:
 
 def start_app(port: int, env: dict[str, str] | None = None
               ) -> subprocess.Popen[bytes]:
-    """Start ``streamlit run app.py`` headless on ``port``; wait until healthy.
+    """Start the app as ``make run`` does (``hotspot serve``) on ``port``.
+
+    Waits until the server is healthy, which it is once the default view has
+    been computed (:mod:`hotspot.serve`).
 
     ``env`` adds environment variables (e.g. a temporary operation store).
     """
-    streamlit = Path(sys.executable).with_name("streamlit")
     proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
-        [str(streamlit), "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+        [sys.executable, "-m", "hotspot.serve", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
