@@ -20,9 +20,9 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 ## Start the app on the embedded default data (http://localhost:$(PORT)).
+## `hotspot serve` computes the default view first, then runs `streamlit run app.py`.
 run: install
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) \
-		--browser.gatherUsageStats false
+	$(BIN)/hotspot serve --port $(PORT)
 
 ## Debian's Chromium for the browser tests (tests/test_browser.py) and poppler's
 ## pdftoppm for the PDF tests, installed with apt when running as root and missing;

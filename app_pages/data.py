@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hotspot import app_cache, app_uploads, overview
+from hotspot import app_access, app_cache, app_uploads, overview
+from hotspot.access import Access
 from hotspot.app_controls import Keys
 from hotspot.app_panels import LICENCES
 from hotspot.errors import HotspotError
@@ -26,9 +27,12 @@ def load_tables(store_dir: str) -> dict[str, pd.DataFrame]:
     }
 
 
-def upload_section() -> None:
+def upload_section(access: Access) -> None:
     """Upload a police.uk file or a records extract with its column mapping."""
     st.subheader("Upload data")
+    if not access.role.uploads:
+        st.info(app_access.NO_UPLOADS.format(label=access.role.label))
+        return
     st.caption(f"Files up to {app_uploads.MAX_UPLOAD_MB} MB. They are checked, then "
                "saved and ingested inside the app's own data folder only.")
     kind = st.radio("Kind of file", list(app_uploads.DATA_KINDS), key="up_kind",
@@ -56,7 +60,7 @@ def upload_section() -> None:
     if upload is None or not st.button("Check and ingest", key="up_go"):
         return
     if kind == "fire":
-        fire_upload(upload.name, upload.getvalue())
+        fire_upload(upload.name, upload.getvalue(), access=access)
         return
     try:
         saved = app_uploads.save_upload(upload.name, upload.getvalue(), kind=kind)
@@ -71,7 +75,7 @@ def upload_section() -> None:
     st.session_state.pop(Keys.VIEW, None)
 
 
-def fire_upload(name: str, content: bytes) -> None:
+def fire_upload(name: str, content: bytes, *, access: Access) -> None:
     """Check fire records, show their rejects, and put them on the map."""
     try:
         saved = app_uploads.save_upload(name, content, kind="fire")
@@ -81,7 +85,9 @@ def fire_upload(name: str, content: bytes) -> None:
         return
     st.success(f"Read {read.n_read:,}: accepted {len(read.accepted):,}, rejected "
                f"{read.n_rejected():,}. The map's fire layers now use this file.")
-    if read.n_rejected():
+    if read.n_rejected() and not access.role.record_details:
+        st.info(app_access.NO_DETAILS.format(label=access.role.label))
+    elif read.n_rejected():
         st.dataframe(read.rejected, hide_index=True, width="stretch")
         st.download_button("Download the rejected fire rows (CSV)",
                            read.rejected.to_csv(index=False).encode("utf-8"),
@@ -93,8 +99,10 @@ def fire_upload(name: str, content: bytes) -> None:
 def main() -> None:
     """Lay out the page."""
     default = app_cache.default_store()
+    access = app_access.current_access()
+    app_access.sidebar_caption(access)
     st.title("Data")
-    upload_section()
+    upload_section(access)
     store_dir = st.session_state.get(Keys.STORE) or default
     if store_dir != default and st.button("Back to the embedded data",
                                           key="up_reset"):
@@ -133,16 +141,19 @@ def main() -> None:
         st.subheader("Geocoding by method")
         st.dataframe(tables["geocoding"], width="stretch")
     st.subheader("Data-quality checks")
-    findings = summary["quality"]["findings"]
+    findings = app_access.findings_for(summary["quality"]["findings"], access)
     if findings:
         st.dataframe(pd.DataFrame(findings), width="stretch", hide_index=True)
     else:
         st.write("No data-quality problems found.")
     st.subheader("Rejected rows by reason")
     st.dataframe(tables["rejects"], width="stretch", hide_index=True)
-    st.download_button("Download all rejected rows (CSV)",
-                       tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
-                       file_name="rejects.csv", mime="text/csv", key="dl_rejects")
+    if access.role.record_details:
+        st.download_button("Download all rejected rows (CSV)",
+                           tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
+                           file_name="rejects.csv", mime="text/csv", key="dl_rejects")
+    else:
+        st.info(app_access.NO_DETAILS.format(label=access.role.label))
     st.divider()
     st.caption(LICENCES)
 

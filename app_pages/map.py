@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from hotspot import (
+    app_access,
     app_analysis,
     app_cache,
     app_controls,
@@ -33,13 +34,19 @@ except HotspotError as exc:
 frames = app_cache.boundaries(GROUPING)
 csps = frames["csps"]
 months = app_analysis.months_of(points)
-view = app_controls.sidebar(csps[["csp_code", "csp_name"]], months)
+access = app_access.current_access()
+view = app_controls.sidebar(
+    csps[["csp_code", "csp_name"]], months,
+    unavailable={} if access.role.points else {
+        "points": access.points_reason(None)})
+app_access.sidebar_caption(access)
+analysis = view.for_analysis()  # the cache key: layers and zoom don't change it
 for problem in st.session_state.get(Keys.URL_PROBLEMS, []):
     st.info(f"The link had a setting that could not be used: {problem}")
 
 area_name = ("All 14 CSPs" if view.csp == ALL_CSPS
              else csps.set_index("csp_code").loc[view.csp, "csp_name"])
-result = app_cache.gistar(store, GROUPING, view)
+result = app_cache.gistar(store, GROUPING, analysis)
 rows, _ = app_analysis.filter_view(points, view)
 shown_cells = app_analysis.cells_for_csp(result.cells, view.csp)
 synthetic = bool(rows["is_synthetic"].astype("boolean").fillna(False).any())
@@ -49,7 +56,7 @@ st.markdown(f"#### Serious violence hot spots · {area_name} · "
 if synthetic:
     st.warning(app_panels.SYNTHETIC_NOTE)
 
-kde = app_cache.kde(store, GROUPING, view) if "kde" in view.layers else None
+kde = app_cache.kde(store, GROUPING, analysis) if "kde" in view.layers else None
 fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)
 fire_points = colocated = colocation_table = None
 try:
@@ -58,7 +65,7 @@ try:
                                                view)
     if "colocation" in view.layers:
         colocated, colocation_table = app_cache.colocation(store, fire_path,
-                                                           GROUPING, view)
+                                                           GROUPING, analysis)
 except HotspotError as exc:
     st.warning(f"Fire records unavailable: {exc}")
 operations = activities = None
@@ -76,7 +83,8 @@ if focus_cell is not None:
     around["geometry"] = around.geometry.buffer(300)
     view_state = layers.view_for_bounds(layers.bounds_of(around))
     centre = focus_cell.geometry.iloc[0].centroid
-    near = rows[rows.geometry.distance(centre) < 1500]
+    near = app_access.allowed_points(rows[rows.geometry.distance(centre) < 1500],
+                                     access)
 else:
     box = csps if view.csp == ALL_CSPS else csps[csps["csp_code"] == view.csp]
     view_state = layers.view_for_bounds(layers.bounds_of(box))
@@ -84,8 +92,9 @@ else:
 inputs = layers.MapInputs(
     csps=csps, wards=frames["wards"], outline=frames["outline"],
     places=app_cache.places(str(app_cache.PLACES_FILE)),
-    gistar_cells=shown_cells, kde=kde, points=near,
-    imd=app_cache.imd_areas("2025") if "imd" in view.layers else None,
+    gistar_cells=shown_cells, kde=kde,
+    points=near if near is not None and len(near) else None,
+    imd=app_cache.imd_areas(view.imd) if "imd" in view.layers else None,
     fires=fire_points, colocation=colocated,
     operations=operations, activities=activities,
 )
@@ -109,7 +118,7 @@ with legend_col:
         sections.append(("Density (per km²)", layers.ramp_legend(
             "per km²", low="low", high=f"{vmax:.0f}+")))
     if "imd" in view.layers:
-        sections.append(("IMD 2025 decile", layers.ramp_legend(
+        sections.append((f"IMD {view.imd} decile", layers.ramp_legend(
             "decile", low="1 most deprived", high="10 least deprived")))
     if fire_points is not None:
         sections.append(("Fires", [layers.LegendEntry(
@@ -128,11 +137,15 @@ with legend_col:
                f"{counts.get('hot_cells', 0):,} hot and "
                f"{counts.get('cold_cells', 0):,} cold cells in the study area. "
                "Hover a hexagon for its explanation.")
-    if "points" in view.layers and near is None:
-        st.caption("Occurrence points appear when zoomed to a hot spot; until "
-                   "then they are aggregated in the hexagons.")
+    if "points" in view.layers:
+        csp_names = dict(zip(csps["csp_code"], csps["csp_name"], strict=True))
+        where = (str(focus_cell["csp_code"].iloc[0]) if focus_cell is not None
+                 else None if view.csp == ALL_CSPS else view.csp)
+        st.caption(("Occurrence points appear when zoomed to a hot spot; until "
+                    "then they are aggregated in the hexagons. " if near is None
+                    else "") + access.points_reason(where, names=csp_names))
 
-top = app_cache.top_hotspots(store, GROUPING, view)
+top = app_cache.top_hotspots(store, GROUPING, analysis)
 if focus_cell is not None:
     pick = top[top["h3"] == view.focus]
     app_panels.focus_details(
@@ -151,17 +164,18 @@ elif panel == "When":
                                  if (view.month_from or months[0]) <= m
                                  <= (view.month_to or months[-1])])
 elif panel == "Trends":
-    app_panels.emerging(app_cache.emerging(store, GROUPING, view))
+    app_panels.emerging(app_cache.emerging(store, GROUPING, analysis))
 elif panel == "Deprivation":
     try:
-        app_panels.deprivation(app_cache.deprivation(store, view))
+        app_panels.deprivation(app_cache.deprivation(store, analysis),
+                               edition=view.imd)
     except HotspotError as exc:
         st.info(f"Deprivation tables unavailable: {exc}")
 elif panel == "Fires":
     try:
         if colocation_table is None:
             _, colocation_table = app_cache.colocation(store, fire_path, GROUPING,
-                                                       view)
+                                                       analysis)
         app_panels.fires(colocation_table, fire_path=fire_path)
     except HotspotError as exc:
         st.info(f"Fire records unavailable: {exc}")

@@ -272,9 +272,10 @@ def top_hotspots(
     if hot.empty:
         return pd.DataFrame(columns=columns)
     resolution = int(result.parameters["resolution"])
-    point_cells = points_to_cells(points, resolution=resolution)
-    peaks = [peak_times(points[(point_cells == h).fillna(False).to_numpy()])
-             for h in hot["h3"]]
+    # plain objects once: comparing an Arrow string column cell by cell is slow
+    point_cells = points_to_cells(points, resolution=resolution).to_numpy(
+        dtype=object, na_value=None)
+    peaks = [peak_times(points[point_cells == h]) for h in hot["h3"]]
     decile = (imd.reindex(hot["h3"]).to_numpy() if imd is not None
               else np.full(len(hot), np.nan))
     return pd.DataFrame({

@@ -4,6 +4,12 @@ Each function takes plain, hashable values (paths as strings, parameters as
 numbers, tuples and strings), loads or computes with :mod:`hotspot` functions
 and returns data (``st.cache_data``), so two sessions asking for the same view
 share one computation and nothing reads module globals.
+
+The large read-only inputs (the occurrence table, boundaries, study cells,
+place names, IMD areas) are ``st.cache_resource``: every session gets the same
+object, not an unpickled copy per script run (about 0.15 s a run saved). They
+are **read-only**: code filters or copies them and never changes them in place
+(``tests/test_app.py`` checks they are unchanged after the pages have run).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ def default_store() -> str:
     return str(Path(os.environ.get(STORE_ENV, str(DEFAULT_STORE))))
 
 
-@st.cache_data(show_spinner="Loading boundaries…")
+@st.cache_resource(show_spinner="Loading boundaries…")
 def boundaries(grouping: str) -> dict[str, gpd.GeoDataFrame]:
     """CSPs, wards and the HIPS outline (EPSG:27700)."""
     return {"csps": load_csps(grouping=grouping),  # type: ignore[arg-type]
@@ -62,13 +68,13 @@ def base_layers(grouping: str, places_path: str, csp: str,
                               csp=None if csp == ALL_CSPS else csp)
 
 
-@st.cache_data
+@st.cache_resource
 def places(path: str) -> pd.DataFrame:
     """Load the GeoNames place table for labels."""
     return pd.read_parquet(path, columns=["name", "kind", "x", "y"])
 
 
-@st.cache_data(show_spinner="Loading occurrences…")
+@st.cache_resource(show_spinner="Loading occurrences…")
 def points(store_dir: str) -> gpd.GeoDataFrame:
     """Serious-violence rows of a store (see :func:`app_analysis.serious_violence`)."""
     return app_analysis.serious_violence(load_occurrences(store_dir))
@@ -80,7 +86,7 @@ def summary(store_dir: str) -> dict[str, Any]:
     return load_summary(store_dir)
 
 
-@st.cache_data(show_spinner="Filling the study area with H3 cells…")
+@st.cache_resource(show_spinner="Filling the study area with H3 cells…")
 def study(grouping: str, resolution: int, scope: str, csp: str,
           k: int) -> tuple[gpd.GeoDataFrame, Any]:
     """Study cells and their k-ring weights (one CSP, or all of them)."""
@@ -156,7 +162,7 @@ def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     return frame
 
 
-@st.cache_data(show_spinner="Loading deprivation (IMD 2025)…")
+@st.cache_resource(show_spinner="Loading deprivation areas…")
 def imd_areas(edition: str) -> gpd.GeoDataFrame:
     """LSOA polygons with their IMD decile and a tooltip (EPSG:27700)."""
     from hotspot.overlay import load_imd, load_lsoas
@@ -171,12 +177,12 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(show_spinner="Deprivation tables…")
-def deprivation(store_dir: str, view: View, edition: str = "2025") -> pd.DataFrame:
+def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
     from hotspot.overlay import attach_imd, decile_table
 
     rows, _ = app_analysis.filter_view(points(store_dir), view)
-    table = decile_table(attach_imd(rows, edition=edition), edition=edition)
+    table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
     area = "HIPS" if view.csp == ALL_CSPS else view.csp
     return table[table["csp_code"] == area].reset_index(drop=True)
 
@@ -260,7 +266,7 @@ def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
     hot = shown[shown["bin"] > 0].nlargest(10, "z")
     imd = None
     try:
-        imd = cell_deciles(tuple(hot["h3"]))
+        imd = cell_deciles(tuple(hot["h3"]), view.imd)
     except HotspotError as exc:
         logger.warning("no IMD deciles for hot spots: %s", exc)
     return app_analysis.top_hotspots(result, rows, csp=view.csp, imd=imd)

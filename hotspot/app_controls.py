@@ -8,7 +8,7 @@ bar reproduces what is on screen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -18,15 +18,18 @@ from hotspot.viewstate import (
     ALL_CSPS,
     ALPHAS,
     FLAG_FILTERS,
+    IMD_EDITIONS,
     K_VALUES,
     LAYERS,
     RESOLUTIONS,
     View,
     from_query,
+    panel_from_query,
+    panel_query,
     to_query,
 )
 
-#: Layers that need modules or data not yet available are shown disabled.
+#: Why a layer is shown disabled when the caller gives no reason.
 UNAVAILABLE_HELP = "Not available with the data loaded."
 
 
@@ -51,6 +54,7 @@ class Keys:
     FDR = "w_fdr"
     HARM = "w_harm"
     BASEMAP = "w_basemap"
+    IMD = "w_imd"
 
     @staticmethod
     def flag(name: str) -> str:
@@ -85,6 +89,7 @@ def _seed_widgets(view: View, csp_codes: Sequence[str]) -> None:
         Keys.FDR: view.fdr,
         Keys.HARM: view.weight == "harm",
         Keys.BASEMAP: view.basemap,
+        Keys.IMD: view.imd,
     }
     seeds.update({Keys.flag(f): f in view.flags for f in FLAG_FILTERS})
     seeds.update({Keys.layer(name): name in view.layers for name in LAYERS})
@@ -101,8 +106,10 @@ def initial_view(csp_codes: Sequence[str]) -> View:
     if Keys.VIEW in state:
         view: View = state[Keys.VIEW]
         return view
-    view, problems = from_query(st.query_params.to_dict(), csp_codes=csp_codes)
+    params = st.query_params.to_dict()
+    view, problems = from_query(params, csp_codes=csp_codes)
     state[Keys.URL_PROBLEMS] = problems
+    state.setdefault(Keys.PANEL, panel_from_query(params))
     return view
 
 
@@ -110,7 +117,7 @@ def sidebar(
     csps: pd.DataFrame,
     months: Sequence[str],
     *,
-    unavailable: Sequence[str] = (),
+    unavailable: Mapping[str, str] | None = None,
 ) -> View:
     """Draw the sidebar controls and return the view they describe.
 
@@ -120,12 +127,22 @@ def sidebar(
         ``csp_code`` and ``csp_name`` of the CSPs on offer.
     months : sequence of str
         Months with data (``YYYY-MM``), oldest first.
-    unavailable : sequence of str, keyword-only
-        Layer keys to show disabled.
+    unavailable : mapping of str to str, optional, keyword-only
+        Layer keys to show disabled (and leave out of the view), each with the
+        reason shown as the checkbox's help (empty: :data:`UNAVAILABLE_HELP`).
+        A link asking for such a layer is noted among the URL problems.
     """
     names = dict(zip(csps["csp_code"], csps["csp_name"], strict=True))
     codes = sorted(names, key=lambda c: names[c])
+    unavailable = dict(unavailable or {})
     start = initial_view(codes)
+    refused = [k for k in start.layers if k in unavailable]
+    if refused:
+        start = start.with_(layers=tuple(k for k in start.layers if k not in refused))
+        st.session_state[Keys.VIEW] = start
+        st.session_state.setdefault(Keys.URL_PROBLEMS, []).extend(
+            f"layer {LAYERS[k]!r}: {unavailable[k] or UNAVAILABLE_HELP}"
+            for k in refused)
     _seed_widgets(start, codes)
     sb = st.sidebar
     sb.header("What to show")
@@ -170,9 +187,15 @@ def sidebar(
             name for name, label in LAYERS.items()
             if st.checkbox(label, key=Keys.layer(name),
                            disabled=name in unavailable,
-                           help=UNAVAILABLE_HELP if name in unavailable else None)
+                           help=(unavailable[name] or UNAVAILABLE_HELP)
+                           if name in unavailable else None)
             and name not in unavailable
         )
+        imd = st.selectbox("Deprivation edition", list(IMD_EDITIONS), key=Keys.IMD,
+                           format_func=IMD_EDITIONS.__getitem__,
+                           help="For the deprivation layer, panel and the top hot "
+                           "spots' deciles. IMD 2019 for comparison with older "
+                           "reports.")
         basemap = st.checkbox("Online basemap (needs the internet)",
                               key=Keys.BASEMAP)
     resolution_used = int(resolution)
@@ -187,7 +210,7 @@ def sidebar(
         bandwidth_m=None if auto else float(bandwidth), k=int(k),
         alpha=float(alpha), fdr=bool(fdr), weight="harm" if harm else "count",
         layers=layers, basemap=bool(basemap),
-        focus=st.session_state.get(Keys.FOCUS),
+        focus=st.session_state.get(Keys.FOCUS), imd=str(imd),
     )
     st.session_state[Keys.VIEW] = view
     sync_url(view)
@@ -195,8 +218,8 @@ def sidebar(
 
 
 def sync_url(view: View) -> None:
-    """Rewrite the URL's query parameters from ``view`` (when they differ)."""
-    wanted = to_query(view)
+    """Rewrite the URL's query parameters from ``view`` and the open panel."""
+    wanted = to_query(view) | panel_query(st.session_state.get(Keys.PANEL))
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

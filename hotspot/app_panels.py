@@ -11,16 +11,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from hotspot import temporal
+from hotspot import temporal, viewstate
 from hotspot.app_controls import set_focus
 from hotspot.errors import ParameterError
 
 if TYPE_CHECKING:  # altair is imported when a chart is drawn (0.4 s to import)
     import altair as alt
 
-#: The panels under the map, one shown at a time.
-PANELS: tuple[str, ...] = ("Top hot spots", "When", "Trends", "Deprivation", "Fires",
-                           "How this was computed", "Data and licences")
+#: The panels under the map, one shown at a time (labels; URL keys in viewstate).
+PANELS: tuple[str, ...] = tuple(viewstate.PANELS.values())
 SYNTHETIC_NOTE = (
     "**SYNTHETIC DATA** in this view: records-system rows are synthetic (made for "
     "demonstration, not real police data); police.uk rows are real."
@@ -28,8 +27,8 @@ SYNTHETIC_NOTE = (
 LICENCES = (
     "police.uk street-level crime: Open Government Licence v3.0. Boundaries: "
     "Office for National Statistics, OGL v3.0; contains OS data © Crown copyright "
-    "and database right 2025. IMD 2025: MHCLG, OGL v3.0. Place names: GeoNames "
-    "(geonames.org), CC BY 4.0. Map drawn from these shipped layers, with no "
+    "and database right 2025. IMD 2025 and 2019: MHCLG, OGL v3.0. Place names: "
+    "GeoNames (geonames.org), CC BY 4.0. Map drawn from these shipped layers, with no "
     "basemap tiles unless the online basemap is switched on (© CARTO, © "
     "OpenStreetMap contributors)."
 )
@@ -127,17 +126,20 @@ def emerging(table: pd.DataFrame | None) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
 
 
-def deprivation(table: pd.DataFrame | None) -> None:
-    """Occurrences and rates by IMD decile."""
-    st.subheader("Deprivation (IMD 2025)")
+def deprivation(table: pd.DataFrame | None, *, edition: str = "2025") -> None:
+    """Occurrences and rates by IMD decile (``edition`` 2025 or 2019)."""
+    from hotspot.overlay import edition_files
+
+    st.subheader(f"Deprivation (IMD {edition})")
     if table is None or table.empty:
         st.info("No deprivation table for this view.")
         return
     shown = table[["imd_decile", "lsoas", "residents", "occurrences",
                    "occurrence_share", "resident_share", "rate_per_1000"]]
     st.dataframe(shown.round(3), hide_index=True, width="stretch")
-    st.caption("Decile 1 is the most deprived 10% of LSOAs in England; rate per "
-               "1,000 residents over the months shown (Census 2021).")
+    st.caption(f"Decile 1 is the most deprived 10% of LSOAs in England; rate per "
+               f"1,000 residents over the months shown "
+               f"({edition_files(edition).population_label}).")
 
 
 def fires(summary: pd.DataFrame, *, fire_path: str) -> None:

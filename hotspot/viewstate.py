@@ -13,7 +13,9 @@ Query parameters
 ``YYYY-MM`` (whole months); ``cat`` categories (comma-separated); ``flag`` flag
 filters; ``res`` H3 resolution; ``bw`` KDE bandwidth in metres (``auto``); ``k``
 ring size; ``alpha``; ``fdr`` ``1``/``0``; ``weight`` ``count``/``harm``;
-``layers``; ``basemap`` ``1``; ``focus`` the H3 cell zoomed to.
+``layers``; ``basemap`` ``1``; ``focus`` the H3 cell zoomed to; ``imd``
+``2025``/``2019`` the deprivation edition; ``panel`` the
+panel open under the map (:data:`PANELS`; kept out of :class:`View`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,24 @@ LAYERS: dict[str, str] = {
     "operations": "Operations",
 }
 DEFAULT_LAYERS: tuple[str, ...] = ("gistar", "csp", "places")
+#: Panels under the map (one shown at a time): URL key → label. The panel is
+#: in the link (``panel``) but not in :class:`View`, which decides the analyses:
+#: opening another panel must not recompute the map.
+PANELS: dict[str, str] = {
+    "top": "Top hot spots",
+    "when": "When",
+    "trends": "Trends",
+    "deprivation": "Deprivation",
+    "fires": "Fires",
+    "how": "How this was computed",
+    "sources": "Data and licences",
+}
+DEFAULT_PANEL = "top"
+#: IMD editions on offer: key → label (2025 on LSOA 2021, 2019 on LSOA 2011).
+IMD_EDITIONS: dict[str, str] = {
+    "2025": "IMD 2025 (LSOA 2021, Census 2021 residents)",
+    "2019": "IMD 2019 (LSOA 2011, mid-2020 residents)",
+}
 RESOLUTIONS: tuple[int, ...] = (7, 8, 9, 10, 11)
 K_VALUES: tuple[int, ...] = (1, 2, 3)
 ALPHAS: tuple[float, ...] = (0.01, 0.05, 0.10)
@@ -97,6 +117,8 @@ class View:
         Online basemap tiles (opt-in; the map never needs them).
     focus : str or None
         H3 cell the map is zoomed to.
+    imd : {"2025", "2019"}
+        IMD edition of the deprivation layer, panel and hot-spot deciles.
     """
 
     csp: str = ALL_CSPS
@@ -114,10 +136,20 @@ class View:
     layers: tuple[str, ...] = field(default=DEFAULT_LAYERS)
     basemap: bool = False
     focus: str | None = None
+    imd: str = "2025"
 
     def with_(self, **changes: Any) -> View:
         """Return a copy with ``changes`` applied."""
         return replace(self, **changes)
+
+    def for_analysis(self) -> View:
+        """Return the view without the settings that change only the drawing.
+
+        Layers, the online basemap and the hot spot zoomed to do not change
+        any analysis; the cached analyses are keyed on this view, so switching
+        a layer or zooming in reuses the hot spots already computed.
+        """
+        return replace(self, layers=DEFAULT_LAYERS, basemap=False, focus=None)
 
 
 DEFAULT_VIEW = View()
@@ -172,7 +204,25 @@ def to_query(view: View) -> dict[str, str]:
         out["basemap"] = "1"
     if view.focus:
         out["focus"] = view.focus
+    if view.imd != d.imd:
+        out["imd"] = view.imd
     return out
+
+
+def panel_from_query(params: Mapping[str, str | Sequence[str]]) -> str:
+    """Return the label of the panel a link asks for (the default one if none).
+
+    An unknown ``panel`` value gives the default; :func:`from_query` reports it.
+    """
+    key = _first(params.get("panel", DEFAULT_PANEL))
+    return PANELS.get(key, PANELS[DEFAULT_PANEL])
+
+
+def panel_query(label: str | None) -> dict[str, str]:
+    """Return the ``panel`` query parameter for a panel label (empty: default)."""
+    keys = {v: k for k, v in PANELS.items()}
+    key = keys.get(label or "", DEFAULT_PANEL)
+    return {} if key == DEFAULT_PANEL else {"panel": key}
 
 
 def _first(value: str | Sequence[str]) -> str:
@@ -291,8 +341,15 @@ def from_query(
             values["focus"] = raw["focus"]
         else:
             ignore("focus", "an H3 cell index")
+    if "imd" in raw:
+        if raw["imd"] in IMD_EDITIONS:
+            values["imd"] = raw["imd"]
+        else:
+            ignore("imd", f"one of {list(IMD_EDITIONS)}")
+    if "panel" in raw and raw["panel"] not in PANELS:
+        ignore("panel", f"one of {list(PANELS)}")
     known = {"csp", "scope", "from", "to", "cat", "flag", "layers", "res", "k",
-             "alpha", "bw", "fdr", "basemap", "weight", "focus"}
+             "alpha", "bw", "fdr", "basemap", "weight", "focus", "imd", "panel"}
     for key in sorted(set(raw) - known):
         problems.append(f"{key} is not a view setting and was ignored")
     for line in problems:
@@ -321,6 +378,9 @@ def check_view(view: View) -> View:
         )
     if view.weight not in WEIGHTS:
         raise ParameterError(f"weight must be one of {WEIGHTS}, got {view.weight!r}")
+    if view.imd not in IMD_EDITIONS:
+        raise ParameterError(
+            f"imd must be one of {list(IMD_EDITIONS)}, got {view.imd!r}")
     for name, allowed in (("categories", SV_CATEGORIES), ("flags", FLAG_FILTERS),
                           ("layers", LAYERS)):
         bad = set(getattr(view, name)) - set(allowed)

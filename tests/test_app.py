@@ -18,7 +18,17 @@ from streamlit.testing.v1 import AppTest
 from hotspot import app_uploads, paths
 from hotspot.errors import InputFileError
 from hotspot.store import DEFAULT_STORE
-from hotspot.viewstate import DEFAULT_VIEW, LAYERS, View, from_query, to_query
+from hotspot.viewstate import (
+    DEFAULT_PANEL,
+    DEFAULT_VIEW,
+    LAYERS,
+    PANELS,
+    View,
+    from_query,
+    panel_from_query,
+    panel_query,
+    to_query,
+)
 from tests.helpers import POLICE_UK_HEADER, police_uk_row
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -110,7 +120,7 @@ def test_view_round_trips_through_the_query() -> None:
                 month_to="2025-06", categories=("robbery",), flags=("bladed",),
                 resolution=10, bandwidth_m=350.0, k=2, alpha=0.01, fdr=False,
                 weight="harm", layers=("gistar", "kde"), basemap=True,
-                focus="89195da49b7ffff")
+                focus="89195da49b7ffff", imd="2019")
     back, problems = from_query(to_query(view), csp_codes=[SOUTHAMPTON])
     assert problems == []
     assert back == view
@@ -128,10 +138,11 @@ def test_view_round_trips_through_the_query() -> None:
         ({"bw": "-3"}, "bw"),
         ({"fdr": "maybe"}, "fdr"),
         ({"focus": "not-a-cell"}, "focus"),
+        ({"imd": "2015"}, "imd"),
         ({"evil": "__import__('os')"}, "evil"),
     ],
     ids=["csp", "scope", "month", "category", "resolution", "alpha", "bandwidth",
-         "fdr", "focus", "unknown"],
+         "fdr", "focus", "imd", "unknown"],
 )
 def test_bad_query_values_are_ignored_and_reported(
     params: dict[str, str], word: str
@@ -142,6 +153,22 @@ def test_bad_query_values_are_ignored_and_reported(
         assert view.categories == ("robbery",)
     else:
         assert view == DEFAULT_VIEW
+
+
+@pytest.mark.parametrize("key", list(PANELS), ids=list(PANELS))
+def test_panel_round_trips_through_the_query(key: str) -> None:
+    label = PANELS[key]
+    assert panel_from_query(panel_query(label)) == label
+    assert panel_from_query({"panel": key}) == label
+
+
+def test_unknown_panel_gives_the_default_and_a_problem() -> None:
+    assert panel_from_query({"panel": "nope"}) == PANELS[DEFAULT_PANEL]
+    assert panel_query(PANELS[DEFAULT_PANEL]) == {}
+    _, problems = from_query({"panel": "nope"})
+    assert any(p.startswith("panel") for p in problems)
+    _, problems = from_query({"panel": "when"})
+    assert problems == []
 
 
 def test_swapped_months_are_put_in_order() -> None:
@@ -232,7 +259,7 @@ def test_scope_months_and_categories_change_the_analysis() -> None:
     at.multiselect(key="w_categories").set_value(["robbery"])
     rerun(at)
     assert query(at) == {"scope": "hips", "from": "2025-01", "to": "2025-03",
-                         "cat": "robbery"}
+                         "cat": "robbery", "panel": "how"}
     assert how_value(at, "Scope") == "hips"
     assert how_value(at, "Period") == "2025-01 to 2025-03"
     assert int(how_value(at, "occurrences in")) < int(before)
@@ -245,7 +272,7 @@ def test_each_flag_filter_narrows_the_rows(flag: str) -> None:
     before = int(how_value(at, "occurrences in"))
     at.checkbox(key=f"w_flag_{flag}").check()
     rerun(at)
-    assert query(at) == {"flag": flag}
+    assert query(at) == {"flag": flag, "panel": "how"}
     assert int(how_value(at, "occurrences in")) < before
 
 
@@ -359,6 +386,44 @@ def test_a_link_reproduces_the_view() -> None:
     assert at.selectbox(key="w_resolution").value == 8
     assert layer_ids(at) == ["sea", "land", "gistar", "wards", "ward_labels"]
     assert query(at) == link
+
+
+@needs_store
+def test_the_open_panel_is_in_the_link() -> None:
+    at = run_app({"csp": SOUTHAMPTON, "panel": "how"})
+    assert at.radio(key="w_panel").value == "How this was computed"
+    assert query(at) == {"csp": SOUTHAMPTON, "panel": "how"}
+    show_panel(at, "When")
+    assert query(at)["panel"] == "when"
+    show_panel(at, "Top hot spots")  # the default panel leaves the link plain
+    assert query(at) == {"csp": SOUTHAMPTON}
+
+
+@needs_store
+def test_imd_2019_reaches_the_layer_legend_and_panel() -> None:
+    at = run_app({"csp": SOUTHAMPTON, "layers": "gistar,imd", "imd": "2019",
+                  "panel": "deprivation"})
+    assert at.selectbox(key="w_imd").value == "2019"
+    imd = next(layer for layer in deck(at)["layers"] if layer["id"] == "imd")
+    assert "IMD 2019 decile" in imd["data"][0]["tooltip"]
+    assert any("IMD 2019 decile" in m.value for m in at.markdown)
+    assert [s.value for s in at.subheader] == ["Deprivation (IMD 2019)"]
+    assert any("mid-2020" in c.value for c in at.caption)
+    lsoas_2019 = at.dataframe[0].value["lsoas"].sum()
+    at.selectbox(key="w_imd").set_value("2025")
+    rerun(at)
+    assert "imd" not in query(at)
+    assert [s.value for s in at.subheader] == ["Deprivation (IMD 2025)"]
+    # Southampton has 148 LSOAs (2011) and 150 (2021): the editions differ
+    assert at.dataframe[0].value["lsoas"].sum() != lsoas_2019
+
+
+@needs_store
+def test_a_bad_panel_in_a_link_opens_the_default_and_says_so() -> None:
+    at = run_app({"panel": "secrets"})
+    assert at.radio(key="w_panel").value == "Top hot spots"
+    assert "panel" in " ".join(i.value for i in at.info)
+    assert query(at) == {}
 
 
 @needs_store
