@@ -68,6 +68,9 @@ try:
                                                            GROUPING, analysis)
 except HotspotError as exc:
     st.warning(f"Fire records unavailable: {exc}")
+arson = arson_months = None
+if "arson" in view.layers:
+    arson, arson_months = app_cache.arson_cells(store, analysis)
 operations = activities = None
 if "operations" in view.layers:
     try:
@@ -96,6 +99,7 @@ inputs = layers.MapInputs(
     points=near if near is not None and len(near) else None,
     imd=app_cache.imd_areas(view.imd) if "imd" in view.layers else None,
     fires=fire_points, colocation=colocated,
+    arson=arson, arson_months=arson_months or "",
     operations=operations, activities=activities,
 )
 deck = layers.build_deck(
@@ -123,6 +127,10 @@ with legend_col:
     if fire_points is not None:
         sections.append(("Fires", [layers.LegendEntry(
             layers.FIRE_RGB, "Deliberate fire (SYNTHETIC)", shape="dot")]))
+    if arson is not None:
+        sections.append(("Police.uk", [layers.LegendEntry(
+            layers.ARSON_RGB, "Criminal damage and arson (circle area = count)",
+            shape="dot")]))
     if colocated is not None:
         sections.append(("Co-location", [layers.LegendEntry(
             layers.COLOCATION_RGB, "Hot for fires and violence", shape="line")]))

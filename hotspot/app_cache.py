@@ -235,6 +235,45 @@ def fires_for_view(all_fires: gpd.GeoDataFrame, view: View) -> gpd.GeoDataFrame:
     return all_fires[keep.to_numpy()]
 
 
+@st.cache_resource(show_spinner="Loading police.uk criminal damage and arson…")
+def arson(store_dir: str) -> gpd.GeoDataFrame:
+    """Police.uk "Criminal damage and arson" rows without quality flags (shared).
+
+    Columns ``month`` (``YYYY-MM``), ``csp_code`` and the points; empty when the
+    store holds no police.uk rows.
+    """
+    from hotspot.fire import police_arson
+
+    occ = load_occurrences(store_dir)
+    if "crime_type" not in occ.columns:
+        return gpd.GeoDataFrame({"month": [], "csp_code": []},
+                                geometry=gpd.GeoSeries([], crs=occ.crs), crs=occ.crs)
+    rows = police_arson(occ)
+    flags = rows["quality_flags"].astype("string").fillna("").str.strip()
+    rows = rows[(flags == "").to_numpy()]
+    out = gpd.GeoDataFrame(rows[["csp_code", "geometry"]].copy(), geometry="geometry",
+                           crs=occ.crs)
+    out["month"] = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
+    """Criminal damage and arson per H3 cell (resolution 8) for the view's months.
+
+    Returns the cells and the period counted (for the tooltip). The CSP choice
+    does not filter: the map shows the whole area, zoomed to the CSP.
+    """
+    from hotspot.fire import arson_per_cell
+
+    rows = arson(store_dir)
+    months = sorted(rows["month"].dropna().unique())
+    lo = view.month_from or (months[0] if months else "")
+    hi = view.month_to or (months[-1] if months else "")
+    chosen = rows[((rows["month"] >= lo) & (rows["month"] <= hi)).to_numpy()]
+    return arson_per_cell(chosen), f"{lo} to {hi}"
+
+
 @st.cache_data(show_spinner="Fire and violence co-location…")
 def colocation(store_dir: str, fire_path: str, grouping: str,
                view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

@@ -431,6 +431,36 @@ def police_arson(occurrences: pd.DataFrame) -> pd.DataFrame:
     return occurrences[keep.fillna(False).to_numpy(dtype=bool)].copy()
 
 
+def arson_per_cell(arson: gpd.GeoDataFrame, *, resolution: int = 8) -> gpd.GeoDataFrame:
+    """Count police.uk "Criminal damage and arson" rows per H3 cell.
+
+    An aggregate for the map (places, not records): one row per cell holding at
+    least one crime, with its centre as the geometry.
+
+    Parameters
+    ----------
+    arson : geopandas.GeoDataFrame
+        Rows from :func:`police_arson` (points in EPSG:27700).
+    resolution : int, keyword-only
+        H3 resolution (8: cells of about 0.7 km², a neighbourhood).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``h3`` and ``count`` (largest first) with cell-centre points in
+        EPSG:27700. Rows without a location are not counted.
+    """
+    from hotspot.grid import cell_centres_bng, points_to_cells
+
+    require_bng(arson, name="arson")
+    cells = points_to_cells(arson, resolution=resolution).dropna()
+    counts = cells.value_counts().rename_axis("h3").rename("count").reset_index()
+    counts["h3"] = counts["h3"].astype(str)
+    counts["count"] = counts["count"].astype("int64")
+    x, y = cell_centres_bng(counts["h3"].tolist())
+    return gpd.GeoDataFrame(counts, geometry=gpd.points_from_xy(x, y), crs=BNG)
+
+
 def locate_fires(
     fires: gpd.GeoDataFrame,
     *,

@@ -70,6 +70,8 @@ BIN_LABELS: dict[int, str] = {
 }
 FIRE_RGB: tuple[int, int, int] = (230, 97, 0)
 COLOCATION_RGB: tuple[int, int, int] = (93, 58, 155)
+#: Police.uk criminal damage and arson circles (BrBG's dark brown).
+ARSON_RGB: tuple[int, int, int] = (140, 81, 10)
 OUTLINE_RGB: tuple[int, int, int] = (40, 40, 40)
 WARD_RGB: tuple[int, int, int] = (110, 110, 110)
 POINT_RGB: tuple[int, int, int] = (20, 20, 20)
@@ -486,6 +488,41 @@ def points_layer(
     )
 
 
+def arson_layer(cells: gpd.GeoDataFrame, *, months: str) -> pdk.Layer:
+    """Police.uk criminal damage and arson counts as circles at cell centres.
+
+    The circle's area grows with the count (radius ∝ √count, 3 to 18 pixels),
+    so the layer reads as a proportional-symbol map on top of the hexagons.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        :func:`hotspot.fire.arson_per_cell` (``h3``, ``count``, centre points).
+    months : str, keyword-only
+        The period counted, for the tooltip (e.g. ``"2024-10 to 2025-09"``).
+    """
+    _check_columns(cells, ("h3", "count"), name="cells")
+    require_bng(cells, name="cells")
+    lon, lat = bng_to_lonlat(cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy())
+    counts = cells["count"].astype(int).to_numpy()
+    top = max(int(counts.max()), 1) if len(counts) else 1
+    data = pd.DataFrame({
+        "position": [[round(float(a), 6), round(float(b), 6)]
+                     for a, b in zip(lon, lat, strict=True)],
+        "radius": np.round(3 + 15 * np.sqrt(counts / top), 1),
+        "title": "Criminal damage and arson (police.uk)",
+        "tooltip": [f"{n:,} police.uk crime{'s' if n != 1 else ''} recorded as "
+                    f"criminal damage and arson in this area, {months}. Criminal "
+                    "damage is included: not a count of fires." for n in counts],
+    })
+    return pdk.Layer(
+        "ScatterplotLayer", data=data, id="arson", get_position="position",
+        get_radius="radius", radius_units="'pixels'", get_fill_color=[*ARSON_RGB, 90],
+        stroked=True, get_line_color=[*ARSON_RGB, 230], line_width_min_pixels=1.5,
+        pickable=True,
+    )
+
+
 def cells_outline_layer(
     cells: gpd.GeoDataFrame, *, layer_id: str, rgb: tuple[int, int, int],
     tooltip: str, title: str = "", width_px: float = 3.0,
@@ -828,7 +865,9 @@ class MapInputs:
     surface; ``imd`` LSOA polygons with ``imd_decile`` and ``tooltip``;
     ``fires`` fire points with ``tooltip``; ``colocation`` H3 cells hot for both
     fires and violence, with ``tooltip``; ``points`` occurrences (drawn only
-    when zoomed in); ``operations`` operation areas
+    when zoomed in); ``arson`` police.uk criminal damage and arson counts per
+    cell (:func:`hotspot.fire.arson_per_cell`) over ``arson_months``;
+    ``operations`` operation areas
     (:func:`hotspot.operations.operations_table`) and ``activities`` their
     activities (:func:`hotspot.operations.activities_table`).
     """
@@ -843,6 +882,8 @@ class MapInputs:
     fires: gpd.GeoDataFrame | None = None
     colocation: gpd.GeoDataFrame | None = None
     points: gpd.GeoDataFrame | None = None
+    arson: gpd.GeoDataFrame | None = None
+    arson_months: str = ""
     operations: gpd.GeoDataFrame | None = None
     activities: gpd.GeoDataFrame | None = None
 
@@ -943,6 +984,8 @@ def map_layers(
         out.append(points_layer(inputs.fires, layer_id="fires", rgb=FIRE_RGB,
                                 radius_m=40, tooltip="tooltip",
                                 title="Deliberate fire"))
+    if "arson" in on and inputs.arson is not None and len(inputs.arson):
+        out.append(arson_layer(inputs.arson, months=inputs.arson_months))
     out.extend(base.lines)
     if "points" in on and inputs.points is not None and zoom >= POINT_MIN_ZOOM:
         out.append(points_layer(inputs.points, layer_id="points",

@@ -49,6 +49,7 @@ LAYERS: dict[str, str] = {
     "places": "Place names",
     "imd": "Deprivation (IMD decile)",
     "fires": "Deliberate fires",
+    "arson": "Criminal damage and arson (police.uk, per area)",
     "colocation": "Fire and violence co-location",
     "points": "Occurrence points (zoomed in only)",
     "operations": "Operations",

@@ -313,8 +313,8 @@ def test_resolution_11_for_all_csps_falls_back_to_10() -> None:
 @pytest.mark.parametrize(
     ("layer", "layer_id"),
     [("kde", "kde"), ("wards", "wards"), ("imd", "imd"), ("fires", "fires"),
-     ("colocation", "colocation")],
-    ids=["kde", "wards", "imd", "fires", "colocation"],
+     ("colocation", "colocation"), ("arson", "arson")],
+    ids=["kde", "wards", "imd", "fires", "colocation", "arson"],
 )
 def test_layer_toggles_add_layers(layer: str, layer_id: str) -> None:
     at = run_app({"csp": SOUTHAMPTON})
@@ -323,6 +323,26 @@ def test_layer_toggles_add_layers(layer: str, layer_id: str) -> None:
     rerun(at)
     assert layer_id in layer_ids(at)
     assert layer in query(at)["layers"].split(",")
+
+
+@needs_store
+def test_arson_layer_counts_reconcile_with_the_store() -> None:
+    from hotspot.fire import police_arson
+    from hotspot.store import load_occurrences
+
+    at = run_app({"layers": "gistar,arson", "from": "2025-01", "to": "2025-03"})
+    layer = next(x for x in deck(at)["layers"] if x["id"] == "arson")
+    shown = sum(int(d["tooltip"].split(" ")[0].replace(",", ""))
+                for d in layer["data"])
+    occ = police_arson(load_occurrences(DEFAULT_STORE))
+    month = pd.to_datetime(occ["occurred_from"]).dt.strftime("%Y-%m")
+    unflagged = occ["quality_flags"].astype("string").fillna("").str.strip() == ""
+    located = occ.geometry.notna() & ~occ.geometry.is_empty
+    expected = int((month.between("2025-01", "2025-03") & unflagged
+                    & located).sum())
+    assert shown == expected > 0
+    assert "2025-01 to 2025-03" in layer["data"][0]["tooltip"]
+    assert any("Criminal damage and arson" in m.value for m in at.markdown)
 
 
 @needs_store

@@ -14,6 +14,7 @@ import pytest
 from hotspot.crs import BNG
 from hotspot.errors import InputFileError, ParameterError
 from hotspot.fire import (
+    arson_per_cell,
     colocation_cells,
     colocation_summary,
     deliberate_fires,
@@ -171,6 +172,28 @@ def test_police_arson_filter() -> None:
     assert police_arson(occ).index.tolist() == [0]
     with pytest.raises(ParameterError, match="crime_type"):
         police_arson(pd.DataFrame({"x": [1]}))
+
+
+def test_arson_per_cell_counts_each_cell_once() -> None:
+    # three crimes in one resolution-8 cell, one in another, one without a place
+    a, b = "88195da49bfffff", "8819580001fffff"
+    xs, ys = cell_centres_bng([a, a, a, b])
+    points = list(gpd.points_from_xy(xs + [0, 20, -20, 0], ys + [0, 10, 5, 0]))
+    arson = gpd.GeoDataFrame({"crime_type": ["Criminal damage and arson"] * 5},
+                             geometry=[*points, None], crs=BNG)
+    cells = arson_per_cell(arson, resolution=8)
+    assert cells["h3"].tolist() == [a, b]
+    assert cells["count"].tolist() == [3, 1]
+    assert cells["count"].sum() == 4  # the row without a location is not counted
+    hexes = cell_polygons(cells["h3"].tolist())
+    assert all(h.contains(c) for h, c in zip(hexes, cells.geometry, strict=True))
+    assert cells.crs.to_epsg() == 27700
+
+
+def test_arson_per_cell_of_nothing_is_empty() -> None:
+    empty = gpd.GeoDataFrame({"crime_type": []}, geometry=gpd.GeoSeries([], crs=BNG),
+                             crs=BNG)
+    assert len(arson_per_cell(empty)) == 0
 
 
 def test_synthetic_sample_is_labelled_and_reads_cleanly() -> None:

@@ -283,3 +283,18 @@ def test_legend_html_escapes_labels() -> None:
                                                                  "a & b")])])
     assert "Title &lt;x&gt;" in html and "a &amp; b" in html
     assert "rgb(1,2,3)" in html
+
+
+def test_arson_circles_grow_with_the_count() -> None:
+    cells = gpd.GeoDataFrame(
+        {"h3": ["a", "b", "c"], "count": [100, 25, 1]},
+        geometry=gpd.points_from_xy([440000, 441000, 442000], [110000] * 3),
+        crs="EPSG:27700")
+    layer = layers.arson_layer(cells, months="2025-01 to 2025-03")
+    data = layer.data if isinstance(layer.data, list) else layer.data.to_dict("records")
+    radii = [d["radius"] for d in data]
+    assert radii[0] == 18.0 and radii[1] == 10.5  # area ∝ count: 3 + 15·√(25/100)
+    assert radii[0] > radii[1] > radii[2] >= 3
+    assert data[2]["tooltip"].startswith("1 police.uk crime recorded")
+    assert data[0]["tooltip"].startswith("100 police.uk crimes recorded")
+    assert "2025-01 to 2025-03" in data[0]["tooltip"]
