@@ -256,7 +256,8 @@ def area_labels(areas: gpd.GeoDataFrame, *, name_column: str) -> pd.DataFrame:
 
 
 def place_labels(places: pd.DataFrame, *, within: gpd.GeoDataFrame | None = None,
-                 min_spacing_m: float = 3000.0, limit: int = 60) -> pd.DataFrame:
+                 min_spacing_m: float = 3000.0, limit: int = 60,
+                 avoid: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Place-name labels from the gazetteer, thinned so they do not overlap.
 
     Parameters
@@ -266,13 +267,25 @@ def place_labels(places: pd.DataFrame, *, within: gpd.GeoDataFrame | None = None
     within : geopandas.GeoDataFrame, optional, keyword-only
         Keep only places inside these polygons (EPSG:27700).
     min_spacing_m : float, keyword-only
-        Keep at most one place per square of this size (the first in the
-        gazetteer's order), so labels stay readable.
+        Keep a place only when it is at least this far from every place kept
+        before it (in the gazetteer's order), so labels stay readable.
     limit : int, keyword-only
         At most this many labels.
+    avoid : geopandas.GeoDataFrame, optional, keyword-only
+        Areas labelled by name on the same map (the CSPs, ``csp_name``): a
+        place is left out when it has an area's name, or would sit within
+        ``min_spacing_m`` of an area's label, so the two do not overlap.
     """
     _check_columns(places, ("name", "x", "y"), name="places")
     table = places.dropna(subset=["x", "y"]).drop_duplicates("name")
+    if avoid is not None and len(avoid):
+        require_bng(avoid, name="avoid")
+        names = set(avoid["csp_name"].astype(str).str.casefold())
+        table = table[~table["name"].astype(str).str.casefold().isin(names)]
+        spots = avoid.geometry.representative_point()
+        gap = np.hypot(table["x"].to_numpy(float)[:, None] - spots.x.to_numpy()[None],
+                       table["y"].to_numpy(float)[:, None] - spots.y.to_numpy()[None])
+        table = table[(gap >= min_spacing_m).all(axis=1)]
     if "kind" in table.columns:
         table = table[table["kind"].astype(str) != "district"]
     if within is not None:
@@ -283,10 +296,17 @@ def place_labels(places: pd.DataFrame, *, within: gpd.GeoDataFrame | None = None
         table = table[inside]
     if min_spacing_m <= 0:
         raise ParameterError(f"min_spacing_m must be > 0, got {min_spacing_m!r}")
-    square = (np.floor(table["x"].to_numpy(float) / min_spacing_m).astype(np.int64)
-              * 100_000
-              + np.floor(table["y"].to_numpy(float) / min_spacing_m).astype(np.int64))
-    table = table[~pd.Series(square).duplicated().to_numpy()].head(limit)
+    # greedy, in the gazetteer's order: a place is kept when it is at least
+    # min_spacing_m from every place kept before it
+    xs, ys = table["x"].to_numpy(float), table["y"].to_numpy(float)
+    kept: list[int] = []
+    for i in range(len(table)):
+        if len(kept) >= limit:
+            break
+        if not kept or np.min(np.hypot(xs[kept] - xs[i], ys[kept] - ys[i])) \
+                >= min_spacing_m:
+            kept.append(i)
+    table = table.iloc[kept]
     lon, lat = bng_to_lonlat(table["x"].to_numpy(float), table["y"].to_numpy(float))
     return pd.DataFrame({"lon": lon, "lat": lat,
                          "text": table["name"].astype(str).to_numpy()})
@@ -517,7 +537,7 @@ def arson_layer(cells: gpd.GeoDataFrame, *, months: str) -> pdk.Layer:
     })
     return pdk.Layer(
         "ScatterplotLayer", data=data, id="arson", get_position="position",
-        get_radius="radius", radius_units="'pixels'", get_fill_color=[*ARSON_RGB, 90],
+        get_radius="radius", radius_units="'pixels'", get_fill_color=[*ARSON_RGB, 60],
         stroked=True, get_line_color=[*ARSON_RGB, 230], line_width_min_pixels=1.5,
         pickable=True,
     )
@@ -925,7 +945,8 @@ def base_layers(
     if "places" in on and len(inputs.places):
         spacing = 14000.0 if csp is None else 2500.0
         base.labels.append(label_layer(
-            place_labels(inputs.places, within=csps, min_spacing_m=spacing),
+            place_labels(inputs.places, within=csps, min_spacing_m=spacing,
+                         avoid=csps if "csp" in on else None),
             layer_id="places", size_px=12, rgb=(70, 70, 70)))
     if "wards" in on and csp is not None and "ward22_name" in wards.columns:
         base.labels.append(label_layer(area_labels(wards, name_column="ward22_name"),

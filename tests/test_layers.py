@@ -137,6 +137,22 @@ def test_place_labels_are_thinned_and_clipped(areas: gpd.GeoDataFrame) -> None:
         layers.place_labels(places, min_spacing_m=0)
 
 
+def test_place_labels_keep_clear_of_area_labels(areas: gpd.GeoDataFrame) -> None:
+    # Alpha's label sits at its representative point, the square's centre
+    x0, y0, _, _ = areas.total_bounds
+    places = pd.DataFrame({
+        "name": ["Near the label", "ALPHA", "Corner", "Far corner"],
+        "x": [x0 + 520, x0 + 900, x0 + 60, x0 + 1940],
+        "y": [y0 + 480, y0 + 900, y0 + 60, y0 + 940],
+    })
+    kept = layers.place_labels(places, within=areas, min_spacing_m=500,
+                               avoid=areas)
+    # same name as an area (any case) and within 500 m of a label are left out
+    assert list(kept["text"]) == ["Corner", "Far corner"]
+    plain_list = layers.place_labels(places, within=areas, min_spacing_m=500)
+    assert "Near the label" in list(plain_list["text"])
+
+
 def test_kde_image_is_transparent_outside_and_at_zero() -> None:
     values = np.array([[np.nan, 0.0], [5.0, 10.0]])
     uri, vmax = layers.kde_image(values, vmax=10.0)
