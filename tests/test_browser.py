@@ -215,6 +215,23 @@ def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
     page.close()
 
 
+def test_overlays_from_a_link(app_url: str, browser: Any) -> None:
+    from hotspot.layers import ARSON_RGB, BIN_COLOURS
+
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{app_url}/?csp=E06000044&layers=gistar,csp,places,imd,arson"
+              "&imd=2019&panel=deprivation")
+    wait_idle(page, settle_ms=2500)
+    pixels = map_pixels(page, "map_overlays_portsmouth")
+    assert share_near(pixels, ARSON_RGB, tol=30) > 0.0005, "no arson circles"
+    assert share_near(pixels, BIN_COLOURS[3], tol=40) > 0.001, "no hot spots"
+    assert page.get_by_text("IMD 2019 decile").is_visible()
+    assert page.get_by_text("Deprivation (IMD 2019)").is_visible()
+    assert page.get_by_text("Criminal damage and arson (circle area = count)"
+                            ).is_visible()
+    page.close()
+
+
 def wait_script(page: Any, *, settle_ms: int = 1500) -> None:
     """Wait until the script run is over (pages without a map)."""
     page.wait_for_selector(
