@@ -172,7 +172,8 @@ def gistar_for_view(
     counted = count_points(points, cells, weight="harm_weight")
     table = gi_star(counted, column=view.weight, k=view.k, alpha=view.alpha,
                     fdr=view.fdr, weights=weights)
-    names = dict(zip(table["csp_code"], table["csp_name"], strict=False))
+    pairs = table[["csp_code", "csp_name"]].drop_duplicates()
+    names = dict(zip(pairs["csp_code"], pairs["csp_name"], strict=True))
     names[HIPS_AREA] = "HIPS"
     table["rank"] = hot_cold_rank(table)
     n_cells = len(table)
