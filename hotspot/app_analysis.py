@@ -217,22 +217,35 @@ def cells_for_csp(cells: gpd.GeoDataFrame, csp: str) -> gpd.GeoDataFrame:
     return cells[cells["csp_code"] == csp]
 
 
-def peak_times(points: pd.DataFrame) -> str:
-    """Peak weekday and hour of ``points`` (:func:`hotspot.temporal.weekday_hour`).
+def peak_times_by_cell(points: pd.DataFrame, cells: list[str], *,
+                       resolution: int) -> list[str]:
+    """Peak weekday and hour of the rows in each of ``cells``, in one pass.
 
-    Rows with month-only dates (police.uk) have no day or hour: they are left
-    out, and when nothing else remains the answer says so. No hours are ever
-    invented for them.
+    Only rows with a time of day count (:func:`hotspot.temporal.timed_rows`):
+    month-only rows (police.uk) have no day or hour, and when nothing else is
+    left the answer says so; no hours are ever invented for them. Ties go to
+    the earlier weekday and hour.
     """
-    try:
-        table = temporal.weekday_hour(points).table
-    except ParameterError:
-        return "month-only dates: no day or hour"
-    inner = table.drop(index="Total", columns="Total")
-    day = str(inner.sum(axis=1).idxmax())
-    hour = int(inner.sum(axis=0).idxmax())
-    used = int(table.loc["Total", "Total"])
-    return f"{day}, {hour:02d}:00-{(hour + 1) % 24:02d}:00 ({used} with a time)"
+    point_cells = points_to_cells(points, resolution=resolution).to_numpy(
+        dtype=object, na_value=None)
+    where = {cell: i for i, cell in enumerate(cells)}
+    group = np.array([where.get(c, -1) for c in point_cells], dtype=np.int64)
+    use, day, hour, _ = temporal.timed_rows(points)
+    mine = group[use]
+    keep = mine >= 0
+    counts = np.zeros((len(cells), 7, 24), dtype=np.int64)
+    np.add.at(counts, (mine[keep], day[keep], hour[keep]), 1)
+    out = []
+    for table in counts:
+        used = int(table.sum())
+        if not used:
+            out.append("month-only dates: no day or hour")
+            continue
+        peak_day = temporal.WEEKDAYS[int(np.argmax(table.sum(axis=1)))]
+        peak_hour = int(np.argmax(table.sum(axis=0)))
+        out.append(f"{peak_day}, {peak_hour:02d}:00-{(peak_hour + 1) % 24:02d}:00 "
+                   f"({used} with a time)")
+    return out
 
 
 def top_hotspots(
@@ -273,10 +286,7 @@ def top_hotspots(
     if hot.empty:
         return pd.DataFrame(columns=columns)
     resolution = int(result.parameters["resolution"])
-    # plain objects once: comparing an Arrow string column cell by cell is slow
-    point_cells = points_to_cells(points, resolution=resolution).to_numpy(
-        dtype=object, na_value=None)
-    peaks = [peak_times(points[point_cells == h]) for h in hot["h3"]]
+    peaks = peak_times_by_cell(points, list(hot["h3"]), resolution=resolution)
     decile = (imd.reindex(hot["h3"]).to_numpy() if imd is not None
               else np.full(len(hot), np.nan))
     return pd.DataFrame({

@@ -187,19 +187,30 @@ def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     return table[table["csp_code"] == area].reset_index(drop=True)
 
 
-@st.cache_data
+@st.cache_resource
+def _known_deciles(edition: str) -> dict[str, float]:  # noqa: ARG001 - cache key
+    """IMD deciles of the H3 cells asked for so far (shared, grows as asked)."""
+    return {}
+
+
 def cell_deciles(cells: tuple[str, ...], edition: str = "2025") -> pd.Series:
-    """IMD decile per H3 cell (area-weighted majority), indexed by the cell."""
+    """IMD decile per H3 cell (area-weighted majority), indexed by the cell.
+
+    Each cell's decile is computed once per edition and remembered: a filter
+    change mostly reorders the same top hot spots.
+    """
     from hotspot.grid import cell_polygons
     from hotspot.overlay import cells_imd
 
-    if not cells:
-        return pd.Series(dtype="Int64")
-    frame = gpd.GeoDataFrame({"h3": list(cells)},
-                             geometry=cell_polygons(list(cells)).values,
-                             crs="EPSG:27700")
-    out = cells_imd(frame, edition=edition)
-    return pd.Series(out["imd_decile"].to_numpy(), index=out["h3"].to_numpy())
+    known = _known_deciles(edition)
+    missing = sorted(set(cells) - set(known))
+    if missing:
+        frame = gpd.GeoDataFrame({"h3": missing},
+                                 geometry=cell_polygons(missing).values,
+                                 crs="EPSG:27700")
+        out = cells_imd(frame, edition=edition)
+        known.update(zip(out["h3"], out["imd_decile"].astype(float), strict=True))
+    return pd.Series([known[c] for c in cells], index=list(cells), dtype=float)
 
 
 #: Fire records the app starts on (SYNTHETIC, labelled wherever shown).

@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hotspot.errors import DataNotFoundError, ParameterError
@@ -91,6 +92,38 @@ def _precision(occurrences: pd.DataFrame) -> pd.Series:
     return precision.fillna("missing").astype(str)
 
 
+def timed_rows(occurrences: pd.DataFrame) -> tuple[
+        npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64],
+        dict[str, int]]:
+    """Select the rows that have a time of day, with their weekday and hour.
+
+    The one rule behind every weekday × hour figure: only rows with
+    ``date_precision`` ``"minute"`` have an hour; coarser rows are counted by
+    reason and never spread over hours.
+
+    Returns
+    -------
+    use : numpy.ndarray of bool
+        One per row: the row has a time of day.
+    day, hour : numpy.ndarray of int
+        Weekday (0 = Monday) and hour of ``occurred_from`` of the rows used.
+    excluded : dict of str to int
+        Rows left out by reason (``day``, ``month``, ``missing``), zeros omitted.
+    """
+    _check_occurrences(occurrences)
+    precision = _precision(occurrences)
+    use = precision.isin(HOUR_PRECISIONS).to_numpy()
+    excluded = {
+        reason: int((precision == reason).sum())
+        for reason in ("day", "month", "missing")
+        if int((precision == reason).sum())
+    }
+    when = pd.to_datetime(occurrences["occurred_from"]).to_numpy()[use]
+    stamps = pd.DatetimeIndex(when)
+    return (use, stamps.day_of_week.to_numpy().astype(np.int64),
+            stamps.hour.to_numpy().astype(np.int64), excluded)
+
+
 def weekday_hour(occurrences: pd.DataFrame) -> WeekdayHour:
     """Count occurrences by weekday and hour of the day (the needs assessment's table).
 
@@ -118,14 +151,7 @@ def weekday_hour(occurrences: pd.DataFrame) -> WeekdayHour:
     ``"day"`` (a weekday but no hour) and ``"month"`` (neither) are excluded and
     counted, never spread over hours. The hour is that of ``occurred_from``.
     """
-    _check_occurrences(occurrences)
-    precision = _precision(occurrences)
-    use = precision.isin(HOUR_PRECISIONS).to_numpy()
-    excluded = {
-        reason: int((precision == reason).sum())
-        for reason in ("day", "month", "missing")
-        if int((precision == reason).sum())
-    }
+    use, day, hour, excluded = timed_rows(occurrences)
     if not use.any():
         raise ParameterError(
             f"occurrences: none of the {len(occurrences)} rows has a time of day "
@@ -133,10 +159,6 @@ def weekday_hour(occurrences: pd.DataFrame) -> WeekdayHour:
             "date_precision 'minute'. Month-only data such as police.uk support "
             "monthly views only (monthly_trend)"
         )
-    when = pd.to_datetime(occurrences["occurred_from"]).to_numpy()[use]
-    stamps = pd.DatetimeIndex(when)
-    day = stamps.day_of_week.to_numpy()
-    hour = stamps.hour.to_numpy()
     counts = np.zeros((7, 24), dtype=np.int64)
     np.add.at(counts, (day, hour), 1)
     table = pd.DataFrame(counts, index=list(WEEKDAYS), columns=list(HOURS))

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from hotspot import app_analysis, app_cache, serve
 from hotspot.app_warm import warm_default_view
 from hotspot.store import DEFAULT_STORE
+from hotspot.viewstate import View
 from tests.test_app import APP, SOUTHAMPTON, rerun, show_panel
 
 pytestmark = pytest.mark.skipif(
@@ -107,3 +108,29 @@ def test_serve_runs_streamlit_on_the_app_headless() -> None:
     assert pairs["--server.headless"] == "true"
     assert pairs["--server.address"] == "127.0.0.1"
     assert argv[-2:] == ["--theme.base", "light"]
+
+
+@pytest.mark.parametrize("edition", ["2025", "2019"])
+def test_cell_deciles_are_remembered_and_equal_the_overlay(
+        edition: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotspot import overlay
+    from hotspot.grid import cell_polygons
+
+    result = app_cache.gistar(app_cache.default_store(), app_cache.GROUPING,
+                              View(csp=SOUTHAMPTON))
+    assert result.cells is not None
+    hot = tuple(result.cells.nlargest(6, "z")["h3"])
+    got = app_cache.cell_deciles(hot, edition)
+    frame = gpd.GeoDataFrame({"h3": list(hot)},
+                             geometry=cell_polygons(list(hot)).values, crs="EPSG:27700")
+    ref = overlay.cells_imd(frame, edition=edition)
+    assert list(got.index) == list(hot)
+    assert got.to_numpy() == pytest.approx(ref["imd_decile"].astype(float).to_numpy(),
+                                           nan_ok=True)
+    assert got.notna().all()  # Southampton's hot spots lie on LSOAs
+    calls: list[str] = []
+    monkeypatch.setattr(overlay, "cells_imd",
+                        _counting(calls, "cells_imd", overlay.cells_imd))
+    again = app_cache.cell_deciles(tuple(reversed(hot)), edition)
+    assert calls == []  # remembered
+    assert list(again.index) == list(reversed(hot))
