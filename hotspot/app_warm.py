@@ -25,6 +25,10 @@ from hotspot.viewstate import View
 
 logger = logging.getLogger(__name__)
 
+#: What the map page imports, loaded ahead of the first visitor.
+PAGE_MODULES = ("hotspot.app_access", "hotspot.app_analysis", "hotspot.app_cache",
+                "hotspot.app_controls", "hotspot.app_operations",
+                "hotspot.app_panels", "hotspot.layers")
 #: Loggers that complain when a cached function runs outside a script run
 #: (expected here: the caches are filled before the server exists).
 _QUIET_LOGGERS = (
@@ -56,14 +60,9 @@ def warm_default_view(*, store_dir: str | None = None) -> dict[str, float]:
     for q in quiet:
         q.setLevel(logging.ERROR)
     try:
-        from hotspot import (  # noqa: F401 - the page's imports, loaded ahead
-            app_analysis,
-            app_cache,
-            app_controls,
-            app_operations,
-            app_panels,
-            layers,
-        )
+        for name in PAGE_MODULES:
+            importlib.import_module(name)
+        from hotspot import app_cache
 
         seconds = {"imports": time.perf_counter() - start}
         store = store_dir or app_cache.default_store()

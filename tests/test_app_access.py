@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from hotspot.access import ACCESS_FILE_ENV
 from hotspot.store import DEFAULT_STORE
+from tests.test_access import ACCESS, ROLES
 from tests.test_app import APP, PORTSMOUTH, SOUTHAMPTON, layer_ids, rerun
 
 pytestmark = pytest.mark.skipif(
@@ -20,31 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"embedded default store not built at {DEFAULT_STORE} (make data)",
 )
 
-POLICY = f"""
-[access]
-default_role = "partner"
-identity_header = ""
-
-[roles.analyst]
-label = "Police / VRU analyst"
-points = true
-point_csps = "all"
-record_details = true
-uploads = true
-
-[roles.inspector]
-label = "Neighbourhood inspector"
-points = true
-point_csps = "all"
-record_details = false
-uploads = false
-
-[roles.partner]
-label = "Partner agency"
-points = false
-record_details = false
-uploads = false
-
+POLICY = ACCESS + ROLES + f"""
 [users]
 "analyst@example.org" = "analyst"
 "inspector@example.org" = {{ role = "inspector", csps = ["{SOUTHAMPTON}"] }}
