@@ -16,7 +16,9 @@ healthy), opens it in headless Debian Chromium and times:
 Each measurement is repeated on ``--servers`` fresh servers (default 3): the
 machine is shared and one sample varies by a second. Targets (issue 5): first
 full render ≤ 5 s, filter change ≤ 1 s. Prints a markdown table of medians and
-ranges. Run: ``.venv/bin/python benchmarks/bench_app.py``.
+ranges, and, as the reference measured in the same run, the smallest
+Streamlit + pydeck page (``benchmarks/floor_app.py``): what any such app costs
+in this browser on this machine. Run: ``.venv/bin/python benchmarks/bench_app.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from tests.test_browser import (  # noqa: E402
 
 logger = logging.getLogger("bench_app")
 CHART = "[data-testid='stDeckGlJsonChart']"
+FLOOR_APP = ROOT / "benchmarks" / "floor_app.py"
 FIRST_RENDER_TARGET_S = 5.0
 FILTER_TARGET_S = 1.0
 
@@ -127,20 +130,75 @@ def main(argv: list[str] | None = None) -> int:
         first.append(a)
         second.append(b)
         changes += c
-    rows = [
+    floor_first, floor_second = measure_floor()
+    logger.info("floor page: first visitor %.2f s, second %.2f s", floor_first,
+                floor_second)
+    rows: list[tuple[str, list[float], float | None]] = [
         (f"first full render, fresh server, first visitor ({len(first)} servers)",
          first, FIRST_RENDER_TARGET_S),
         ("first full render, second visitor", second, FIRST_RENDER_TARGET_S),
         (f"filter change, first month on by one ({len(changes)} changes)", changes,
          FILTER_TARGET_S),
+        ("reference: smallest Streamlit + pydeck page, first visitor "
+         "(benchmarks/floor_app.py)", [floor_first], None),
+        ("reference: smallest Streamlit + pydeck page, second visitor",
+         [floor_second], None),
     ]
     print("| step | median (s) | range (s) | target | median met |")
     print("|---|---:|---:|---:|:---:|")
     for name, values, target in rows:
         med = statistics.median(values)
+        goal = "" if target is None else f"≤ {target:.0f}"
+        met = "" if target is None else ("yes" if med <= target else "no")
         print(f"| {name} | {med:.2f} | {min(values):.2f}–{max(values):.2f} | "
-              f"≤ {target:.0f} | {'yes' if med <= target else 'no'} |")
+              f"{goal} | {met} |")
     return 0
+
+
+def measure_floor() -> tuple[float, float]:
+    """First and second visit of benchmarks/floor_app.py in a fresh browser."""
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603 - fixed command
+        [sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
+         "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health",  # noqa: S310
+                                            timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+                                         args=CHROMIUM_ARGS)
+            visits = [_floor_visit(browser.new_page(viewport=VIEWPORT), url)
+                      for _ in range(2)]
+            browser.close()
+    finally:
+        stop_app(proc)
+    return visits[0], visits[1]
+
+
+def _floor_visit(page: Any, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    _wait_idle(page)
+    while not _has(_map_image(page), (220, 40, 40), 1e-3):
+        if time.perf_counter() - start > 120:
+            raise RuntimeError("the floor page was not drawn within 120 s")
+    return time.perf_counter() - start
 
 
 def measure_one_server(*, repeats: int) -> tuple[float, float, list[float]]:
