@@ -55,6 +55,9 @@ st.markdown(f"#### Serious violence hot spots · {area_name} · "
             f"{result.data_from} to {result.data_to}")
 if synthetic:
     st.warning(app_panels.SYNTHETIC_NOTE)
+if store != app_cache.default_store():
+    st.info("Showing data uploaded in this session. A link to this view carries "
+            "the view, not the upload: anyone opening it sees the embedded data.")
 
 kde = app_cache.kde(store, GROUPING, analysis) if "kde" in view.layers else None
 fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)

@@ -278,6 +278,7 @@ def test_default_map_shows_hexagons_outlines_labels_and_legend() -> None:
         assert wanted in ids
     spec = deck(at)
     assert spec["mapStyle"] == "__MAP_STYLE__"  # no basemap tiles
+    assert not any("not the upload" in i.value for i in at.info)  # embedded data
     tooltip = json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)
     assert "{tooltip}" in tooltip["html"]
     gistar = next(layer for layer in spec["layers"] if layer["id"] == "gistar")
@@ -638,6 +639,7 @@ def test_police_uk_upload_with_bad_rows_shows_rejects_and_maps(app_data: Path) -
     rerun(at)
     assert "gistar" in layer_ids(at) or layer_ids(at)[:2] == ["sea", "land"]
     assert any("2 occurrences" in c.value for c in at.caption)
+    assert any("not the upload" in i.value for i in at.info)
 
 
 FIRE_HEADER = ("INCIDENT_ID,INCIDENT_DATE_TIME,INCIDENT_TYPE,ACCIDENTAL_OR_DELIBERATE,"
