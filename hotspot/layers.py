@@ -247,12 +247,99 @@ def label_layer(
     )
 
 
-def area_labels(areas: gpd.GeoDataFrame, *, name_column: str) -> pd.DataFrame:
-    """Label positions (a point inside each polygon) and texts for ``areas``."""
+def area_labels(areas: gpd.GeoDataFrame, *, name_column: str,
+                m_per_px: float | None = None, size_px: float = 14.0) -> pd.DataFrame:
+    """Label positions and texts for ``areas``.
+
+    Each label sits at the pole of inaccessibility of the area's largest part
+    (the inside point farthest from its edge, ``shapely.ops.polylabel``), so a
+    name stays inside its area and as far as it can from its neighbours' names.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Polygons in EPSG:27700.
+    name_column : str, keyword-only
+        Column holding the names.
+    m_per_px : float, optional, keyword-only
+        Metres per screen pixel at the zoom the map opens at. When given, a
+        label whose text would overlap a larger area's label is moved (up to
+        three lines up or down, half its width sideways), staying inside its
+        own area, until it does not, so that neighbours such as Hart and
+        Rushmoor stay readable.
+    size_px : float, keyword-only
+        Text height in pixels (for the overlap test).
+    """
     _check_columns(areas, (name_column,), name="areas")
-    lon, lat = lonlat_of(areas)
-    return pd.DataFrame({"lon": lon, "lat": lat,
-                         "text": areas[name_column].astype(str).to_numpy()})
+    require_bng(areas, name="areas")
+    spots = [_label_point(g) for g in areas.geometry]
+    x = np.array([p.x for p in spots], dtype=float)
+    y = np.array([p.y for p in spots], dtype=float)
+    texts = areas[name_column].astype(str).to_numpy()
+    if m_per_px is not None and len(texts) > 1:
+        x, y = _spread_labels(x, y, texts, areas.geometry, m_per_px=m_per_px,
+                              size_px=size_px)
+    lon, lat = bng_to_lonlat(x, y)
+    return pd.DataFrame({"lon": lon, "lat": lat, "text": texts})
+
+
+def _spread_labels(x: np.ndarray, y: np.ndarray, texts: np.ndarray,
+                   shapes: gpd.GeoSeries, *, m_per_px: float,
+                   size_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Label anchors moved so that label boxes do not overlap.
+
+    Labels are placed one by one; each tries moves of up to three lines (a
+    line is 1.2 × the text height) up or down and up to its width sideways,
+    nearest first, and takes the first spot that is free and still inside its
+    own area, or stays where it was. Placing the largest areas first and the
+    smallest first are both tried; the one leaving fewer overlaps wins (ties:
+    largest first). Box widths assume an average bold character 0.62 × the
+    text height wide.
+    """
+    line = 1.2 * size_px * m_per_px
+    half_w = np.array([0.31 * size_px * len(t) for t in texts]) * m_per_px
+
+    def clashes(i: int, tx: float, ty: float, placed: list[int],
+                px: np.ndarray, py: np.ndarray) -> bool:
+        return any(abs(tx - px[j]) < half_w[i] + half_w[j]
+                   and abs(ty - py[j]) < line for j in placed)
+
+    def place(order: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        px, py = x.copy(), y.copy()
+        placed: list[int] = []
+        left = 0
+        for i in order:
+            moves = sorted(((dx * half_w[i], dy * line)
+                            for dx in (0, -0.5, 0.5, -1, 1)
+                            for dy in (0, -0.5, 0.5, -1, 1, -1.5, 1.5, -2, 2,
+                                       -3, 3)),
+                           key=lambda m: math.hypot(*m))
+            for dx, dy in moves:
+                tx, ty = x[i] + dx, y[i] + dy
+                if not clashes(i, tx, ty, placed, px, py) and (
+                        dx == dy == 0
+                        or shapely.contains_xy(shapes.iloc[i], tx, ty)):
+                    px[i], py[i] = tx, ty
+                    break
+            else:
+                left += 1
+            placed.append(int(i))
+        return px, py, left
+
+    by_area = np.argsort(-shapes.area.to_numpy(), kind="stable")
+    big_first = place(by_area)
+    small_first = place(by_area[::-1])
+    best = small_first if small_first[2] < big_first[2] else big_first
+    return best[0], best[1]
+
+
+def _label_point(geom: Any) -> shapely.Point:
+    from shapely.ops import polylabel
+
+    parts = list(getattr(geom, "geoms", [geom]))
+    largest = max(parts, key=lambda g: g.area)
+    tolerance = max(largest.area ** 0.5 / 200, 1.0)  # metres
+    return polylabel(largest, tolerance=tolerance)
 
 
 def place_labels(places: pd.DataFrame, *, within: gpd.GeoDataFrame | None = None,
@@ -282,9 +369,11 @@ def place_labels(places: pd.DataFrame, *, within: gpd.GeoDataFrame | None = None
         require_bng(avoid, name="avoid")
         names = set(avoid["csp_name"].astype(str).str.casefold())
         table = table[~table["name"].astype(str).str.casefold().isin(names)]
-        spots = avoid.geometry.representative_point()
-        gap = np.hypot(table["x"].to_numpy(float)[:, None] - spots.x.to_numpy()[None],
-                       table["y"].to_numpy(float)[:, None] - spots.y.to_numpy()[None])
+        spots = [_label_point(g) for g in avoid.geometry]
+        sx = np.array([p.x for p in spots])
+        sy = np.array([p.y for p in spots])
+        gap = np.hypot(table["x"].to_numpy(float)[:, None] - sx[None],
+                       table["y"].to_numpy(float)[:, None] - sy[None])
         table = table[(gap >= min_spacing_m).all(axis=1)]
     if "kind" in table.columns:
         table = table[table["kind"].astype(str) != "district"]
@@ -763,6 +852,15 @@ def view_for_bounds(
                          pitch=0, bearing=0)
 
 
+def metres_per_pixel(view: pdk.ViewState) -> float:
+    """Ground metres per screen pixel at a view's centre and zoom.
+
+    deck.gl's Web Mercator world is 512 pixels wide at zoom 0.
+    """
+    lat = math.radians(float(view.latitude or 0.0))
+    return 40_075_016.686 * math.cos(lat) / (512.0 * 2.0 ** float(view.zoom or 0.0))
+
+
 def bounds_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
     """Lon/lat bounds (west, south, east, north) of a frame in EPSG:27700."""
     require_bng(frame, name="frame")
@@ -960,8 +1058,11 @@ def base_layers(
                                        layer_id="ward_labels", size_px=11,
                                        rgb=WARD_RGB))
     if "csp" in on:
-        base.labels.append(label_layer(area_labels(csps, name_column="csp_name"),
-                                       layer_id="csp_labels", size_px=16, bold=True))
+        size = 14 if csp is None else 16
+        base.labels.append(label_layer(
+            area_labels(csps, name_column="csp_name", size_px=size,
+                        m_per_px=metres_per_pixel(view_for_bounds(bounds_of(csps)))),
+            layer_id="csp_labels", size_px=size, bold=True))
     return base
 
 

@@ -10,6 +10,7 @@ import geopandas as gpd
 import matplotlib.image
 import numpy as np
 import pandas as pd
+import pydeck as pdk
 import pytest
 import shapely
 from affine import Affine
@@ -323,3 +324,41 @@ def test_hexagons_are_drawn_as_instances(cells: gpd.GeoDataFrame) -> None:
     assert spec["@@type"] == "H3HexagonLayer"
     assert spec["highPrecision"] is False and spec["extruded"] is False
     assert spec["stroked"] is True
+
+
+def test_metres_per_pixel_by_hand() -> None:
+    # Web Mercator in deck.gl: 512 px round the equator at zoom 0
+    at_zero = layers.metres_per_pixel(pdk.ViewState(latitude=0, longitude=0, zoom=0))
+    assert at_zero == pytest.approx(40_075_016.686 / 512)
+    at_60 = layers.metres_per_pixel(pdk.ViewState(latitude=60, longitude=0, zoom=3))
+    assert at_60 == pytest.approx(40_075_016.686 * 0.5 / (512 * 8))
+
+
+def test_overlapping_area_labels_are_moved_apart() -> None:
+    from shapely.geometry import box
+
+    # two 1 km × 4 km strips side by side; at 30 m a pixel their names (5
+    # letters, 14 px: half-width 0.31 × 14 × 5 × 30 = 651 m) overlap, 1 km apart
+    x0, y0 = 440_000.0, 110_000.0
+    strips = gpd.GeoDataFrame(
+        {"csp_name": ["Alpha", "Betas"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 4000),
+                  box(x0 + 1000, y0, x0 + 2000, y0 + 4000)], crs=BNG)
+    apart = layers.area_labels(strips, name_column="csp_name")
+    spread = layers.area_labels(strips, name_column="csp_name", m_per_px=30.0,
+                                size_px=14.0)
+    x, y = lonlat_to_bng(spread["lon"], spread["lat"])
+    xa, ya = lonlat_to_bng(apart["lon"], apart["lat"])
+    line = 1.2 * 14 * 30
+    assert (x[0], y[0]) == pytest.approx((xa[0], ya[0]), abs=0.01)  # first stays
+    # the nearest free spot inside its strip: half a line up or down and half
+    # its width sideways (clearing the first label's box by 1 km - 651 m...)
+    moved = np.hypot(x[1] - xa[1], y[1] - ya[1])
+    assert 0 < moved <= np.hypot(651, 3 * line)
+    overlap_x = abs(x[1] - x[0]) < 2 * 651
+    assert not (overlap_x and abs(y[1] - y[0]) < line)  # no longer overlapping
+    assert strips.geometry.iloc[1].contains(shapely.Point(x[1], y[1]))
+    # a label is never pushed out of its own area: at 300 m a pixel no spot
+    # inside is free, so it stays where it was
+    tight = layers.area_labels(strips, name_column="csp_name", m_per_px=300.0)
+    assert tight["lat"].to_numpy() == pytest.approx(apart["lat"].to_numpy())
