@@ -8,7 +8,7 @@ from datetime import date
 
 import streamlit as st
 
-from hotspot import app_cache, app_operations, layers
+from hotspot import app_access, app_cache, app_operations, layers
 from hotspot.app_controls import Keys
 from hotspot.app_operations import OpKeys
 from hotspot.errors import HotspotError
@@ -32,6 +32,9 @@ SECTIONS = ("Map and timeline", "Patrol plan", "Evaluation", "Create from hot sp
             "Duplicate, delete, import, export")
 
 store_dir = st.session_state.get(Keys.STORE) or app_cache.default_store()
+access = app_access.current_access()
+app_access.sidebar_caption(access)
+may_edit = access.role.edit_operations
 ops_path = app_operations.store_path()
 try:
     store = app_operations.open_store(ops_path)
@@ -155,6 +158,9 @@ def draw_evaluation(op: Operation) -> None:
 
 def draw_create() -> None:
     """Make an operation from the top hot cells of the current Gi* view."""
+    if not may_edit:
+        st.info(app_access.NO_EDIT.format(label=access.role.label))
+        return
     view = st.session_state.get(Keys.VIEW) or DEFAULT_VIEW
     csps = app_cache.boundaries(GROUPING)["csps"].sort_values("csp_name")
     codes = csps["csp_code"].tolist()
@@ -196,7 +202,9 @@ def draw_create() -> None:
 
 def draw_manage(op: Operation | None) -> None:
     """Duplicate, delete (with confirmation), export and import."""
-    if op is not None:
+    if not may_edit:
+        st.info(app_access.NO_EDIT.format(label=access.role.label))
+    if op is not None and may_edit:
         st.markdown("**Duplicate**")
         copy_name = st.text_input("Name of the copy", value=f"{op.name} (copy)",
                                   key=OpKeys.COPY_NAME)
@@ -221,6 +229,7 @@ def draw_manage(op: Operation | None) -> None:
                 st.session_state[OpKeys.MESSAGES] = [f"Deleted {op.name}."]
                 st.session_state.pop(OpKeys.DELETE_SURE, None)
                 st.rerun()
+    if op is not None:
         st.markdown("**Export**")
         for suffix, label in app_operations.FORMATS.items():
             st.download_button(
@@ -228,6 +237,8 @@ def draw_manage(op: Operation | None) -> None:
                 app_operations.export_bytes([op], suffix),
                 file_name=f"{op.operation_id}{suffix}",
                 key=OpKeys.export(suffix))
+    if not may_edit:
+        return
     st.markdown("**Import**")
     upload = st.file_uploader("GeoJSON or GeoPackage of operations",
                               type=["geojson", "json", "gpkg"], key=OpKeys.IMPORT,

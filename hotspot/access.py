@@ -44,6 +44,7 @@ _ROLE_KEYS: tuple[str, ...] = (
     "point_csps",
     "record_details",
     "uploads",
+    "edit_operations",
 )
 _USER_KEYS: tuple[str, ...] = ("role", "csps")
 #: An HTTP header name (RFC 9110 "token").
@@ -71,6 +72,9 @@ class Role:
         values, the rejects of uploads).
     uploads
         Whether the role may upload data in the app.
+    edit_operations
+        Whether the role may create, duplicate, import and delete operations
+        (optional in the file; ``false`` when left out). Everyone may view them.
     """
 
     name: str
@@ -79,6 +83,7 @@ class Role:
     point_csps: tuple[str, ...] | None
     record_details: bool
     uploads: bool
+    edit_operations: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,7 +443,8 @@ def _parse_role(name: str, value: Any, *, path: Path) -> Role:
     key = f"roles.{name}"
     table = _table(value, path=path, key=key)
     _known_keys(table, allowed=_ROLE_KEYS, path=path, key=key)
-    missing = [k for k in _ROLE_KEYS if k not in table and k != "point_csps"]
+    missing = [k for k in _ROLE_KEYS
+               if k not in table and k not in ("point_csps", "edit_operations")]
     if missing:
         raise InputFileError(
             path,
@@ -455,6 +461,8 @@ def _parse_role(name: str, value: Any, *, path: Path) -> Role:
     point_csps = _csps(
         table.get("point_csps", "all"), path=path, key=f"{key}.point_csps"
     )
+    edit_operations = _boolean(table.get("edit_operations", False), path=path,
+                               key=f"{key}.edit_operations")
     return Role(
         name=name,
         label=label.strip(),
@@ -462,6 +470,7 @@ def _parse_role(name: str, value: Any, *, path: Path) -> Role:
         point_csps=point_csps,
         record_details=flags["record_details"],
         uploads=flags["uploads"],
+        edit_operations=edit_operations,
     )
 
 

@@ -26,6 +26,9 @@ NO_DETAILS = ("Record-level rows are not shown for your role ({label}); the "
               "counts above are all it may see. Ask an analyst for the rows.")
 #: Shown instead of the upload form to a role without ``uploads``.
 NO_UPLOADS = "Uploading data is not part of your role ({label})."
+#: Shown instead of the operation editing controls to a role without them.
+NO_EDIT = ("Creating, duplicating, importing and deleting operations is not part "
+           "of your role ({label}); you can view and export them.")
 
 
 @st.cache_resource(show_spinner=False)

@@ -100,6 +100,8 @@ def test_shipped_file_loads_with_analyst_default() -> None:
     assert analyst.uploads
     assert inspector.points and not inspector.record_details and not inspector.uploads
     assert not (partner.points or partner.record_details or partner.uploads)
+    assert analyst.edit_operations and inspector.edit_operations
+    assert not partner.edit_operations
 
 
 def test_no_argument_reads_the_shipped_file() -> None:
@@ -568,3 +570,23 @@ def test_identity_header_ignored_when_unset() -> None:
     assert shipped.identity_from(signed_in_email="me@a.org", headers=headers) == (
         "me@a.org"
     )
+
+
+def test_edit_operations_is_optional_and_false_when_left_out(
+        policy: AccessPolicy, tmp_path: Path) -> None:
+    # the test policy's roles leave it out
+    assert not any(r.edit_operations for r in policy.roles.values())
+    given = ROLES.replace("uploads = true\n",
+                          "uploads = true\nedit_operations = true\n", 1)
+    loaded = load_policy(write(tmp_path, ACCESS + given + USERS))
+    assert loaded.roles["analyst"].edit_operations
+    assert not loaded.roles["partner"].edit_operations
+
+
+def test_edit_operations_must_be_true_or_false(tmp_path: Path) -> None:
+    bad = ROLES.replace('uploads = true\n', 'uploads = true\nedit_operations = "yes"\n',
+                        1)
+    path = write(tmp_path, ACCESS + bad + USERS)
+    with pytest.raises(InputFileError, match=r"roles\.analyst\.edit_operations") as err:
+        load_policy(path)
+    assert str(path.name) in str(err.value)

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(
     reason=f"embedded default store not built at {DEFAULT_STORE} (make data)",
 )
 
-POLICY = ACCESS + ROLES + f"""
+POLICY = ACCESS + ROLES.replace(
+    "uploads = true\n", "uploads = true\nedit_operations = true\n", 1) + f"""
 [users]
 "analyst@example.org" = "analyst"
 "inspector@example.org" = {{ role = "inspector", csps = ["{SOUTHAMPTON}"] }}
@@ -127,3 +128,31 @@ def test_shipped_policy_keeps_the_demo_as_it_was() -> None:
     at = app_as(None, {"csp": SOUTHAMPTON, "layers": "gistar,csp,points"})
     assert not at.checkbox(key="w_layer_points").disabled
     assert "Police / VRU analyst" in " ".join(c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.usefixtures("policy_file")
+@pytest.mark.parametrize(("email", "edits"), [(None, False),
+                                              ("analyst@example.org", True)],
+                         ids=["partner", "analyst"])
+def test_only_roles_that_edit_operations_see_the_controls(
+        email: str | None, edits: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotspot import app_operations
+    from hotspot.app_operations import OpKeys
+
+    monkeypatch.setenv(app_operations.OPERATIONS_ENV, str(tmp_path / "ops.gpkg"))
+    at = app_as(email)
+    at.switch_page("app_pages/operations.py")
+    rerun(at)
+    at.radio(key=OpKeys.SECTION).set_value("Create from hot spots")
+    rerun(at)
+    assert bool([b for b in at.button if b.key == OpKeys.NEW_GO]) is edits
+    at.radio(key=OpKeys.SECTION).set_value("Duplicate, delete, import, export")
+    rerun(at)
+    keys = {b.key for b in at.button}
+    assert (OpKeys.DELETE_GO in keys) is edits
+    assert (OpKeys.COPY_GO in keys) is edits
+    assert bool(at.get("file_uploader")) is edits
+    assert at.get("download_button")  # everyone may export an operation
+    notes = " ".join(i.value for i in at.info)
+    assert ("not part of your role" in notes) is not edits
