@@ -29,6 +29,7 @@ import logging
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,16 @@ def _wait_idle(page: Any) -> None:
         timeout=120_000)
 
 
-def first_render(page: Any, url: str) -> float:
-    """Seconds from navigation to a drawn map with hexagons."""
+def first_render(page: Any, url: str,
+                 drawn: Callable[[np.ndarray], bool] = _drawn) -> float:
+    """Seconds from navigation until ``drawn`` holds for the map's pixels.
+
+    By default: the map with its base layer and hot-spot hexagons.
+    """
     start = time.perf_counter()
     page.goto(url)
     _wait_idle(page)
-    while not _drawn(_map_image(page)):
+    while not drawn(_map_image(page)):
         if time.perf_counter() - start > 120:
             raise RuntimeError("the map was not drawn within 120 s")
     return time.perf_counter() - start
@@ -157,48 +162,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure_floor() -> tuple[float, float]:
     """First and second visit of benchmarks/floor_app.py in a fresh browser."""
-    import subprocess
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - fixed command
-        [sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
-         "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_app(port, argv=[
+        sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
+        "--server.headless", "true", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"])
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health",  # noqa: S310
-                                            timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM),
                                          args=CHROMIUM_ARGS)
-            visits = [_floor_visit(browser.new_page(viewport=VIEWPORT), url)
-                      for _ in range(2)]
+            visits = [first_render(browser.new_page(viewport=VIEWPORT), url,
+                                   _floor_drawn) for _ in range(2)]
             browser.close()
     finally:
         stop_app(proc)
     return visits[0], visits[1]
 
 
-def _floor_visit(page: Any, url: str) -> float:
-    start = time.perf_counter()
-    page.goto(url)
-    _wait_idle(page)
-    while not _has(_map_image(page), (220, 40, 40), 1e-3):
-        if time.perf_counter() - start > 120:
-            raise RuntimeError("the floor page was not drawn within 120 s")
-    return time.perf_counter() - start
+def _floor_drawn(pixels: np.ndarray) -> bool:
+    return _has(pixels, (220, 40, 40), 1e-3)
 
 
 def measure_one_server(*, repeats: int) -> tuple[float, float, list[float]]:

@@ -32,9 +32,13 @@ NO_EDIT = ("Creating, duplicating, importing and deleting operations is not part
 
 
 @st.cache_resource(show_spinner=False)
-def policy(path: str | None) -> AccessPolicy:
-    """Load the access policy (``path``; None for the environment's or default)."""
-    return load_policy(path)
+def policy(access_file: str | None) -> AccessPolicy:  # noqa: ARG001 - cache key
+    """Load the access policy, once per value of ``$HOTSPOT_ACCESS_FILE``.
+
+    :func:`hotspot.access.load_policy` reads the variable itself, so a missing
+    file is reported as named by the variable.
+    """
+    return load_policy()
 
 
 def _signed_in_email() -> str | None:

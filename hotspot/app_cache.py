@@ -6,10 +6,11 @@ and returns data (``st.cache_data``), so two sessions asking for the same view
 share one computation and nothing reads module globals.
 
 The large read-only inputs (the occurrence table, boundaries, study cells,
-place names, IMD areas) are ``st.cache_resource``: every session gets the same
-object, not an unpickled copy per script run (about 0.15 s a run saved). They
-are **read-only**: code filters or copies them and never changes them in place
-(``tests/test_app.py`` checks they are unchanged after the pages have run).
+place names, IMD areas, police.uk arson rows) are ``st.cache_resource``: every
+session gets the same object, not an unpickled copy per script run (about
+0.15 s a run saved). They are **read-only**: code filters or copies them and
+never changes them in place (``tests/test_app_warm.py`` checks they are
+unchanged after the pages have run).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hotspot.detect.gistar import ring_weights
 from hotspot.detect.result import DetectResult
 from hotspot.errors import HotspotError
 from hotspot.grid import study_cells
+from hotspot.ingest.quality import flagged
 from hotspot.paths import DATA_DIR
 from hotspot.store import DEFAULT_STORE, load_occurrences, load_summary
 from hotspot.viewstate import ALL_CSPS, View
@@ -260,8 +262,7 @@ def arson(store_dir: str) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame({"month": [], "csp_code": []},
                                 geometry=gpd.GeoSeries([], crs=occ.crs), crs=occ.crs)
     rows = police_arson(occ)
-    flags = rows["quality_flags"].astype("string").fillna("").str.strip()
-    rows = rows[(flags == "").to_numpy()]
+    rows = rows[~flagged(rows).to_numpy()]
     out = gpd.GeoDataFrame(rows[["csp_code", "geometry"]].copy(), geometry="geometry",
                            crs=occ.crs)
     out["month"] = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")

@@ -49,6 +49,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspot.crs import BNG, require_bng
 from hotspot.errors import ParameterError
+from hotspot.ingest.quality import flagged
 from hotspot.operations import Operation
 
 logger = logging.getLogger(__name__)
@@ -701,12 +702,11 @@ def evaluate_operation(
             f"missing {sorted(missing)}")
     warnings: list[str] = []
     occ = occurrences
-    if "quality_flags" in occ.columns:
-        flagged = occ["quality_flags"].astype("string").fillna("").str.strip() != ""
-        if flagged.any():
-            warnings.append(f"{int(flagged.sum())} rows with data-quality flags were "
-                            "left out")
-            occ = occ[~flagged.to_numpy()]
+    bad = flagged(occ)
+    if bad.any():
+        warnings.append(f"{int(bad.sum())} rows with data-quality flags were "
+                        "left out")
+        occ = occ[~bad.to_numpy()]
     periods = default_periods(operation, before=before, after=after)
     areas = evaluation_areas(operation, buffer_m=buffer_m, control=control, csps=csps)
     coverage = source_coverage(occ, periods)

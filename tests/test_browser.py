@@ -57,17 +57,18 @@ def free_port() -> int:
         return port
 
 
-def start_app(port: int, env: dict[str, str] | None = None
-              ) -> subprocess.Popen[bytes]:
+def start_app(port: int, env: dict[str, str] | None = None, *,
+              argv: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Start the app as ``make run`` does (``hotspot serve``) on ``port``.
 
     Waits until the server is healthy, which it is once the default view has
     been computed (:mod:`hotspot.serve`).
 
-    ``env`` adds environment variables (e.g. a temporary operation store).
+    ``env`` adds environment variables (e.g. a temporary operation store);
+    ``argv`` starts another command instead (one that serves on ``port``).
     """
     proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
-        [sys.executable, "-m", "hotspot.serve", "--port", str(port)],
+        argv or [sys.executable, "-m", "hotspot.serve", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )

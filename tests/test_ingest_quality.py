@@ -98,3 +98,13 @@ def test_real_august_2025_is_flagged_and_only_it(shared_data: Path) -> None:
     months = frame.loc[flagged, "occurred_from"].dt.strftime("%Y-%m").unique()
     assert months.tolist() == ["2025-08"]
     assert len(findings) == 1
+
+
+def test_flagged_rows_by_hand() -> None:
+    frame = pd.DataFrame({"quality_flags": pd.Series(
+        ["duplicate_id", None, "", "  ", "implausible_month;pile"], dtype="string",
+        index=[10, 11, 12, 13, 14])})
+    assert quality.flagged(frame).tolist() == [True, False, False, False, True]
+    assert quality.flagged(frame).index.tolist() == [10, 11, 12, 13, 14]
+    # no flag column: nothing is flagged
+    assert not quality.flagged(pd.DataFrame({"x": [1, 2]})).any()

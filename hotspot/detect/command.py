@@ -41,6 +41,7 @@ from hotspot.detect.gistar import (
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
 from hotspot.grid import HIPS_AREA, check_resolution, count_points, study_cells
+from hotspot.ingest.quality import flagged
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +193,9 @@ def select_occurrences(
         keep &= sv.fillna(has_cat).astype(bool)
         filters["categories"] = "serious violence (is_serious_violence)"
     if not include_flagged:
-        flags = occ["quality_flags"].astype("string").fillna("").str.strip()
-        filters["flagged_rows_left_out"] = int((keep & (flags != "")).sum())
-        keep &= flags == ""
+        bad = flagged(occ)
+        filters["flagged_rows_left_out"] = int((keep & bad).sum())
+        keep &= ~bad
     else:
         filters["flagged_rows_left_out"] = 0
     when = pd.to_datetime(occ["occurred_from"])

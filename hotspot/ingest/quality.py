@@ -60,6 +60,17 @@ class Finding:
     rows_flagged: int
 
 
+def flagged(occurrences: pd.DataFrame) -> pd.Series:
+    """Return True for rows with any data-quality flag (analyses leave them out).
+
+    A frame without a ``quality_flags`` column has no flagged rows.
+    """
+    if "quality_flags" not in occurrences.columns:
+        return pd.Series(False, index=occurrences.index)
+    flags = occurrences["quality_flags"].astype("string").fillna("").str.strip()
+    return flags != ""
+
+
 def add_flag(flags: pd.Series, mask: pd.Series, name: str) -> pd.Series:
     """Return ``flags`` with ``name`` appended (``;``-separated) where ``mask``."""
     mask = mask.reindex(flags.index).fillna(False).astype(bool)

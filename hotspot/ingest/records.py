@@ -22,7 +22,7 @@ from hotspot.ingest.fields import (
     parse_numbers,
 )
 from hotspot.ingest.mapping import ColumnMapping, template_mapping
-from hotspot.ingest.schema import FLAG_COLUMNS, ReadResult, conform
+from hotspot.ingest.schema import FLAG_COLUMNS, LOCATION_COLUMNS, ReadResult, conform
 from hotspot.ingest.tables import TextTable, match_headers, read_text_table
 
 logger = logging.getLogger(__name__)
@@ -107,18 +107,7 @@ def parse_records(
     found = match_headers(table, mapping.columns, required=required)
     if not strict_headers:
         _require_any(table, found, ("offence_code", "offence_description"))
-        _require_any(
-            table,
-            found,
-            (
-                "easting",
-                "northing",
-                "latitude",
-                "longitude",
-                "postcode",
-                "location_text",
-            ),
-        )
+        _require_any(table, found, LOCATION_COLUMNS)
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
     rejects = Rejections.for_table(table)
     out = pd.DataFrame(index=raw.index)
