@@ -4,8 +4,8 @@ Run with ``make run``. Four pages: the map (``app_pages/map.py``), operations
 (``app_pages/operations.py``), exports for partners (``app_pages/exports.py``)
 and the data page (``app_pages/data.py``: what the store holds, rejects,
 uploads). Caching
-lives in :mod:`hotspot.app_cache`, layer building in :mod:`hotspot.layers`,
-analysis glue in :mod:`hotspot.app_analysis`.
+lives in :mod:`hotspot.app.cache`, layer building in :mod:`hotspot.layers`,
+analysis glue in :mod:`hotspot.app.analysis`.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hotspot import app_access, app_cache, app_uploads, overview
 from hotspot.access import Access
-from hotspot.app_controls import Keys
-from hotspot.app_panels import LICENCES
+from hotspot.app import access as app_access
+from hotspot.app import cache as app_cache
+from hotspot.app import uploads as app_uploads
+from hotspot.app.controls import Keys
+from hotspot.app.panels import LICENCES
 from hotspot.errors import HotspotError
-from hotspot.store import load_occurrences, load_rejects
+from hotspot.ingest import overview
+from hotspot.ingest.store import load_occurrences, load_rejects
 
 
 @st.cache_data(show_spinner="Loading the occurrence store…")

@@ -6,11 +6,13 @@ import logging
 
 import streamlit as st
 
-from hotspot import app_cache, app_exports, app_operations
-from hotspot.app_controls import Keys
-from hotspot.disclosure import DisclosureRules
+from hotspot.app import cache as app_cache
+from hotspot.app import exports as app_exports
+from hotspot.app import operations as app_operations
+from hotspot.app.controls import Keys
 from hotspot.errors import HotspotError
-from hotspot.viewstate import ALL_CSPS, DEFAULT_VIEW
+from hotspot.export.disclosure import DisclosureRules
+from hotspot.view import ALL_CSPS, DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
 GROUPING = app_cache.GROUPING

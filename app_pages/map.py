@@ -6,19 +6,17 @@ import logging
 
 import streamlit as st
 
-from hotspot import (
-    app_access,
-    app_analysis,
-    app_cache,
-    app_controls,
-    app_operations,
-    app_panels,
-    layers,
-)
-from hotspot.app_controls import Keys
+from hotspot import layers
+from hotspot.app import access as app_access
+from hotspot.app import analysis as app_analysis
+from hotspot.app import cache as app_cache
+from hotspot.app import controls as app_controls
+from hotspot.app import operations as app_operations
+from hotspot.app import panels as app_panels
+from hotspot.app.controls import Keys
 from hotspot.errors import HotspotError
-from hotspot.operations import ACTIVITY_KINDS
-from hotspot.viewstate import ALL_CSPS
+from hotspot.operations.model import ACTIVITY_KINDS
+from hotspot.view import ALL_CSPS
 
 logger = logging.getLogger(__name__)
 GROUPING = app_cache.GROUPING

@@ -8,12 +8,15 @@ from datetime import date
 
 import streamlit as st
 
-from hotspot import app_access, app_cache, app_operations, layers
-from hotspot.app_controls import Keys
-from hotspot.app_operations import OpKeys
+from hotspot import layers
+from hotspot.app import access as app_access
+from hotspot.app import cache as app_cache
+from hotspot.app import operations as app_operations
+from hotspot.app.controls import Keys
+from hotspot.app.operations import OpKeys
 from hotspot.errors import HotspotError
-from hotspot.evaluate import MEASURES
-from hotspot.operations import (
+from hotspot.operations.evaluate import MEASURES
+from hotspot.operations.model import (
     ACTIVITY_KINDS,
     Operation,
     activities_table,
@@ -23,8 +26,8 @@ from hotspot.operations import (
     timeline_table,
     validate_operation,
 )
-from hotspot.patrol import plan_csv_text, plan_tables
-from hotspot.viewstate import DEFAULT_VIEW
+from hotspot.operations.patrol import plan_csv_text, plan_tables
+from hotspot.view import DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
 GROUPING = app_cache.GROUPING

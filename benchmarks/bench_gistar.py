@@ -38,7 +38,7 @@ from hotspot.boundaries import load_csps
 from hotspot.crs import BNG, lonlat_to_bng
 from hotspot.detect.gistar import gi_star, gi_star_permutation, ring_weights
 from hotspot.grid import count_points, study_cells
-from hotspot.paths import SHARED_DATA_DIR
+from hotspot.settings import SHARED_DATA_DIR
 
 CRIME_TYPES = ("Robbery", "Possession of weapons", "Violence and sexual offences")
 

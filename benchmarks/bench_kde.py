@@ -36,7 +36,7 @@ import shapely
 
 from hotspot.crs import lonlat_to_bng
 from hotspot.detect import kde
-from hotspot.paths import SHARED_DATA_DIR
+from hotspot.settings import SHARED_DATA_DIR
 
 MONTHS = ("01", "02", "03", "04", "05", "06", "07", "09")  # August is corrupt
 

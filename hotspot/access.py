@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from hotspot import paths
+from hotspot import settings
 from hotspot.boundaries import HIPS_LADS
 from hotspot.errors import InputFileError
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Environment variable naming the policy file (overrides the shipped default).
 ACCESS_FILE_ENV = "HOTSPOT_ACCESS_FILE"
 #: The shipped default policy.
-DEFAULT_ACCESS_FILE: Path = paths.ROOT / "config" / "access.toml"
+DEFAULT_ACCESS_FILE: Path = settings.ROOT / "config" / "access.toml"
 
 #: Keys allowed in each part of the file.
 _TOP_KEYS: tuple[str, ...] = ("access", "roles", "users")
@@ -649,6 +649,6 @@ def _listing(names: Iterable[str]) -> str:
 def _display(path: Path) -> str:
     """Return ``path`` relative to the repository when inside it."""
     try:
-        return path.resolve().relative_to(paths.ROOT.resolve()).as_posix()
+        return path.resolve().relative_to(settings.ROOT.resolve()).as_posix()
     except ValueError:
         return str(path)

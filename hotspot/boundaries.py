@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from hotspot import paths
+from hotspot import settings
 from hotspot.crs import require_bng
 from hotspot.errors import DataNotFoundError, ParameterError
 
@@ -82,7 +82,7 @@ def _read(path: Path) -> gpd.GeoDataFrame:
 
 def _boundary(name: str) -> gpd.GeoDataFrame:
     """Return the cached frame itself (never hand it to callers)."""
-    return _read(Path(paths.BOUNDARIES_DIR) / name)
+    return _read(Path(settings.BOUNDARIES_DIR) / name)
 
 
 def _check_grouping(grouping: str) -> None:
@@ -343,7 +343,7 @@ def assign_areas(
     if (types != 0).any():
         bad = sorted(set(points.geometry[present][types != 0].geom_type))
         raise ParameterError(f"points must hold Point geometries, got {bad}")
-    index = _index(grouping, Path(paths.BOUNDARIES_DIR))
+    index = _index(grouping, Path(settings.BOUNDARIES_DIR))
 
     # compute: recorded codes first, then polygons for everything else
     n = len(points)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from hotspot.errors import DataNotFoundError, DefinitionError
 from hotspot.ingest.schema import FLAG_COLUMNS
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 
 from hotspot.crs import lonlat_to_bng
 from hotspot.errors import DataNotFoundError, ParameterError
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ from hotspot.crs import (
 )
 from hotspot.crs import require_bng as _require_bng
 from hotspot.errors import ParameterError
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
 

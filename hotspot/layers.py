@@ -613,7 +613,7 @@ def arson_layer(cells: gpd.GeoDataFrame, *, months: str) -> pdk.Layer:
     Parameters
     ----------
     cells : geopandas.GeoDataFrame
-        :func:`hotspot.fire.arson_per_cell` (``h3``, ``count``, centre points).
+        :func:`hotspot.context.fires.arson_per_cell` (``h3``, ``count``, centre points).
     months : str, keyword-only
         The period counted, for the tooltip (e.g. ``"2024-10 to 2025-09"``).
     """
@@ -691,7 +691,7 @@ def operation_area_layer(
     Parameters
     ----------
     areas : geopandas.GeoDataFrame
-        :func:`hotspot.operations.operations_table`: ``name``, ``period_start``,
+        :func:`hotspot.operations.model.operations_table`: ``name``, ``period_start``,
         ``period_end``, ``status`` and the area (EPSG:27700).
     layer_id : str, keyword-only
         Layer id.
@@ -725,7 +725,7 @@ def activity_layers(
     Parameters
     ----------
     activities : geopandas.GeoDataFrame
-        :func:`hotspot.operations.activities_table`: ``kind``, ``kind_label``,
+        :func:`hotspot.operations.model.activities_table`: ``kind``, ``kind_label``,
         ``label`` and geometry (EPSG:27700).
     layer_id : str, keyword-only
         Prefix of the layer ids (``_areas``, ``_points``, ``_glyphs``).
@@ -792,9 +792,9 @@ def operation_layers(
     Parameters
     ----------
     operations : geopandas.GeoDataFrame or None
-        :func:`hotspot.operations.operations_table`; None or empty for none.
+        :func:`hotspot.operations.model.operations_table`; None or empty for none.
     activities : geopandas.GeoDataFrame or None
-        :func:`hotspot.operations.activities_table` (one or more operations).
+        :func:`hotspot.operations.model.activities_table` (one or more operations).
     """
     out: list[pdk.Layer] = []
     if operations is not None and len(operations):
@@ -991,10 +991,10 @@ class MapInputs:
     ``fires`` fire points with ``tooltip``; ``colocation`` H3 cells hot for both
     fires and violence, with ``tooltip``; ``points`` occurrences (drawn only
     when zoomed in); ``arson`` police.uk criminal damage and arson counts per
-    cell (:func:`hotspot.fire.arson_per_cell`) over ``arson_months``;
+    cell (:func:`hotspot.context.fires.arson_per_cell`) over ``arson_months``;
     ``operations`` operation areas
-    (:func:`hotspot.operations.operations_table`) and ``activities`` their
-    activities (:func:`hotspot.operations.activities_table`).
+    (:func:`hotspot.operations.model.operations_table`) and ``activities`` their
+    activities (:func:`hotspot.operations.model.activities_table`).
     """
 
     csps: gpd.GeoDataFrame
@@ -1082,7 +1082,7 @@ def map_layers(
     inputs : MapInputs
         Tables to draw.
     layers : sequence of str, keyword-only
-        Keys of :data:`hotspot.viewstate.LAYERS` switched on.
+        Keys of :data:`hotspot.view.LAYERS` switched on.
     csp : str or None, keyword-only
         CSP code shown (wards and labels are limited to it), None for all.
     focus : str or None, keyword-only

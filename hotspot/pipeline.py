@@ -27,7 +27,7 @@ from hotspot.ingest import quality
 from hotspot.ingest.mapping import ColumnMapping
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
-from hotspot.store import write_store
+from hotspot.ingest.store import write_store
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 from hotspot.ingest.mapping import load_mapping
-from hotspot.paths import DATA_DIR, ROOT
+from hotspot.ingest.store import DEFAULT_STORE
 from hotspot.pipeline import ingest_to_store
-from hotspot.store import DEFAULT_STORE
+from hotspot.settings import DATA_DIR, ROOT
 
 logger = logging.getLogger("build_all")
 

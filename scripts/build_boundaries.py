@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspot.boundaries import HIPS_LADS
 from hotspot.crs import BNG, to_bng
-from hotspot.paths import BOUNDARIES_DIR, SHARED_DATA_DIR
+from hotspot.settings import BOUNDARIES_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_boundaries")
 

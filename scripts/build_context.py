@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hotspot.paths import DATA_DIR, SHARED_DATA_DIR
+from hotspot.settings import DATA_DIR, SHARED_DATA_DIR
 
 logger = logging.getLogger("build_context")
 

@@ -33,7 +33,7 @@ from hotspot.boundaries import HIPS_LADS
 from hotspot.crs import lonlat_to_bng
 from hotspot.errors import InputFileError
 from hotspot.geocode import normalise_postcode, normalise_text
-from hotspot.paths import DATA_DIR, SHARED_DATA_DIR
+from hotspot.settings import DATA_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_gazetteer")
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hotspot.ingest import police_uk
-from hotspot.paths import DATA_DIR, SHARED_DATA_DIR
+from hotspot.settings import DATA_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_police_uk")
 

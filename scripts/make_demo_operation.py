@@ -42,12 +42,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from hotspot.app_analysis import serious_violence
+from hotspot.app.analysis import serious_violence
 from hotspot.boundaries import load_csps, load_wards
 from hotspot.detect.gistar import gi_star
-from hotspot.evaluate import Evaluation, evaluate_operation
 from hotspot.grid import count_points, study_cells
-from hotspot.operations import (
+from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
+from hotspot.operations.evaluate import Evaluation, evaluate_operation
+from hotspot.operations.model import (
     DEMO_OPERATION_FILE,
     Activity,
     Operation,
@@ -57,8 +58,7 @@ from hotspot.operations import (
     export_operations,
     operation_from_hotspots,
 )
-from hotspot.patrol import PatrolPlan, patrol_windows, plan_patrols
-from hotspot.store import DEFAULT_STORE, load_occurrences
+from hotspot.operations.patrol import PatrolPlan, patrol_windows, plan_patrols
 
 logger = logging.getLogger("make_demo_operation")
 

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from hotspot.crs import bng_to_lonlat, lonlat_to_bng  # noqa: E402
 from hotspot.definitions import classify  # noqa: E402
-from hotspot.paths import DATA_DIR, SHARED_DATA_DIR  # noqa: E402
+from hotspot.settings import DATA_DIR, SHARED_DATA_DIR  # noqa: E402
 
 logger = logging.getLogger("make_synthetic_extract")
 

@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 
 from hotspot.boundaries import load_hips_outline, load_lsoa21
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger("make_synthetic_fires")
 

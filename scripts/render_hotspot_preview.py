@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from hotspot.boundaries import load_csps  # noqa: E402
-from hotspot.paths import DATA_DIR  # noqa: E402
+from hotspot.settings import DATA_DIR  # noqa: E402
 
 logger = logging.getLogger("render_hotspot_preview")
 #: Colour-blind-safe diverging palette (ColorBrewer RdYlBu, 7 classes).

@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 from hotspot.boundaries import load_csps  # noqa: E402
 from hotspot.crs import lonlat_to_bng  # noqa: E402
 from hotspot.detect.kde import UNITS, KDEResult, kde_surface  # noqa: E402
-from hotspot.paths import ROOT, SHARED_DATA_DIR  # noqa: E402
+from hotspot.settings import ROOT, SHARED_DATA_DIR  # noqa: E402
 
 MONTHS = ("01", "02", "03", "04", "05", "06", "07", "09")
 CATEGORIES = ("Robbery", "Possession of weapons")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspot.paths import SHARED_DATA_DIR
+from hotspot.settings import SHARED_DATA_DIR
 
 
 @pytest.fixture

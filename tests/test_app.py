@@ -1,8 +1,8 @@
 """The app, driven by Streamlit's AppTest: every control path and bad uploads.
 
-Also the app's pure helpers: the URL encoding of the view (hotspot.viewstate),
-the glue to the engine (hotspot.app_analysis) and the upload checks
-(hotspot.app_uploads).
+Also the app's pure helpers: the URL encoding of the view (hotspot.view),
+the glue to the engine (hotspot.app.analysis) and the upload checks
+(hotspot.app.uploads).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hotspot import app_uploads, paths
+from hotspot import settings
+from hotspot.app import uploads as app_uploads
 from hotspot.errors import InputFileError
-from hotspot.store import DEFAULT_STORE
-from hotspot.viewstate import (
+from hotspot.ingest.store import DEFAULT_STORE
+from hotspot.view import (
     DEFAULT_PANEL,
     DEFAULT_VIEW,
     LAYERS,
@@ -158,7 +159,7 @@ def test_bad_query_values_are_ignored_and_reported(
 def test_peak_times_by_cell_on_a_hand_example() -> None:
     import geopandas as gpd
 
-    from hotspot.app_analysis import peak_times_by_cell
+    from hotspot.app.analysis import peak_times_by_cell
     from hotspot.grid import cell_centres_bng
 
     a, b, c = "89195da49b7ffff", "89195da49a3ffff", "89195da4993ffff"
@@ -178,11 +179,11 @@ def test_peak_times_by_cell_on_a_hand_example() -> None:
 
 @needs_store
 def test_peak_times_by_cell_match_the_weekday_hour_table() -> None:
-    from hotspot import app_cache
-    from hotspot.app_analysis import peak_times_by_cell
+    from hotspot.app import cache as app_cache
+    from hotspot.app.analysis import peak_times_by_cell
+    from hotspot.context.temporal import weekday_hour
     from hotspot.errors import ParameterError
     from hotspot.grid import points_to_cells
-    from hotspot.temporal import weekday_hour
 
     pts = app_cache.points(str(DEFAULT_STORE))
     cells = points_to_cells(pts, resolution=9)
@@ -378,8 +379,8 @@ def test_layer_toggles_add_layers(layer: str, layer_id: str) -> None:
 
 @needs_store
 def test_arson_layer_counts_reconcile_with_the_store() -> None:
-    from hotspot.fire import police_arson
-    from hotspot.store import load_occurrences
+    from hotspot.context.fires import police_arson
+    from hotspot.ingest.store import load_occurrences
 
     at = run_app({"layers": "gistar,arson", "from": "2025-01", "to": "2025-03"})
     layer = next(x for x in deck(at)["layers"] if x["id"] == "arson")
@@ -541,7 +542,7 @@ def test_police_uk_rows_never_get_hours() -> None:
 @pytest.fixture
 def app_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the app's data folder at a temporary one."""
-    monkeypatch.setattr(paths, "APP_DATA_DIR", tmp_path)
+    monkeypatch.setattr(settings, "APP_DATA_DIR", tmp_path)
     return tmp_path
 
 

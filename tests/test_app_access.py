@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hotspot.access import ACCESS_FILE_ENV
-from hotspot.store import DEFAULT_STORE
+from hotspot.ingest.store import DEFAULT_STORE
 from tests.test_access import ACCESS, ROLES
 from tests.test_app import APP, PORTSMOUTH, SOUTHAMPTON, layer_ids, rerun
 
@@ -137,8 +137,8 @@ def test_shipped_policy_keeps_the_demo_as_it_was() -> None:
 def test_only_roles_that_edit_operations_see_the_controls(
         email: str | None, edits: bool, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotspot import app_operations
-    from hotspot.app_operations import OpKeys
+    from hotspot.app import operations as app_operations
+    from hotspot.app.operations import OpKeys
 
     monkeypatch.setenv(app_operations.OPERATIONS_ENV, str(tmp_path / "ops.gpkg"))
     at = app_as(email)

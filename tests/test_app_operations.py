@@ -18,13 +18,15 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hotspot import app_exports, app_operations, paths
-from hotspot.app_operations import OpKeys
-from hotspot.disclosure import DisclosureRules, check_file
+from hotspot import settings
+from hotspot.app import exports as app_exports
+from hotspot.app import operations as app_operations
+from hotspot.app.operations import OpKeys
 from hotspot.errors import InputFileError
-from hotspot.operations import ACTIVITY_KINDS, OperationStore, import_operations
-from hotspot.store import DEFAULT_STORE
-from hotspot.viewstate import DEFAULT_VIEW
+from hotspot.export.disclosure import DisclosureRules, check_file
+from hotspot.ingest.store import DEFAULT_STORE
+from hotspot.operations.model import ACTIVITY_KINDS, OperationStore, import_operations
+from hotspot.view import DEFAULT_VIEW
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SOUTHAMPTON = "E06000045"
@@ -41,7 +43,7 @@ def ops_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh operation store (seeded with the demo) and app data folder."""
     path = tmp_path / "operations.gpkg"
     monkeypatch.setenv(app_operations.OPERATIONS_ENV, str(path))
-    monkeypatch.setattr(paths, "APP_DATA_DIR", tmp_path / "var")
+    monkeypatch.setattr(settings, "APP_DATA_DIR", tmp_path / "var")
     (tmp_path / "var").mkdir()
     return path
 
@@ -234,7 +236,7 @@ def test_export_then_import_round_trip(ops_store: Path, tmp_path: Path,
     rerun(at)
     assert not at.error, [e.value for e in at.error]
     assert names_in_store(ops_store) == [DEMO, f"{DEMO} (imported)"]
-    saved = list((paths.APP_DATA_DIR / "uploads" / "operations").iterdir())
+    saved = list((settings.APP_DATA_DIR / "uploads" / "operations").iterdir())
     assert len(saved) == 1 and saved[0].suffix == suffix
 
 
@@ -302,7 +304,7 @@ def test_export_page_offers_every_format_and_the_rules(ops_store: Path) -> None:
 @pytest.mark.parametrize("fmt", list(app_exports.DOWNLOADS), ids=str)
 def test_every_download_passes_the_checker(ops_store: Path, tmp_path: Path,
                                            fmt: str) -> None:
-    from hotspot import app_cache
+    from hotspot.app import cache as app_cache
 
     view = DEFAULT_VIEW.with_(csp=SOUTHAMPTON)
     data = app_exports.bundle(str(DEFAULT_STORE), "district", view,
@@ -321,7 +323,7 @@ def test_every_download_passes_the_checker(ops_store: Path, tmp_path: Path,
     assert files
     for path in files:
         assert check_file(path, rules=rules) == [], path.name
-    log = (paths.APP_DATA_DIR / "exports.jsonl").read_text().splitlines()
+    log = (settings.APP_DATA_DIR / "exports.jsonl").read_text().splitlines()
     assert json.loads(log[-1])["delivered_as"] == f"download {name}"
 
 

@@ -1,4 +1,4 @@
-"""The launcher's warm-up (hotspot.app_warm, hotspot.serve) and the shared caches.
+"""The launcher's warm-up (hotspot.app.warm, hotspot.cli.serve) and the shared caches.
 
 Warming must fill exactly the cache entries the map page reads for a plain
 link, so the first visitor computes nothing; and the shared read-only inputs
@@ -16,10 +16,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from hotspot import app_analysis, app_cache, serve
-from hotspot.app_warm import warm_default_view
-from hotspot.store import DEFAULT_STORE
-from hotspot.viewstate import View
+from hotspot.app import analysis as app_analysis
+from hotspot.app import cache as app_cache
+from hotspot.app.warm import warm_default_view
+from hotspot.cli import serve
+from hotspot.ingest.store import DEFAULT_STORE
+from hotspot.view import View
 from tests.test_app import APP, SOUTHAMPTON, rerun, show_panel
 
 pytestmark = pytest.mark.skipif(
@@ -113,7 +115,7 @@ def test_serve_runs_streamlit_on_the_app_headless() -> None:
 @pytest.mark.parametrize("edition", ["2025", "2019"])
 def test_cell_deciles_are_remembered_and_equal_the_overlay(
         edition: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotspot import overlay
+    from hotspot.context import deprivation as overlay
     from hotspot.grid import cell_polygons
 
     result = app_cache.gistar(app_cache.default_store(), app_cache.GROUPING,

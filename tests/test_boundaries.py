@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon
 
-from hotspot import boundaries, paths
+from hotspot import boundaries, settings
 from hotspot.crs import lonlat_to_bng
 from hotspot.errors import CRSError, DataNotFoundError, ParameterError
 
@@ -32,7 +32,7 @@ HIPS_LADS = {
     "E07000094": "Winchester",
 }
 NORTH_HAMPSHIRE = "E22000374"
-POLICE_UK = paths.DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
+POLICE_UK = settings.DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
 
 # Hand-picked places (lon, lat), checked on a map.
 SOUTHAMPTON_BARGATE = (-1.4044, 50.9038)
@@ -164,7 +164,7 @@ def test_loaders_return_copies():
 
 
 def test_missing_file_names_the_file_and_the_build_script(monkeypatch, tmp_path: Path):
-    monkeypatch.setattr(paths, "BOUNDARIES_DIR", tmp_path)
+    monkeypatch.setattr(settings, "BOUNDARIES_DIR", tmp_path)
     with pytest.raises(
         DataNotFoundError, match=r"csp_districts\.parquet.*build_boundaries"
     ):

@@ -1,4 +1,4 @@
-"""Tests of hotspot.briefing: the PDF pack and the 16:9 PNG, rendered and read back.
+"""Tests of briefing: the PDF pack and the 16:9 PNG, rendered and read back.
 
 Uses the seven-cell Southampton fixture of tests/test_export.py. The PDF is
 rendered to PNG with ``pdftoppm`` (poppler-utils); those tests skip when it is
@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from hotspot.briefing import PNG_DPI, SLIDE, nice_length_m, source_tables
-from hotspot.disclosure import SOURCES_SUFFIX, check_file
-from hotspot.export import ExportBundle, disclose, export
+from hotspot.export.briefing import PNG_DPI, SLIDE, nice_length_m, source_tables
+from hotspot.export.bundle import ExportBundle, disclose, export
+from hotspot.export.disclosure import SOURCES_SUFFIX, check_file
 from tests.test_export import make_bundle
 
 POPPLER = shutil.which("pdftoppm") is not None and shutil.which("pdftotext") \
@@ -109,7 +109,7 @@ def test_pdf_pages_render_and_say_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_briefing_refuses_points(tmp_path: Path) -> None:
-    from hotspot.disclosure import DisclosureError
+    from hotspot.export.disclosure import DisclosureError
     from tests.test_export import make_points
 
     bundle = briefing_bundle()

@@ -62,13 +62,13 @@ def start_app(port: int, env: dict[str, str] | None = None, *,
     """Start the app as ``make run`` does (``hotspot serve``) on ``port``.
 
     Waits until the server is healthy, which it is once the default view has
-    been computed (:mod:`hotspot.serve`).
+    been computed (:mod:`hotspot.cli.serve`).
 
     ``env`` adds environment variables (e.g. a temporary operation store);
     ``argv`` starts another command instead (one that serves on ``port``).
     """
     proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
-        argv or [sys.executable, "-m", "hotspot.serve", "--port", str(port)],
+        argv or [sys.executable, "-m", "hotspot.cli.serve", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
@@ -292,7 +292,7 @@ def test_create_an_operation_from_hot_spots_and_evaluate_it(
 
 def test_export_download_passes_the_checker(app_url: str, browser: Any,
                                             tmp_path: Path) -> None:
-    from hotspot.disclosure import check_file
+    from hotspot.export.disclosure import check_file
 
     page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
     page.goto(f"{app_url}/exports")

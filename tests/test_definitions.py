@@ -19,7 +19,7 @@ from hotspot.definitions import (
     normalise_offence_code,
 )
 from hotspot.errors import DataNotFoundError, DefinitionError
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 DEFINITIONS = DATA_DIR / "definitions"
 

@@ -14,11 +14,11 @@ import pyogrio
 import pytest
 
 from hotspot.boundaries import load_csps
+from hotspot.cli.detect import EMERGING_OUTPUT, GISTAR_OUTPUT, add_parser
 from hotspot.crs import BNG
-from hotspot.detect.command import EMERGING_OUTPUT, GISTAR_OUTPUT, add_parser
 from hotspot.errors import ParameterError
 from hotspot.grid import cell_centres_bng, study_cells
-from hotspot.store import write_store
+from hotspot.ingest.store import write_store
 
 SOTON = "E06000045"
 BARGATE = h3.latlng_to_cell(50.9045, -1.4040, 9)  # Southampton city centre

@@ -1,4 +1,4 @@
-"""Tests of hotspot.disclosure: the rules on tables, and the checker on every format.
+"""Tests of disclosure: the rules on tables, and the checker on every format.
 
 The checker must catch, in each format, a planted small count, a planted point
 layer (point-level data) and a planted free-text field. Clean exports of the
@@ -19,7 +19,8 @@ import pytest
 
 from hotspot.crs import BNG
 from hotspot.detect.kde import write_geotiff
-from hotspot.disclosure import (
+from hotspot.export.bundle import ExportBundle, disclose, export, write_kml
+from hotspot.export.disclosure import (
     SOURCES_SUFFIX,
     DisclosureError,
     DisclosureRules,
@@ -32,7 +33,6 @@ from hotspot.disclosure import (
     require_clean,
     suppress_metadata,
 )
-from hotspot.export import ExportBundle, disclose, export, write_kml
 from tests.test_export import make_bundle, make_cells, make_points
 
 # ----------------------------------------------------------------------------

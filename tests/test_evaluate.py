@@ -1,4 +1,4 @@
-"""Tests for hotspot.evaluate: WDQ and WDD worked examples, the evaluation table."""
+"""Tests for evaluate: WDQ and WDD worked examples, the evaluation table."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from shapely.geometry import Point, box
 
 from hotspot.crs import BNG
 from hotspot.errors import ParameterError
-from hotspot.evaluate import (
+from hotspot.operations.evaluate import (
     default_periods,
     evaluate_operation,
     evaluation_areas,
     wdd,
     wdq,
 )
-from hotspot.operations import Activity, Operation
+from hotspot.operations.model import Activity, Operation
 
 # ----------------------------------------------------------------------------
 # WDD
@@ -325,9 +325,9 @@ def test_evaluation_does_not_change_its_input(occurrences):
 @pytest.mark.slow
 def test_demo_operation_evaluates_on_the_embedded_data():
     """The shipped Op Meero 2025 demo: June-July 2025 against April-May 2025."""
-    from hotspot.app_analysis import serious_violence
-    from hotspot.operations import DEMO_OPERATION_FILE, import_operations
-    from hotspot.store import load_occurrences
+    from hotspot.app.analysis import serious_violence
+    from hotspot.ingest.store import load_occurrences
+    from hotspot.operations.model import DEMO_OPERATION_FILE, import_operations
 
     op = import_operations(DEMO_OPERATION_FILE)[0]
     ev = evaluate_operation(serious_violence(load_occurrences()), op)

@@ -1,4 +1,4 @@
-"""Tests of hotspot.export: every format opened by the library that reads it.
+"""Tests of hotspot.export.bundle: every format opened by the library that reads it.
 
 The fixture is seven H3 cells (resolution 9) in central Southampton: a centre
 cell with 12 occurrences and its ring with 6, 3, 0, 7, 1 and 5, so after
@@ -24,8 +24,7 @@ import shapely
 
 from hotspot.crs import BNG, lonlat_to_bng
 from hotspot.detect.kde import kde_surface
-from hotspot.disclosure import DisclosureError, DisclosureRules, check_file
-from hotspot.export import (
+from hotspot.export.bundle import (
     ATTRIBUTIONS,
     ExportBundle,
     ExportMetadata,
@@ -34,6 +33,7 @@ from hotspot.export import (
     export,
     read_export_log,
 )
+from hotspot.export.disclosure import DisclosureError, DisclosureRules, check_file
 from hotspot.grid import cell_polygons
 
 CENTRE_LATLNG = (50.904, -1.404)
@@ -323,7 +323,7 @@ def test_export_log_lines(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
 
 
 def test_view_file_is_read_and_checked(tmp_path: Path) -> None:
-    from hotspot.export_command import load_view
+    from hotspot.cli.export import load_view
 
     view = tmp_path / "v.toml"
     view.write_text('store = "store"\ncsp = "Portsmouth"\nfrom = "2025-01"\n'
@@ -347,8 +347,8 @@ def test_view_file_is_read_and_checked(tmp_path: Path) -> None:
 def test_command_on_the_embedded_store(tmp_path: Path) -> None:
     import argparse
 
-    from hotspot.export_command import add_parser
-    from hotspot.store import DEFAULT_STORE
+    from hotspot.cli.export import add_parser
+    from hotspot.ingest.store import DEFAULT_STORE
 
     if not (DEFAULT_STORE / "occurrences.parquet").is_file():
         pytest.skip("embedded default store not built")
@@ -384,7 +384,7 @@ def test_download_bytes(bundle: ExportBundle, log_dir: Path, fmt: str,
     import io
     import zipfile
 
-    from hotspot.export import export_download
+    from hotspot.export.bundle import export_download
 
     name, data = export_download(bundle, fmt=fmt, name="sot", log_dir=log_dir)
     assert name == file_name
@@ -401,7 +401,7 @@ def test_download_bytes(bundle: ExportBundle, log_dir: Path, fmt: str,
 
 def test_cli_reports_a_bad_view(tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    import hotspot.cli as cli
+    import hotspot.cli.main as cli
 
     view = tmp_path / "v.toml"
     view.write_text('store = "s"\nwhere = "x"\n', encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests of hotspot.fire: reader (good and broken files), filters, co-location."""
+"""Tests of fires: reader (good and broken files), filters, co-location."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.crs import BNG
-from hotspot.errors import InputFileError, ParameterError
-from hotspot.fire import (
+from hotspot.context.fires import (
     arson_per_cell,
     colocation_cells,
     colocation_summary,
@@ -21,8 +19,10 @@ from hotspot.fire import (
     police_arson,
     read_fire_incidents,
 )
+from hotspot.crs import BNG
+from hotspot.errors import InputFileError, ParameterError
 from hotspot.grid import cell_centres_bng, cell_polygons
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 HEADER = (
     "INCIDENT_ID,INCIDENT_DATE_TIME,INCIDENT_TYPE,ACCIDENTAL_OR_DELIBERATE,"
@@ -317,7 +317,7 @@ def test_kde_ratio_on_crafted_clusters() -> None:
     from rasterio.transform import rowcol, xy
     from shapely.geometry import box
 
-    from hotspot.fire import kde_ratio
+    from hotspot.context.fires import kde_ratio
 
     area = box(400_000, 100_000, 406_000, 104_000)
     rng = np.random.default_rng(5)

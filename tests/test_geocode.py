@@ -17,7 +17,7 @@ from hotspot.geocode import (
     normalise_postcode,
     normalise_text,
 )
-from hotspot.paths import SHARED_DATA_DIR
+from hotspot.settings import SHARED_DATA_DIR
 
 # independent of hotspot.crs: expectations are computed with pyproj directly
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)

@@ -11,7 +11,7 @@ import pytest
 
 from hotspot.errors import InputFileError
 from hotspot.ingest.police_uk import read_police_uk
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 from tests.helpers import (
     POLICE_UK_HEADER,
     assert_reconciles,

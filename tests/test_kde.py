@@ -26,7 +26,7 @@ from hotspot.detect.kde import (
     write_geotiff,
 )
 from hotspot.errors import CRSError, ParameterError
-from hotspot.paths import SHARED_DATA_DIR
+from hotspot.settings import SHARED_DATA_DIR
 
 # A 10 km square in British National Grid, away from any coast.
 X0, Y0 = 400_000.0, 100_000.0

@@ -1,4 +1,4 @@
-"""Tests for hotspot.operations: the model, validation, the GeoPackage store."""
+"""Tests for hotspot.operations.model: the model, validation, the GeoPackage store."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import Point, Polygon, box
 
 from hotspot.grid import cell_centres_bng
-from hotspot.operations import (
+from hotspot.operations.model import (
     ACTIVITY_KINDS,
     DEMO_OPERATION_FILE,
     Activity,
@@ -446,7 +446,7 @@ def test_operation_command_list_import_export(tmp_path, capsys):
     """``hotspot operation`` actions on a store of their own."""
     import argparse
 
-    from hotspot.operations_command import add_parser
+    from hotspot.cli.operation import add_parser
 
     parser = argparse.ArgumentParser(prog="hotspot")
     add_parser(parser.add_subparsers(dest="command"))

@@ -1,4 +1,4 @@
-"""Tests of hotspot.overlay on hand-drawn LSOAs whose answers can be worked out by hand.
+"""Tests of deprivation on hand-drawn LSOAs whose answers can be worked out by hand.
 
 Layout (British National Grid, metres; origin at E 400000, N 100000):
 
@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from hotspot.errors import ParameterError
-from hotspot.overlay import (
+from hotspot.context.deprivation import (
     HIPS,
     area_share_for,
     attach_imd,
@@ -30,6 +29,7 @@ from hotspot.overlay import (
     gini_coefficient,
     rates_table,
 )
+from hotspot.errors import ParameterError
 
 X0, Y0 = 400_000.0, 100_000.0
 BNG = "EPSG:27700"

@@ -1,4 +1,4 @@
-"""Tests for hotspot.patrol: ranking, peak times, budget, PAI, PDF and CSV."""
+"""Tests for patrol: ranking, peak times, budget, PAI, PDF and CSV."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shapely.geometry import Point
 from hotspot.crs import BNG
 from hotspot.errors import ParameterError
 from hotspot.grid import cell_centres_bng
-from hotspot.patrol import (
+from hotspot.operations.patrol import (
     PLAN_COLUMNS,
     patrol_windows,
     plan_csv_text,

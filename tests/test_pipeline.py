@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from hotspot.cli import main
+from hotspot.cli.main import main
 from hotspot.ingest.mapping import INPUT_COLUMNS
+from hotspot.ingest.store import load_occurrences, load_rejects, load_summary
 from hotspot.pipeline import analysis_rows, ingest
-from hotspot.store import load_occurrences, load_rejects, load_summary
 
 
 def _template(path: Path, rows: list[dict[str, str]]) -> Path:

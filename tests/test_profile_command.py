@@ -1,4 +1,4 @@
-"""Tests of hotspot.profile_command: the overlay and profile commands and their API."""
+"""Tests of hotspot.cli.profile: the overlay and profile commands and their API."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from hotspot.crs import BNG
-from hotspot.errors import ParameterError
-from hotspot.ingest.schema import conform, empty_rejects
-from hotspot.profile_command import (
+from hotspot.cli.profile import (
     add_overlay_parser,
     add_profile_parser,
     build_profile,
     serious_violence,
 )
-from hotspot.store import write_store
+from hotspot.crs import BNG
+from hotspot.errors import ParameterError
+from hotspot.ingest.schema import conform, empty_rejects
+from hotspot.ingest.store import write_store
 
 # Portsmouth 012A (IMD 2025 decile 4, 1,795 residents) and Southampton points.
 PORTSMOUTH = ("E06000044", "Portsmouth", "E01017013", 464300.0, 100300.0)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from hotspot.definitions import classify
-from hotspot.paths import DATA_DIR, ROOT, SHARED_DATA_DIR
+from hotspot.settings import DATA_DIR, ROOT, SHARED_DATA_DIR
 
 SCRIPT = ROOT / "scripts" / "make_synthetic_extract.py"
 STEM = "SYNTHETIC_rms_extract_2024-10_2025-09"

@@ -1,4 +1,4 @@
-"""Tests of hotspot.temporal: weekday × hour, monthly trend, holidays, year on year."""
+"""Tests of temporal: weekday × hour, monthly trend, holidays, year on year."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.errors import ParameterError
-from hotspot.temporal import (
+from hotspot.context.temporal import (
     WEEKDAYS,
     holiday_vs_term,
     monthly_trend,
@@ -16,6 +15,7 @@ from hotspot.temporal import (
     weekday_hour,
     year_on_year,
 )
+from hotspot.errors import ParameterError
 
 # The weekday × hour table printed in the VRP strategy launch ("Content of the CSP
 # Level SNAs", ../shared/reference/001_ee57244a5f67f45c.txt), copied cell by cell:

@@ -3,7 +3,7 @@
 ``streamlit run app.py`` starts answering at once, and its first visitor then
 waits for the analysis stack to import and the default map to be computed
 (about 3 s on a 2-core machine). This launcher does that work first
-(:func:`hotspot.app_warm.warm_default_view`), in the same process, and only
+(:func:`hotspot.app.warm.warm_default_view`), in the same process, and only
 then starts Streamlit's own ``streamlit run``: the server reports itself
 healthy when the first visitor can be served from the cache. ``make run`` uses
 it; so do the browser tests and ``benchmarks/bench_app.py``.
@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hotspot.paths import ROOT
+from hotspot.settings import ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def serve(*, port: int = DEFAULT_PORT, address: str | None = None,
     Blocks until the server stops; returns its exit status.
     """
     if warm:
-        from hotspot.app_warm import warm_default_view
+        from hotspot.app.warm import warm_default_view
 
         logger.info("computing the default view before serving…")
         warm_default_view()
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m hotspot.serve``: the same as ``hotspot serve``."""
+    """``python -m hotspot.cli.serve``: the same as ``hotspot serve``."""
     parser = argparse.ArgumentParser(
-        prog="python -m hotspot.serve", description=__doc__,
+        prog="python -m hotspot.cli.serve", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
     logging.basicConfig(level=logging.INFO,

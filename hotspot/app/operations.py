@@ -2,7 +2,7 @@
 
 Every cached function takes what it uses as arguments (store paths as strings,
 the operation's id *and version*, so an edit invalidates the cache). The
-statistics live in :mod:`hotspot.patrol` and :mod:`hotspot.evaluate`; the map
+statistics live in the patrol and evaluation modules; the map
 layers in :mod:`hotspot.layers`; this module only selects rows and calls them.
 """
 
@@ -22,11 +22,13 @@ import pandas as pd
 import streamlit as st
 from shapely.geometry.base import BaseGeometry
 
-from hotspot import app_cache, paths
+from hotspot import settings
+from hotspot.app import cache as app_cache
 from hotspot.boundaries import load_csps, load_wards
+from hotspot.context.temporal import occurred_between
 from hotspot.errors import InputFileError, ParameterError
-from hotspot.evaluate import Evaluation, evaluate_operation
-from hotspot.operations import (
+from hotspot.operations.evaluate import Evaluation, evaluate_operation
+from hotspot.operations.model import (
     DEFAULT_STORE_PATH,
     Operation,
     OperationStore,
@@ -34,9 +36,8 @@ from hotspot.operations import (
     import_operations,
     open_default_store,
 )
-from hotspot.patrol import PatrolPlan, plan_patrols
-from hotspot.temporal import occurred_between
-from hotspot.viewstate import View
+from hotspot.operations.patrol import PatrolPlan, plan_patrols
+from hotspot.view import View
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class OpKeys:
 def store_path() -> str:
     """Return the operation store the app uses: ``$HOTSPOT_OPERATIONS_STORE``.
 
-    Defaults to :data:`hotspot.operations.DEFAULT_STORE_PATH` (in ``var/``).
+    Defaults to :data:`hotspot.operations.model.DEFAULT_STORE_PATH` (in ``var/``).
     """
     return str(Path(os.environ.get(OPERATIONS_ENV, str(DEFAULT_STORE_PATH))))
 
@@ -161,7 +162,7 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
 def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
              version: int, hours_per_week: float, minutes_per_visit: int) -> bytes:
     """Return the plan of :func:`operation_plan` as a two-page PDF."""
-    from hotspot.patrol import plan_pdf_bytes
+    from hotspot.operations.patrol import plan_pdf_bytes
 
     out = operation_plan(store_dir, grouping, ops_path, operation_id, version,
                          hours_per_week, minutes_per_visit)
@@ -172,7 +173,7 @@ def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
 @st.cache_data(show_spinner="Evaluating the operation (WDQ, WDD)…")
 def evaluation(store_dir: str, grouping: str, ops_path: str, operation_id: str,
                version: int, buffer_m: float) -> Evaluation:
-    """:func:`hotspot.evaluate.evaluate_operation` with the default control."""
+    """:func:`~hotspot.operations.evaluate.evaluate_operation`."""
     del version  # cache key only
     op = open_store(ops_path).get(operation_id)
     return evaluate_operation(app_cache.points(store_dir), op, buffer_m=buffer_m,
@@ -186,7 +187,7 @@ def map_operations(path: str, csp: str) -> tuple[gpd.GeoDataFrame,
     Activities are returned too when one CSP is shown (their symbols would
     crowd the whole of HIPS); None otherwise.
     """
-    from hotspot.operations import activities_table, operations_table
+    from hotspot.operations.model import activities_table, operations_table
 
     ops = open_store(path).load_all()
     if csp != "all":
@@ -263,7 +264,7 @@ def import_file(name: str, data: bytes, *, root: Path | str | None = None
         raise InputFileError(name, "the file is empty")
     if len(data) > MAX_IMPORT_MB * 1024 * 1024:
         raise InputFileError(name, f"larger than {MAX_IMPORT_MB} MB")
-    folder = Path(paths.APP_DATA_DIR if root is None else root) / "uploads" / \
+    folder = Path(settings.APP_DATA_DIR if root is None else root) / "uploads" / \
         "operations"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
@@ -281,7 +282,7 @@ def export_bytes(operations: list[Operation], suffix: str) -> bytes:
 
 
 def timeline_chart(table: pd.DataFrame, *, period: tuple[date, date]) -> Any:
-    """Return an Altair Gantt chart of :func:`hotspot.operations.timeline_table`.
+    """Return an Altair Gantt chart of :func:`hotspot.operations.model.timeline_table`.
 
     One row per activity kind, one bar per window; the operation's period is
     the x range. Colours are those of the map

@@ -1,7 +1,7 @@
 """Briefing packs (PDF, A4 landscape) and slide maps (PNG, 16:9) for partner meetings.
 
 Drawn with matplotlib (Agg, no pyplot state, no internet) from the layers of an
-:class:`~hotspot.export.ExportBundle` that has been through disclosure control:
+:class:`~hotspot.export.bundle.ExportBundle` that has been through disclosure control:
 
 - **map**: Gi* hot and cold spot cells over the CSP and ward outlines, with a
   legend, scale bar, north arrow, title, period and attribution;
@@ -15,7 +15,7 @@ Drawn with matplotlib (Agg, no pyplot state, no internet) from the layers of an
 A section whose table is not in the bundle is replaced by a one-line note saying
 why (from ``bundle.notes``), never by invented content. Every table drawn is
 written beside the image as ``NAME.sources.json`` so that the disclosure checker
-(:func:`hotspot.disclosure.check_file`) can check what the picture shows.
+(:func:`hotspot.export.disclosure.check_file`) can check what the picture shows.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from hotspot.disclosure import SOURCES_SUFFIX, count_columns_of
 from hotspot.errors import ParameterError
-from hotspot.export import BIN_STYLE, ExportBundle
+from hotspot.export.bundle import BIN_STYLE, ExportBundle
+from hotspot.export.disclosure import SOURCES_SUFFIX, count_columns_of
 
 logger = logging.getLogger(__name__)
 
@@ -509,7 +509,7 @@ def write_briefing_pdf(bundle: ExportBundle, path: Path | str, *,
     Parameters
     ----------
     bundle : ExportBundle
-        A disclosed bundle (:func:`hotspot.export.disclose`); :func:`hotspot.
+        A disclosed bundle (:func:`hotspot.export.bundle.disclose`); :func:`hotspot.
         export.export` with ``fmt="pdf"`` does both and checks the result.
     path : pathlib.Path or str
         The ``.pdf`` file.

@@ -51,7 +51,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspot.crs import BNG, WGS84, to_bng, to_wgs84
 from hotspot.errors import HotspotError, ParameterError
-from hotspot.paths import APP_DATA_DIR, DATA_DIR
+from hotspot.settings import APP_DATA_DIR, DATA_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -617,7 +617,7 @@ def operation_from_hotspots(
         Target minutes per patrol visit (Koper: 15).
     windows : mapping of str to sequence of TimeWindow, optional, keyword-only
         Patrol windows per cell (for example from
-        :func:`hotspot.patrol.patrol_windows`); cells not in it get the whole
+        :func:`hotspot.operations.patrol.patrol_windows`); cells not in it get the whole
         period as one window.
     status : str, keyword-only
         Initial status.

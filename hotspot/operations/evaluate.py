@@ -50,7 +50,7 @@ from shapely.geometry.base import BaseGeometry
 from hotspot.crs import BNG, require_bng
 from hotspot.errors import ParameterError
 from hotspot.ingest.quality import flagged
-from hotspot.operations import Operation
+from hotspot.operations.model import Operation
 
 logger = logging.getLogger(__name__)
 
@@ -651,7 +651,7 @@ def evaluate_operation(
     occurrences : geopandas.GeoDataFrame
         Serious-violence occurrences (points in EPSG:27700) with
         ``occurred_from``, ``occurred_to``, ``sv_category``, ``harm_weight`` and
-        ``source``; for example :func:`hotspot.app_analysis.serious_violence`.
+        ``source``; for example :func:`hotspot.app.analysis.serious_violence`.
         Rows with a ``quality_flags`` entry are left out.
     operation : Operation
         The operation; its area is the treated area, its period "during".

@@ -31,8 +31,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from hotspot.context.temporal import occurred_between
 from hotspot.errors import ParameterError
-from hotspot.operations import (
+from hotspot.operations.model import (
     DEFAULT_STORE_PATH,
     Operation,
     OperationStore,
@@ -43,7 +44,6 @@ from hotspot.operations import (
     operation_from_hotspots,
     timeline_table,
 )
-from hotspot.temporal import occurred_between
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def add_parser(subparsers: Any) -> None:
         q.add_argument("--store", type=Path, default=DEFAULT_STORE_PATH,
                        help=f"operation GeoPackage (default {DEFAULT_STORE_PATH})")
         if data:
-            from hotspot.store import DEFAULT_STORE
+            from hotspot.ingest.store import DEFAULT_STORE
 
             q.add_argument("--data", type=Path, default=DEFAULT_STORE,
                            help="occurrence store (default the embedded one)")
@@ -197,8 +197,8 @@ def _polygon(path: Path) -> shapely.Geometry:
 
 
 def _occurrences(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    from hotspot.app_analysis import serious_violence
-    from hotspot.store import load_occurrences
+    from hotspot.app.analysis import serious_violence
+    from hotspot.ingest.store import load_occurrences
 
     return serious_violence(load_occurrences(args.data))
 
@@ -234,7 +234,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from hotspot.operations import validate_operation
+    from hotspot.operations.model import validate_operation
 
     op = _store(args).get(args.operation_id)
     print(f"{op.name} [{op.operation_id}] v{op.version}, {op.status}"
@@ -256,7 +256,7 @@ def _run_show(args: argparse.Namespace) -> int:
 
 
 def _run_create(args: argparse.Namespace) -> int:
-    from hotspot.patrol import patrol_windows, plan_patrols
+    from hotspot.operations.patrol import patrol_windows, plan_patrols
 
     start, end = _day(args.start, name="--start"), _day(args.end, name="--end")
     if start is None or end is None:
@@ -322,7 +322,12 @@ def _run_delete(args: argparse.Namespace) -> int:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from hotspot.patrol import plan_patrols, plan_tables, write_plan_csv, write_plan_pdf
+    from hotspot.operations.patrol import (
+        plan_patrols,
+        plan_tables,
+        write_plan_csv,
+        write_plan_pdf,
+    )
 
     occ = _occurrences(args)
     area = None
@@ -377,7 +382,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from hotspot.evaluate import evaluate_operation
+    from hotspot.operations.evaluate import evaluate_operation
 
     op = _store(args).get(args.operation_id)
     check_operation(op)

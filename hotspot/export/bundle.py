@@ -5,10 +5,10 @@ with or without geometry), the density surface when there is one, and the
 :class:`ExportMetadata` (title, period, filters, parameters, attributions,
 whether the data are SYNTHETIC). :func:`export` is the one entry point:
 
-1. apply the disclosure rules (:mod:`hotspot.disclosure`) to every layer, the
+1. apply the disclosure rules (:mod:`hotspot.export.disclosure`) to every layer, the
    density surface and the metadata;
 2. write the files into a temporary folder beside the destination;
-3. run the checker (:func:`hotspot.disclosure.check_file`) on every file;
+3. run the checker (:func:`hotspot.export.disclosure.check_file`) on every file;
 4. only then move them into place, and append a line to the export log
    (``APP_DATA_DIR/exports.jsonl``).
 
@@ -52,10 +52,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot import paths
+from hotspot import settings
 from hotspot.crs import require_bng, to_wgs84
 from hotspot.detect.kde import KDEResult
-from hotspot.disclosure import (
+from hotspot.errors import ParameterError
+from hotspot.export.disclosure import (
     CSV_METADATA_SUFFIX,
     DEFAULT_RULES,
     SOURCES_SUFFIX,
@@ -68,7 +69,6 @@ from hotspot.disclosure import (
     mask_density,
     suppress_metadata,
 )
-from hotspot.errors import ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -825,7 +825,7 @@ def _write(
         return write_geojson(bundle, stage)
     if fmt == "csv":
         return write_csv(bundle, stage)
-    from hotspot.briefing import write_briefing_pdf, write_map_png
+    from hotspot.export.briefing import write_briefing_pdf, write_map_png
 
     if fmt == "pdf":
         return write_briefing_pdf(bundle, stage / name, csp=csp)
@@ -882,7 +882,7 @@ def _log_entry(
 
 def log_export(entry: Mapping[str, Any], *, log_dir: Path | str | None = None) -> Path:
     """Append one JSON line to the export log and return the log's path."""
-    folder = Path(log_dir) if log_dir is not None else paths.APP_DATA_DIR
+    folder = Path(log_dir) if log_dir is not None else settings.APP_DATA_DIR
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / LOG_FILE
     with log.open("a", encoding="utf-8") as fh:
@@ -892,7 +892,7 @@ def log_export(entry: Mapping[str, Any], *, log_dir: Path | str | None = None) -
 
 def read_export_log(log_dir: Path | str | None = None) -> list[dict[str, Any]]:
     """Return the export log's entries, oldest first (empty when there is none)."""
-    folder = Path(log_dir) if log_dir is not None else paths.APP_DATA_DIR
+    folder = Path(log_dir) if log_dir is not None else settings.APP_DATA_DIR
     log = folder / LOG_FILE
     if not log.is_file():
         return []

@@ -24,16 +24,17 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspot import app_analysis, layers
+from hotspot import layers
+from hotspot.app import analysis as app_analysis
 from hotspot.boundaries import load_csps, load_hips_outline, load_wards
 from hotspot.detect.gistar import ring_weights
 from hotspot.detect.result import DetectResult
 from hotspot.errors import HotspotError
 from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
-from hotspot.paths import DATA_DIR
-from hotspot.store import DEFAULT_STORE, load_occurrences, load_summary
-from hotspot.viewstate import ALL_CSPS, View
+from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
+from hotspot.settings import DATA_DIR
+from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
     from hotspot.detect.kde import KDEResult
@@ -167,7 +168,7 @@ def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
 @st.cache_resource(show_spinner="Loading deprivation areas…")
 def imd_areas(edition: str) -> gpd.GeoDataFrame:
     """LSOA polygons with their IMD decile and a tooltip (EPSG:27700)."""
-    from hotspot.overlay import load_imd, load_lsoas
+    from hotspot.context.deprivation import load_imd, load_lsoas
 
     lsoas = load_lsoas(edition)
     imd = load_imd(edition)[["lsoa_code", "lsoa_name", "imd_decile"]]
@@ -181,7 +182,7 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner="Deprivation tables…")
 def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
-    from hotspot.overlay import attach_imd, decile_table
+    from hotspot.context.deprivation import attach_imd, decile_table
 
     rows, _ = app_analysis.filter_view(points(store_dir), view)
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
@@ -201,8 +202,8 @@ def cell_deciles(cells: tuple[str, ...], edition: str = "2025") -> pd.Series:
     Each cell's decile is computed once per edition and remembered: a filter
     change mostly reorders the same top hot spots.
     """
+    from hotspot.context.deprivation import cells_imd
     from hotspot.grid import cell_polygons
-    from hotspot.overlay import cells_imd
 
     known = _known_deciles(edition)
     missing = sorted(set(cells) - set(known))
@@ -222,7 +223,11 @@ DEFAULT_FIRES = DATA_DIR / "synthetic" / "SYNTHETIC_fire_incidents_2024-10_2025-
 @st.cache_data(show_spinner="Loading deliberate fires…")
 def fires(path: str, grouping: str) -> gpd.GeoDataFrame:
     """Deliberate primary and secondary fires of a file, located, with tooltips."""
-    from hotspot.fire import deliberate_fires, locate_fires, read_fire_incidents
+    from hotspot.context.fires import (
+        deliberate_fires,
+        locate_fires,
+        read_fire_incidents,
+    )
 
     read = read_fire_incidents(path)
     located = locate_fires(deliberate_fires(read.accepted), grouping=grouping)
@@ -255,7 +260,7 @@ def arson(store_dir: str) -> gpd.GeoDataFrame:
     Columns ``month`` (``YYYY-MM``), ``csp_code`` and the points; empty when the
     store holds no police.uk rows.
     """
-    from hotspot.fire import police_arson
+    from hotspot.context.fires import police_arson
 
     occ = load_occurrences(store_dir)
     if "crime_type" not in occ.columns:
@@ -276,7 +281,7 @@ def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
     Returns the cells and the period counted (for the tooltip). The CSP choice
     does not filter: the map shows the whole area, zoomed to the CSP.
     """
-    from hotspot.fire import arson_per_cell
+    from hotspot.context.fires import arson_per_cell
 
     rows = arson(store_dir)
     months = sorted(rows["month"].dropna().unique())
@@ -290,7 +295,7 @@ def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
 def colocation(store_dir: str, fire_path: str, grouping: str,
                view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Cells hot for both fires and violence, and the per-CSP summary."""
-    from hotspot.fire import colocation_cells, colocation_summary
+    from hotspot.context.fires import colocation_cells, colocation_summary
 
     rows, _ = app_analysis.filter_view(points(store_dir), view)
     chosen = fires_for_view(fires(fire_path, grouping), view)

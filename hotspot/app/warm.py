@@ -3,7 +3,7 @@
 A fresh server otherwise spends its first visitor's time importing the
 analysis stack and computing the default map (loading the store and
 boundaries, Gi* over every CSP, the top hot spots, the base map). The launcher
-(:mod:`hotspot.serve`) calls :func:`warm_default_view` before it starts
+(:mod:`hotspot.cli.serve`) calls :func:`warm_default_view` before it starts
 serving, so the first visitor gets what every later visitor gets: results from
 the cache.
 
@@ -21,14 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hotspot.viewstate import View
+from hotspot.view import View
 
 logger = logging.getLogger(__name__)
 
 #: What the map page imports, loaded ahead of the first visitor.
-PAGE_MODULES = ("hotspot.app_access", "hotspot.app_analysis", "hotspot.app_cache",
-                "hotspot.app_controls", "hotspot.app_operations",
-                "hotspot.app_panels", "hotspot.layers")
+PAGE_MODULES = ("hotspot.app.access", "hotspot.app.analysis", "hotspot.app.cache",
+                "hotspot.app.controls", "hotspot.app.operations",
+                "hotspot.app.panels", "hotspot.layers")
 #: Loggers that complain when a cached function runs outside a script run
 #: (expected here: the caches are filled before the server exists).
 _QUIET_LOGGERS = (
@@ -62,7 +62,7 @@ def warm_default_view(*, store_dir: str | None = None) -> dict[str, float]:
     try:
         for name in PAGE_MODULES:
             importlib.import_module(name)
-        from hotspot import app_cache
+        from hotspot.app import cache as app_cache
 
         seconds = {"imports": time.perf_counter() - start}
         store = store_dir or app_cache.default_store()

@@ -1,4 +1,4 @@
-"""The map page's sidebar: widgets → :class:`~hotspot.viewstate.View`, URL sync.
+"""The map page's sidebar: widgets → :class:`~hotspot.view.View`, URL sync.
 
 Session state uses the few named keys in :class:`Keys`. On a session's first run
 the view comes from the URL (``st.query_params``); widgets then own their values,
@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from hotspot.definitions import SV_CATEGORIES
-from hotspot.viewstate import (
+from hotspot.view import (
     ALL_CSPS,
     ALPHAS,
     FLAG_FILTERS,

@@ -1,4 +1,4 @@
-"""Glue between the map page's :class:`~hotspot.viewstate.View` and the engine.
+"""Glue between the map page's :class:`~hotspot.view.View` and the engine.
 
 Nothing statistical lives here: these functions choose the rows a view asks for
 and call :mod:`hotspot.grid`, :mod:`hotspot.detect.gistar`,
@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from hotspot import temporal
+from hotspot.cli.detect import CATEGORY_NOUNS, DEFAULT_NOUN, select_occurrences
+from hotspot.context import temporal
 from hotspot.definitions import SV_CATEGORIES
-from hotspot.detect.command import CATEGORY_NOUNS, DEFAULT_NOUN, select_occurrences
 from hotspot.detect.explain import explain_gistar, hot_cold_rank
 from hotspot.detect.gistar import gi_star
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
 from hotspot.grid import HIPS_AREA, count_points, points_to_cells
-from hotspot.viewstate import ALL_CSPS, FLAG_FILTERS, View
+from hotspot.view import ALL_CSPS, FLAG_FILTERS, View
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def peak_times_by_cell(points: pd.DataFrame, cells: list[str], *,
                        resolution: int) -> list[str]:
     """Peak weekday and hour of the rows in each of ``cells``, in one pass.
 
-    Only rows with a time of day count (:func:`hotspot.temporal.timed_rows`):
+    Only rows with a time of day count (:func:`hotspot.context.temporal.timed_rows`):
     month-only rows (police.uk) have no day or hour, and when nothing else is
     left the answer says so; no hours are ever invented for them. Ties go to
     the earlier weekday and hour.

@@ -22,7 +22,7 @@ import pandas as pd
 from hotspot.crs import BNG
 from hotspot.errors import DataNotFoundError
 from hotspot.ingest.schema import REJECT_COLUMNS, conform, empty_rejects
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 OCCURRENCES_FILE = "occurrences.parquet"
 REJECTS_FILE = "rejects.csv"

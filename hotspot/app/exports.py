@@ -1,9 +1,9 @@
 """The export page's glue: the map's view → an export bundle → partner downloads.
 
-The analysis is the command line's (:func:`hotspot.export_command.build_bundle`
-on a :class:`~hotspot.export_command.ViewSpec` made from the map's
-:class:`~hotspot.viewstate.View`); every file goes out through
-:func:`hotspot.export.export_download`, which applies the disclosure rules, runs
+The analysis is the command line's (:func:`hotspot.cli.export.build_bundle`
+on a :class:`~hotspot.cli.export.ViewSpec` made from the map's
+:class:`~hotspot.view.View`); every file goes out through
+:func:`hotspot.export.bundle.export_download`, which applies the disclosure rules, runs
 the checker on what it wrote and logs the export.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from hotspot.disclosure import DisclosureRules
+from hotspot.cli.export import ViewSpec, build_bundle
 from hotspot.errors import ParameterError
-from hotspot.export import ExportBundle, disclose, export, export_download
-from hotspot.export_command import ViewSpec, build_bundle
-from hotspot.viewstate import ALL_CSPS, View
+from hotspot.export.bundle import ExportBundle, disclose, export, export_download
+from hotspot.export.disclosure import DisclosureRules
+from hotspot.view import ALL_CSPS, View
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def bundle(store_dir: str, grouping: str, view: View, fire_path: str | None,
     Operations are read from the app's operation store ``ops_store`` (written
     to a temporary GeoPackage first, as the exporter reads operation files).
     """
-    from hotspot.operations import export_operations, open_default_store
+    from hotspot.operations.model import export_operations, open_default_store
 
     with tempfile.TemporaryDirectory(prefix="hotspot-export-") as folder:
         ops_file = None
@@ -108,7 +108,7 @@ def disclosure_summary(data: ExportBundle, rules: DisclosureRules) -> pd.DataFra
     """Return what the rules change: one row per layer and change.
 
     Columns ``layer``, ``change`` and ``value``, from
-    :func:`hotspot.export.disclose` (the exporter applies the same rules).
+    :func:`hotspot.export.bundle.disclose` (the exporter applies the same rules).
     """
     applied = disclose(data, rules=rules).metadata.disclosure.get("applied", {})
     rows = []
@@ -130,7 +130,7 @@ def file_stem(view: View, csp: str | None) -> str:
 
 
 def download_name(stem: str, fmt: str) -> str:
-    """File name :func:`hotspot.export.export_download` gives ``fmt``."""
+    """File name :func:`hotspot.export.bundle.export_download` gives ``fmt``."""
     return f"{stem}_{fmt}.zip" if fmt in ZIPPED else f"{stem}.{fmt}"
 
 
@@ -138,8 +138,8 @@ def download_bytes(data: ExportBundle, *, fmt: str, stem: str,
                    rules: DisclosureRules, csp: str | None) -> bytes:
     """Export one format through the disclosure door and return its bytes.
 
-    Map layers and tables go through :func:`hotspot.export.export_download`;
-    a briefing (pdf, png) through :func:`hotspot.export.export` into a
+    Map layers and tables go through :func:`hotspot.export.bundle.export_download`;
+    a briefing (pdf, png) through :func:`hotspot.export.bundle.export` into a
     temporary folder, zipped with its sources sidecar. Either way the rules
     are applied, every file is checked and the export is logged.
     """

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from hotspot import temporal, viewstate
-from hotspot.app_controls import set_focus
+from hotspot import view as viewstate
+from hotspot.app.controls import set_focus
+from hotspot.context import temporal
 from hotspot.errors import ParameterError
 
 if TYPE_CHECKING:  # altair is imported when a chart is drawn (0.4 s to import)
@@ -128,7 +129,7 @@ def emerging(table: pd.DataFrame | None) -> None:
 
 def deprivation(table: pd.DataFrame | None, *, edition: str = "2025") -> None:
     """Occurrences and rates by IMD decile (``edition`` 2025 or 2019)."""
-    from hotspot.overlay import edition_files
+    from hotspot.context.deprivation import edition_files
 
     st.subheader(f"Deprivation (IMD {edition})")
     if table is None or table.empty:

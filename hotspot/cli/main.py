@@ -44,12 +44,12 @@ STORE_DIR/rejects.csv with the file, row, field and reason; nothing is dropped s
 
 #: Subcommands defined beside the code they drive: (module, function adding it).
 EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("hotspot.detect.command", "add_parser"),
-    ("hotspot.profile_command", "add_overlay_parser"),
-    ("hotspot.profile_command", "add_profile_parser"),
-    ("hotspot.operations_command", "add_parser"),
-    ("hotspot.export_command", "add_parser"),
-    ("hotspot.serve", "add_parser"),
+    ("hotspot.cli.detect", "add_parser"),
+    ("hotspot.cli.profile", "add_overlay_parser"),
+    ("hotspot.cli.profile", "add_profile_parser"),
+    ("hotspot.cli.operation", "add_parser"),
+    ("hotspot.cli.export", "add_parser"),
+    ("hotspot.cli.serve", "add_parser"),
 )
 
 
@@ -158,7 +158,7 @@ def _add_summary(subparsers: Any) -> None:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    from hotspot.store import load_summary
+    from hotspot.ingest.store import load_summary
 
     summary = load_summary(args.store)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))

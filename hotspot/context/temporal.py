@@ -15,7 +15,7 @@ its recorded window).
 
 Selections (a CSP, a hot spot as a set of H3 cells, any mask) are made with
 :func:`select_occurrences` before calling the views. Charts are drawn apart,
-by :mod:`hotspot.profile_command`.
+by :mod:`hotspot.cli.profile`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspot.errors import DataNotFoundError, ParameterError
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ crime (or harm) and put the most resource on the top of the list. A plan here:
 1. ranks the cells of a CSP or an operation area by harm or count (Gi* hot
    cells only, by default);
 2. for each cell finds its peak days and a peak time window from its weekday ×
-   hour profile (:func:`hotspot.temporal.weekday_hour`). Only rows with
+   hour profile (:func:`hotspot.context.temporal.weekday_hour`). Only rows with
    minute-precision dates have an hour; when a cell has too few of them, the
    CSP-wide profile is used and the plan says so, and when the CSP has none
    (police.uk data are month-only) the plan says times cannot be given;
@@ -44,11 +44,11 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from hotspot.context.temporal import WEEKDAYS, weekday_hour
 from hotspot.crs import BNG, bng_to_lonlat
 from hotspot.errors import ParameterError
 from hotspot.grid import cell_centres_bng, cell_polygons, points_to_cells
-from hotspot.operations import DEFAULT_VISIT_MINUTES, TimeWindow
-from hotspot.temporal import WEEKDAYS, weekday_hour
+from hotspot.operations.model import DEFAULT_VISIT_MINUTES, TimeWindow
 
 logger = logging.getLogger(__name__)
 
@@ -478,10 +478,10 @@ def patrol_windows(
 ) -> dict[str, tuple[TimeWindow, ...]]:
     """Turn each cell's peak days and window into dated windows in a period.
 
-    For :func:`hotspot.operations.operation_from_hotspots`; cells without
+    For :func:`hotspot.operations.model.operation_from_hotspots`; cells without
     known times are left out (they get the whole period there).
     """
-    from hotspot.operations import daily_windows
+    from hotspot.operations.model import daily_windows
 
     out: dict[str, tuple[TimeWindow, ...]] = {}
     for _, c in plan.cells.iterrows():

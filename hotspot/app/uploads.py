@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotspot import paths
+from hotspot import settings
 from hotspot.errors import InputFileError, ParameterError
 from hotspot.ingest.mapping import ColumnMapping, load_mapping
 from hotspot.ingest.schema import ReadResult
-from hotspot.paths import DATA_DIR
 from hotspot.pipeline import IngestResult, ingest_to_store
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class SavedUpload:
 
 def uploads_root(root: Path | str | None = None) -> Path:
     """Return the upload folder: ``root / "uploads"`` (default the app's folder)."""
-    return Path(paths.APP_DATA_DIR if root is None else root) / "uploads"
+    return Path(settings.APP_DATA_DIR if root is None else root) / "uploads"
 
 
 def safe_name(name: str) -> str:
@@ -117,7 +117,7 @@ def read_fire_upload(saved: SavedUpload) -> ReadResult:
     InputFileError
         When the file cannot be read or a required column is missing.
     """
-    from hotspot.fire import read_fire_incidents
+    from hotspot.context.fires import read_fire_incidents
 
     return read_fire_incidents(saved.path)
 

@@ -426,7 +426,7 @@ def _write_gpkg(result: DetectResult, path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``hotspot detect``; return the exit status (0 on success)."""
     from hotspot.boundaries import load_csps
-    from hotspot.store import load_occurrences
+    from hotspot.ingest.store import load_occurrences
 
     check_resolution(args.resolution)
     check_k(args.k)

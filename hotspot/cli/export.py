@@ -52,9 +52,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from hotspot.disclosure import DisclosureRules
 from hotspot.errors import InputFileError, ParameterError
-from hotspot.export import FORMATS, ExportBundle, ExportMetadata, export
+from hotspot.export.bundle import FORMATS, ExportBundle, ExportMetadata, export
+from hotspot.export.disclosure import DisclosureRules
 
 logger = logging.getLogger(__name__)
 
@@ -225,13 +225,13 @@ def build_bundle(spec: ViewSpec, *, csp: str | None = None) -> ExportBundle:
         the data allow; the density surface when ``kde`` is asked for.
         Sections left out are named in ``notes`` with the reason.
     """
-    from hotspot.app_analysis import filter_view, gistar_for_view, serious_violence
+    from hotspot.app.analysis import filter_view, gistar_for_view, serious_violence
     from hotspot.boundaries import load_csps, load_wards
-    from hotspot.detect.command import select_csps
+    from hotspot.cli.detect import select_csps
     from hotspot.detect.gistar import ring_weights
     from hotspot.grid import study_cells
-    from hotspot.store import load_occurrences
-    from hotspot.viewstate import View, check_view
+    from hotspot.ingest.store import load_occurrences
+    from hotspot.view import View, check_view
 
     p = spec.parameters
     all_csps = load_csps(grouping=spec.grouping)  # type: ignore[arg-type]
@@ -321,7 +321,7 @@ def _density(points: gpd.GeoDataFrame, *, area: Any, parameters: dict[str, Any],
 def _deprivation(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
                  lads: set[str], edition: str) -> None:
     try:
-        from hotspot.overlay import load_imd, load_lsoas
+        from hotspot.context.deprivation import load_imd, load_lsoas
     except ImportError as exc:  # the overlay module is not there yet
         notes["deprivation"] = f"deprivation overlay not available ({exc})"
         return
@@ -346,7 +346,7 @@ def _fires(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
     if spec.fires is None:
         notes["fires"] = "no fire incident file named in the view (fires = ...)"
         return
-    from hotspot.fire import (
+    from hotspot.context.fires import (
         colocation_cells,
         deliberate_fires,
         locate_fires,
@@ -368,7 +368,7 @@ def _operations(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
     if spec.operations is None:
         notes["operations"] = "no operations file named in the view (operations = ...)"
         return
-    from hotspot.operations import import_operations, operations_table
+    from hotspot.operations.model import import_operations, operations_table
 
     table = operations_table(import_operations(spec.operations))
     if csp_code != "all":
@@ -387,7 +387,7 @@ def _operations(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
 def _tables(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
             cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, view: Any,
             wards: gpd.GeoDataFrame) -> None:
-    from hotspot.temporal import monthly_trend, weekday_hour
+    from hotspot.context.temporal import monthly_trend, weekday_hour
 
     hot = cells[cells["bin"] > 0].sort_values("z", ascending=False).head(TOP_N)
     centres = gpd.GeoDataFrame(geometry=hot.geometry.centroid, crs=hot.crs)

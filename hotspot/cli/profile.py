@@ -18,7 +18,7 @@ charts of when and where violence happens in one CSP (or HIPS).
 
 :func:`build_overlay` and :func:`build_profile` return the same tables for use
 from Python; the ``plot_*`` functions only draw tables already computed.
-The lead registers the parsers in :mod:`hotspot.cli` with
+The lead registers the parsers in :mod:`hotspot.cli.main` with
 :func:`add_overlay_parser` and :func:`add_profile_parser`.
 """
 
@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hotspot import fire as fire_mod
-from hotspot import overlay, temporal
+from hotspot.context import deprivation as overlay
+from hotspot.context import fires as fire_mod
+from hotspot.context import temporal
 from hotspot.errors import ParameterError
 
 logger = logging.getLogger(__name__)
@@ -106,9 +107,9 @@ def build_overlay(
     imd : {"2025", "2019"}, keyword-only
         IMD edition (and its LSOAs and population).
     fires : geopandas.GeoDataFrame, optional, keyword-only
-        Deliberate fires, located (:func:`hotspot.fire.locate_fires`).
+        Deliberate fires, located (:func:`hotspot.context.fires.locate_fires`).
     arson : geopandas.GeoDataFrame, optional, keyword-only
-        Police.uk "Criminal damage and arson" rows (:func:`hotspot.fire.police_arson`).
+        Police.uk "Criminal damage and arson" rows.
     grouping : {"district", "ons2024"}, keyword-only
         CSP grouping.
     resolution : int, keyword-only
@@ -367,7 +368,7 @@ def add_overlay_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_overlay_command(args: argparse.Namespace) -> int:
     """Run ``hotspot overlay``; return the exit code."""
-    from hotspot.store import load_occurrences
+    from hotspot.ingest.store import load_occurrences
 
     stored = load_occurrences(args.store)
     violence = serious_violence(stored, subset=args.subset)
@@ -556,7 +557,7 @@ def add_profile_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_profile_command(args: argparse.Namespace) -> int:
     """Run ``hotspot profile``; return the exit code."""
-    from hotspot.store import load_occurrences
+    from hotspot.ingest.store import load_occurrences
 
     violence = serious_violence(load_occurrences(args.store), subset=args.subset)
     tables = build_profile(violence, csp=args.csp, imd=args.imd, grouping=args.grouping)
@@ -569,7 +570,7 @@ def run_profile_command(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------- drawing
 def plot_weekday_hour(table: pd.DataFrame, *, title: str) -> Figure:
-    """Heat map of a :func:`hotspot.temporal.weekday_hour` table (counts printed)."""
+    """Heat map of a weekday × hour table (counts printed)."""
     counts = table.loc[list(temporal.WEEKDAYS), list(temporal.HOURS)].to_numpy()
     figure = Figure(figsize=(11, 3.8), layout="constrained")
     ax = figure.subplots()

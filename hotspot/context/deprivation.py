@@ -40,7 +40,7 @@ import pandas as pd
 
 from hotspot.crs import require_bng
 from hotspot.errors import DataNotFoundError, ParameterError
-from hotspot.paths import DATA_DIR
+from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
 
