@@ -7,15 +7,17 @@ import logging
 import streamlit as st
 
 from hotspot import layers
+from hotspot.analysis import how_computed
 from hotspot.app import access as app_access
-from hotspot.app import analysis as app_analysis
 from hotspot.app import cache as app_cache
 from hotspot.app import controls as app_controls
 from hotspot.app import operations as app_operations
 from hotspot.app import panels as app_panels
 from hotspot.app.controls import Keys
+from hotspot.detect.top import cells_for_csp
 from hotspot.errors import HotspotError
-from hotspot.operations.model import ACTIVITY_KINDS
+from hotspot.operations import ACTIVITY_KINDS
+from hotspot.selection import months_of
 from hotspot.view import ALL_CSPS
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ except HotspotError as exc:
     st.stop()
 frames = app_cache.boundaries(GROUPING)
 csps = frames["csps"]
-months = app_analysis.months_of(points)
+months = months_of(points)
 access = app_access.current_access()
 view = app_controls.sidebar(
     csps[["csp_code", "csp_name"]], months,
@@ -45,9 +47,10 @@ for problem in st.session_state.get(Keys.URL_PROBLEMS, []):
 area_name = ("All 14 CSPs" if view.csp == ALL_CSPS
              else csps.set_index("csp_code").loc[view.csp, "csp_name"])
 result = app_cache.gistar(store, GROUPING, analysis)
-rows, _ = app_analysis.filter_view(points, view)
-shown_cells = app_analysis.cells_for_csp(result.cells, view.csp)
-synthetic = bool(rows["is_synthetic"].astype("boolean").fillna(False).any())
+rows = app_cache.counted_rows(store, analysis)
+shown_rows = app_cache.view_rows(store, analysis)
+shown_cells = cells_for_csp(result.cells, view.csp)
+synthetic = bool(shown_rows["is_synthetic"].astype("boolean").fillna(False).any())
 
 st.markdown(f"#### Serious violence hot spots · {area_name} · "
             f"{result.data_from} to {result.data_to}")
@@ -161,7 +164,6 @@ if focus_cell is not None:
         str(focus_cell["explanation"].iloc[0]),
         str(pick["peak"].iloc[0]) if len(pick) else None, str(view.focus))
 
-shown_rows = rows if view.csp == ALL_CSPS else rows[rows["csp_code"] == view.csp]
 # one panel at a time: only the panel on show is computed, so a filter change
 # reruns the analyses the user is looking at and no others
 panel = st.radio("Panel", app_panels.PANELS, key=Keys.PANEL, horizontal=True,
@@ -189,7 +191,7 @@ elif panel == "Fires":
     except HotspotError as exc:
         st.info(f"Fire records unavailable: {exc}")
 elif panel == "How this was computed":
-    app_panels.how(app_analysis.how_computed(
+    app_panels.how(how_computed(
         view, result,
         kde_bandwidth_m=None if kde is None else kde.bandwidth_m,
         kde_reason=None if kde is None else kde.bandwidth_reason,

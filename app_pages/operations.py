@@ -15,8 +15,7 @@ from hotspot.app import operations as app_operations
 from hotspot.app.controls import Keys
 from hotspot.app.operations import OpKeys
 from hotspot.errors import HotspotError
-from hotspot.operations.evaluate import MEASURES
-from hotspot.operations.model import (
+from hotspot.operations import (
     ACTIVITY_KINDS,
     Operation,
     activities_table,
@@ -26,6 +25,7 @@ from hotspot.operations.model import (
     timeline_table,
     validate_operation,
 )
+from hotspot.operations.evaluate import MEASURES
 from hotspot.operations.patrol import plan_csv_text, plan_tables
 from hotspot.view import DEFAULT_VIEW
 

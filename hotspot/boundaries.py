@@ -16,6 +16,7 @@ Two CSP groupings exist:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -393,3 +394,28 @@ def assign_areas(
         },
         index=points.index,
     )
+
+
+def find_csps(csps: gpd.GeoDataFrame, wanted: Sequence[str] | None, *,
+              name: str = "csp") -> gpd.GeoDataFrame:
+    """Return the CSPs named by code or name (case-insensitive); all when empty.
+
+    The one CSP lookup every surface uses (command-line ``--csp``, view files,
+    links). Raises ParameterError naming ``name`` and the CSPs to choose from
+    when one is not known.
+    """
+    if not wanted:
+        return csps
+    by_key = {str(c).lower(): c for c in csps["csp_code"]}
+    by_key.update({str(n).lower(): c for n, c in zip(csps["csp_name"],
+                                                     csps["csp_code"], strict=True)})
+    codes = []
+    for item in wanted:
+        code = by_key.get(str(item).strip().lower())
+        if code is None:
+            raise ParameterError(
+                f"{name} must be a CSP name or code, got {item!r}; choose from "
+                f"{sorted(csps['csp_name'])}"
+            )
+        codes.append(code)
+    return csps[csps["csp_code"].isin(codes)]

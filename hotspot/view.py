@@ -30,16 +30,29 @@ import h3
 
 from hotspot.definitions import SV_CATEGORIES
 from hotspot.errors import ParameterError
+from hotspot.selection import (
+    FLAG_ALIASES,
+    FLAGS,
+    UNKNOWN_FLAG_POLICIES,
+    Selection,
+    UnknownFlags,
+)
+from hotspot.settings import (
+    ALPHAS,
+    BANDWIDTH_RANGE_M,
+    DEFAULTS,
+    GROUPINGS,
+    K_VALUES,
+    RESOLUTIONS,
+    SCOPES,
+    WEIGHTS,
+    AnalysisSettings,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Flag filters: key → label. Each keeps only occurrences with the flag.
-FLAG_FILTERS: dict[str, str] = {
-    "bladed": "Bladed implement",
-    "public": "Public place",
-    "nondomestic": "Non-domestic",
-    "under25": "Victim under 25",
-}
+#: Flag filters: key → label (the one vocabulary, :data:`hotspot.selection.FLAGS`).
+FLAG_FILTERS: dict[str, str] = FLAGS
 #: Map layers that can be switched on and off: key → label.
 LAYERS: dict[str, str] = {
     "gistar": "Gi* hot and cold spots (H3 hexagons)",
@@ -55,6 +68,13 @@ LAYERS: dict[str, str] = {
     "operations": "Operations",
 }
 DEFAULT_LAYERS: tuple[str, ...] = ("gistar", "csp", "places")
+#: Older layer names still accepted in links and view files: old → current.
+LAYER_ALIASES: dict[str, str] = {"hotspots": "gistar", "deprivation": "imd"}
+#: What an export may hold: the map's layers plus the tables (top hot spots,
+#: monthly trend, weekday × hour).
+EXPORT_SECTIONS: tuple[str, ...] = ("gistar", "kde", "csp", "wards", "imd", "fires",
+                                    "operations", "tables")
+DEFAULT_EXPORT_SECTIONS: tuple[str, ...] = ("gistar", "kde", "csp", "wards", "tables")
 #: Panels under the map (one shown at a time): URL key → label. The panel is
 #: in the link (``panel``) but not in :class:`View`, which decides the analyses:
 #: opening another panel must not recompute the map.
@@ -73,14 +93,7 @@ IMD_EDITIONS: dict[str, str] = {
     "2025": "IMD 2025 (LSOA 2021, Census 2021 residents)",
     "2019": "IMD 2019 (LSOA 2011, mid-2020 residents)",
 }
-RESOLUTIONS: tuple[int, ...] = (7, 8, 9, 10, 11)
-K_VALUES: tuple[int, ...] = (1, 2, 3)
-ALPHAS: tuple[float, ...] = (0.01, 0.05, 0.10)
-WEIGHTS: tuple[str, ...] = ("count", "harm")
-SCOPES: tuple[str, ...] = ("csp", "hips")
 ALL_CSPS = "all"
-#: Bandwidths allowed in a URL, metres.
-BANDWIDTH_RANGE_M: tuple[float, float] = (50.0, 5000.0)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -95,7 +108,8 @@ class View:
     scope : {"csp", "hips"}
         Gi* study area: each CSP on its own, or HIPS as one.
     month_from, month_to : str or None
-        First and last month shown (``YYYY-MM``, inclusive); None for the data's.
+        First and last month shown (``YYYY-MM``, inclusive; the command line
+        may give days, ``YYYY-MM-DD``); None for the data's.
     categories : tuple of str
         Serious-violence categories kept; empty for all of them.
     flags : tuple of str
@@ -120,24 +134,43 @@ class View:
         H3 cell the map is zoomed to.
     imd : {"2025", "2019"}
         IMD edition of the deprivation layer, panel and hot-spot deciles.
+    grouping : {"district", "ons2024"}
+        CSP areas: 14 districts or the ONS 2024 grouping (12).
+    include_flagged : bool
+        Keep rows with data-quality flags.
+    unknown_flags : {"drop", "keep"}
+        What a flag filter does with rows whose flag is not recorded.
+    include_approximate : bool
+        Count approximate police.uk matches as serious violence.
+    permutations, seed : int, int or None
+        Gi* conditional permutations (0: normal approximation) and their seed.
+    cell_size_m : float
+        KDE raster cell size, metres.
     """
 
     csp: str = ALL_CSPS
-    scope: str = "csp"
+    scope: str = DEFAULTS.scope
     month_from: str | None = None
     month_to: str | None = None
     categories: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
-    resolution: int = 9
-    bandwidth_m: float | None = None
-    k: int = 1
-    alpha: float = 0.05
-    fdr: bool = True
-    weight: str = "count"
+    resolution: int = DEFAULTS.resolution
+    bandwidth_m: float | None = DEFAULTS.bandwidth_m
+    k: int = DEFAULTS.k
+    alpha: float = DEFAULTS.alpha
+    fdr: bool = DEFAULTS.fdr
+    weight: str = DEFAULTS.weight
     layers: tuple[str, ...] = field(default=DEFAULT_LAYERS)
     basemap: bool = False
     focus: str | None = None
     imd: str = "2025"
+    grouping: str = DEFAULTS.grouping
+    include_flagged: bool = False
+    unknown_flags: UnknownFlags = "drop"
+    include_approximate: bool = False
+    permutations: int = DEFAULTS.permutations
+    seed: int | None = DEFAULTS.seed
+    cell_size_m: float = DEFAULTS.cell_size_m
 
     def with_(self, **changes: Any) -> View:
         """Return a copy with ``changes`` applied."""
@@ -151,6 +184,25 @@ class View:
         a layer or zooming in reuses the hot spots already computed.
         """
         return replace(self, layers=DEFAULT_LAYERS, basemap=False, focus=None)
+
+    def selection(self) -> Selection:
+        """Return the rows this view selects (:func:`hotspot.selection.select`)."""
+        return Selection(
+            start=self.month_from, end=self.month_to, categories=self.categories,
+            flags=self.flags, csps=() if self.csp == ALL_CSPS else (self.csp,),
+            include_flagged=self.include_flagged, unknown_flags=self.unknown_flags,
+            include_approximate=self.include_approximate,
+        )
+
+    def settings(self) -> AnalysisSettings:
+        """Return how this view's analyses are computed."""
+        return AnalysisSettings(
+            scope=self.scope, grouping=self.grouping,  # type: ignore[arg-type]
+            resolution=self.resolution, k=self.k, alpha=self.alpha, fdr=self.fdr,
+            weight=self.weight,  # type: ignore[arg-type]
+            permutations=self.permutations, seed=self.seed,
+            bandwidth_m=self.bandwidth_m, cell_size_m=self.cell_size_m,
+        )
 
 
 DEFAULT_VIEW = View()
@@ -207,6 +259,12 @@ def to_query(view: View) -> dict[str, str]:
         out["focus"] = view.focus
     if view.imd != d.imd:
         out["imd"] = view.imd
+    if view.grouping != d.grouping:
+        out["grouping"] = view.grouping
+    if view.include_flagged:
+        out["flagged"] = "1"
+    if view.unknown_flags != d.unknown_flags:
+        out["unknown"] = view.unknown_flags
     return out
 
 
@@ -298,12 +356,22 @@ def from_query(
         values["categories"] = _choices(raw["cat"], list(SV_CATEGORIES),
                                         name="cat", problems=problems)
     if "flag" in raw:
-        values["flags"] = _choices(raw["flag"], list(FLAG_FILTERS), name="flag",
-                                   problems=problems)
+        values["flags"] = _choices(_renamed(raw["flag"], FLAG_ALIASES, problems),
+                                   list(FLAG_FILTERS), name="flag", problems=problems)
     if "layers" in raw:
         text = "" if raw["layers"] == "none" else raw["layers"]
-        values["layers"] = _choices(text, list(LAYERS), name="layers",
-                                    problems=problems)
+        values["layers"] = _choices(_renamed(text, LAYER_ALIASES, problems),
+                                    list(LAYERS), name="layers", problems=problems)
+    if "grouping" in raw:
+        if raw["grouping"] in GROUPINGS:
+            values["grouping"] = raw["grouping"]
+        else:
+            ignore("grouping", f"one of {list(GROUPINGS)}")
+    if "unknown" in raw:
+        if raw["unknown"] in UNKNOWN_FLAG_POLICIES:
+            values["unknown_flags"] = raw["unknown"]
+        else:
+            ignore("unknown", f"one of {list(UNKNOWN_FLAG_POLICIES)}")
     _int_choice(raw, "res", "resolution", RESOLUTIONS, values, ignore)
     _int_choice(raw, "k", "k", K_VALUES, values, ignore)
     if "alpha" in raw:
@@ -326,10 +394,11 @@ def from_query(
             values["bandwidth_m"] = bw
         else:
             ignore("bw", f"'auto' or metres from {lo:g} to {hi:g}")
-    for key in ("fdr", "basemap"):
+    for key, attr in (("fdr", "fdr"), ("basemap", "basemap"),
+                      ("flagged", "include_flagged")):
         if key in raw:
             if raw[key] in ("0", "1"):
-                values[key] = raw[key] == "1"
+                values[attr] = raw[key] == "1"
             else:
                 ignore(key, "0 or 1")
     if "weight" in raw:
@@ -350,12 +419,22 @@ def from_query(
     if "panel" in raw and raw["panel"] not in PANELS:
         ignore("panel", f"one of {list(PANELS)}")
     known = {"csp", "scope", "from", "to", "cat", "flag", "layers", "res", "k",
-             "alpha", "bw", "fdr", "basemap", "weight", "focus", "imd", "panel"}
+             "alpha", "bw", "fdr", "basemap", "weight", "focus", "imd", "panel",
+             "grouping", "flagged", "unknown"}
     for key in sorted(set(raw) - known):
         problems.append(f"{key} is not a view setting and was ignored")
     for line in problems:
         logger.info("URL: %s", line)
     return View(**values), problems
+
+
+def _renamed(text: str, aliases: Mapping[str, str], problems: list[str]) -> str:
+    """Map old spellings in a comma-separated list to current ones, with a note."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for old in items:
+        if old in aliases:
+            problems.append(f"{old!r} is now called {aliases[old]!r}")
+    return ",".join(aliases.get(t, t) for t in items)
 
 
 def _int_choice(raw: Mapping[str, str], key: str, attr: str, allowed: Sequence[int],
@@ -370,20 +449,17 @@ def _int_choice(raw: Mapping[str, str], key: str, attr: str, allowed: Sequence[i
 
 
 def check_view(view: View) -> View:
-    """Return ``view`` when every value is allowed, else raise ParameterError."""
-    if view.scope not in SCOPES:
-        raise ParameterError(f"scope must be one of {SCOPES}, got {view.scope!r}")
-    if view.resolution not in RESOLUTIONS:
-        raise ParameterError(
-            f"resolution must be one of {RESOLUTIONS}, got {view.resolution!r}"
-        )
-    if view.weight not in WEIGHTS:
-        raise ParameterError(f"weight must be one of {WEIGHTS}, got {view.weight!r}")
+    """Return ``view`` when every value is allowed, else raise ParameterError.
+
+    The analysis settings and the selection are checked by their own one rule
+    (:meth:`AnalysisSettings.validate`, :meth:`Selection.validate`).
+    """
+    view.settings().validate()
+    view.selection().validate()
     if view.imd not in IMD_EDITIONS:
         raise ParameterError(
             f"imd must be one of {list(IMD_EDITIONS)}, got {view.imd!r}")
-    for name, allowed in (("categories", SV_CATEGORIES), ("flags", FLAG_FILTERS),
-                          ("layers", LAYERS)):
+    for name, allowed in (("flags", FLAG_FILTERS), ("layers", LAYERS)):
         bad = set(getattr(view, name)) - set(allowed)
         if bad:
             raise ParameterError(
@@ -393,3 +469,168 @@ def check_view(view: View) -> View:
 
 
 VIEW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(View))
+
+
+# ------------------------------------------------------------------ view files
+#: Keys a view file may hold at its top level.
+VIEW_FILE_KEYS = frozenset({
+    "title", "store", "csp", "grouping", "from", "to", "categories", "flags",
+    "unknown_flags", "include_flagged", "layers", "parameters", "disclosure",
+    "fires", "operations", "imd_edition",
+})
+#: Keys of a view file's ``[parameters]`` table (analysis settings).
+VIEW_FILE_PARAMETERS = frozenset({"scope", "resolution", "k", "alpha", "fdr",
+                                  "weight", "bandwidth_m", "cell_size_m"})
+
+
+@dataclass(frozen=True)
+class ViewFile:
+    """A view file (``docs/exports.md``): one :class:`View` plus what to export.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    store : pathlib.Path
+        Occurrence store (relative paths are taken from the file's folder).
+    view : View
+        The selection and settings (``csp`` stays ``"all"``: see :attr:`csp`).
+    csp : str
+        CSP name or code as written, or ``"all"`` (resolved against the CSPs
+        of the view's grouping when the export is built).
+    sections : tuple of str
+        What to export (:data:`EXPORT_SECTIONS`).
+    disclosure : dict
+        The ``[disclosure]`` table as written (the export applies it, never
+        below the deployment's floor).
+    title : str or None
+        Title; made from the CSP and categories when None.
+    fires, operations : pathlib.Path or None
+        A fire-incident file and an operations file.
+    notes : tuple of str
+        Old spellings that were mapped to current ones.
+    """
+
+    path: Any
+    store: Any
+    view: View = DEFAULT_VIEW
+    csp: str = ALL_CSPS
+    sections: tuple[str, ...] = DEFAULT_EXPORT_SECTIONS
+    disclosure: Mapping[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    fires: Any = None
+    operations: Any = None
+    notes: tuple[str, ...] = ()
+
+
+def load_view(path: Any) -> ViewFile:
+    """Read a view file (TOML, or JSON when it ends in ``.json``).
+
+    Old spellings are accepted and mapped with a note (layers ``hotspots`` →
+    ``gistar``, ``deprivation`` → ``imd``; flags ``non_domestic`` →
+    ``nondomestic``, ``under_25`` → ``under25``).
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, unreadable, or holds an unknown key or a value
+        of the wrong kind; the message names the file and the key.
+    """
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from hotspot.errors import InputFileError
+    from hotspot.selection import canonical_flags
+
+    source = Path(path)
+    if not source.is_file():
+        raise InputFileError(source, "view file does not exist")
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+        raw: Any = (json.loads(text) if source.suffix.lower() == ".json"
+                    else tomllib.loads(text))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputFileError(source, f"not a valid view file: {str(exc)[:200]}"
+                             ) from None
+    if not isinstance(raw, dict):
+        raise InputFileError(source, "a view file must hold a table of keys, got "
+                             f"{type(raw).__name__}")
+    unknown = set(raw) - VIEW_FILE_KEYS
+    if unknown:
+        raise InputFileError(source, f"unknown keys {sorted(unknown)}; allowed: "
+                             f"{sorted(VIEW_FILE_KEYS)}")
+    if "store" not in raw:
+        raise InputFileError(source, "store is missing: name the occurrence store "
+                             "folder (e.g. store = \"../data/default_store\")")
+    notes: list[str] = []
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = raw.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise InputFileError(source, f"{key} must be a string or a list of strings, "
+                             f"got {value!r}")
+
+    def rel(key: str) -> Path | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InputFileError(source, f"{key} must be a path string, got "
+                                 f"{value!r}")
+        p = Path(value)
+        return p if p.is_absolute() else source.parent / p
+
+    sections = []
+    for name in strings("layers") or DEFAULT_EXPORT_SECTIONS:
+        new = LAYER_ALIASES.get(name, name)
+        if new != name:
+            notes.append(f"layer {name!r} is now called {new!r}")
+        if new not in EXPORT_SECTIONS:
+            raise InputFileError(source, f"layers must be some of "
+                                 f"{list(EXPORT_SECTIONS)}, got {name!r}")
+        sections.append(new)
+    params = raw.get("parameters", {}) or {}
+    if not isinstance(params, dict) or set(params) - VIEW_FILE_PARAMETERS:
+        raise InputFileError(source, f"[parameters] may hold only "
+                             f"{sorted(VIEW_FILE_PARAMETERS)}, got {params!r}")
+    disclosure = raw.get("disclosure", {}) or {}
+    if not isinstance(disclosure, dict):
+        raise InputFileError(source, f"[disclosure] must be a table, got "
+                             f"{disclosure!r}")
+    try:
+        flags, flag_notes = canonical_flags(strings("flags"))
+        notes += flag_notes
+        values: dict[str, Any] = dict(params)
+        values.update(
+            month_from=raw.get("from"), month_to=raw.get("to"),
+            categories=strings("categories"), flags=flags,
+            grouping=str(raw.get("grouping", DEFAULTS.grouping)),
+            imd=str(raw.get("imd_edition", "2025")),
+            unknown_flags=str(raw.get("unknown_flags", "drop")),
+            include_flagged=bool(raw.get("include_flagged", False)),
+        )
+        for key in ("from", "to"):
+            value = raw.get(key)
+            if value is not None and not (isinstance(value, str)
+                                          and _MONTH.match(value)):
+                raise ParameterError(f"{key} must be a month YYYY-MM, got {value!r}")
+        view = check_view(View(**values))
+    except (ParameterError, TypeError) as exc:
+        raise InputFileError(source, str(exc)) from None
+    csp = raw.get("csp", ALL_CSPS)
+    if not isinstance(csp, str):
+        raise InputFileError(source, f"csp must be a CSP name or code, got {csp!r}")
+    for line in notes:
+        logger.info("%s: %s", source, line)
+    return ViewFile(
+        path=source, store=rel("store") or Path(), view=view, csp=csp,
+        sections=tuple(dict.fromkeys(sections)), disclosure=dict(disclosure),
+        title=raw.get("title"), fires=rel("fires"), operations=rel("operations"),
+        notes=tuple(notes),
+    )

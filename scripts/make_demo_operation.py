@@ -42,13 +42,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from hotspot.app.analysis import serious_violence
+from hotspot.analysis import rows_between, training_hotspots
 from hotspot.boundaries import load_csps, load_wards
-from hotspot.detect.gistar import gi_star
-from hotspot.grid import count_points, study_cells
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
-from hotspot.operations.evaluate import Evaluation, evaluate_operation
-from hotspot.operations.model import (
+from hotspot.operations import (
     DEMO_OPERATION_FILE,
     Activity,
     Operation,
@@ -58,6 +55,7 @@ from hotspot.operations.model import (
     export_operations,
     operation_from_hotspots,
 )
+from hotspot.operations.evaluate import Evaluation, evaluate_operation
 from hotspot.operations.patrol import PatrolPlan, patrol_windows, plan_patrols
 
 logger = logging.getLogger("make_demo_operation")
@@ -80,7 +78,8 @@ def _near(cell_centre: Point, dx: float, dy: float) -> Point:
 
 def build(store_dir: Path) -> tuple[Operation, PatrolPlan, Evaluation]:
     """Return (operation, patrol plan, evaluation) built from the default store."""
-    occ = serious_violence(load_occurrences(store_dir))
+    stored = load_occurrences(store_dir)
+    occ = rows_between(stored)
     csps = load_csps()
     csp = csps[csps["csp_name"] == CSP_NAME]
     csp_geom = shapely.union_all(csp.geometry.to_numpy())
@@ -89,12 +88,12 @@ def build(store_dir: Path) -> tuple[Operation, PatrolPlan, Evaluation]:
     area = shapely.union_all(chosen.geometry.to_numpy()).buffer(200).buffer(-200)
     area = area.intersection(csp_geom)
 
-    when = pd.to_datetime(occ["occurred_from"])
-    train = occ[(when >= TRAIN[0]) & (when < pd.Timestamp(TRAIN[1])
-                                      + pd.Timedelta(days=1))]
-    during = occ[(when >= "2025-06-01") & (when < "2025-08-01")]
-    cells = study_cells(csp, resolution=9)
-    hot = gi_star(count_points(train, cells, weight="harm_weight"), column="count")
+    analysis = training_hotspots(
+        stored, csp_code=str(csp["csp_code"].iloc[0]),
+        start=pd.Timestamp(TRAIN[0]).date(), end=pd.Timestamp(TRAIN[1]).date())
+    hot, train = analysis.view_cells(), analysis.counted.rows
+    during = rows_between(stored, start=pd.Timestamp("2025-06-01").date(),
+                          end=pd.Timestamp("2025-07-31").date())
 
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=PATROL_HOURS_PER_WEEK, rank_by="harm",

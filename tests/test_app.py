@@ -159,7 +159,7 @@ def test_bad_query_values_are_ignored_and_reported(
 def test_peak_times_by_cell_on_a_hand_example() -> None:
     import geopandas as gpd
 
-    from hotspot.app.analysis import peak_times_by_cell
+    from hotspot.detect.top import peak_times_by_cell
     from hotspot.grid import cell_centres_bng
 
     a, b, c = "89195da49b7ffff", "89195da49a3ffff", "89195da4993ffff"
@@ -180,8 +180,8 @@ def test_peak_times_by_cell_on_a_hand_example() -> None:
 @needs_store
 def test_peak_times_by_cell_match_the_weekday_hour_table() -> None:
     from hotspot.app import cache as app_cache
-    from hotspot.app.analysis import peak_times_by_cell
     from hotspot.context.temporal import weekday_hour
+    from hotspot.detect.top import peak_times_by_cell
     from hotspot.errors import ParameterError
     from hotspot.grid import points_to_cells
 

@@ -25,7 +25,7 @@ from hotspot.app.operations import OpKeys
 from hotspot.errors import InputFileError
 from hotspot.export.disclosure import DisclosureRules, check_file
 from hotspot.ingest.store import DEFAULT_STORE
-from hotspot.operations.model import ACTIVITY_KINDS, OperationStore, import_operations
+from hotspot.operations import ACTIVITY_KINDS, OperationStore, import_operations
 from hotspot.view import DEFAULT_VIEW
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -14,8 +14,9 @@ import pyogrio
 import pytest
 
 from hotspot.boundaries import load_csps
-from hotspot.cli.detect import EMERGING_OUTPUT, GISTAR_OUTPUT, add_parser
+from hotspot.cli.detect import add_parser
 from hotspot.crs import BNG
+from hotspot.detect.analyse import EMERGING_OUTPUT, GISTAR_OUTPUT
 from hotspot.errors import ParameterError
 from hotspot.grid import cell_centres_bng, study_cells
 from hotspot.ingest.store import write_store

@@ -12,6 +12,7 @@ from shapely.geometry import Point, box
 
 from hotspot.crs import BNG
 from hotspot.errors import ParameterError
+from hotspot.operations import Activity, Operation
 from hotspot.operations.evaluate import (
     default_periods,
     evaluate_operation,
@@ -19,7 +20,6 @@ from hotspot.operations.evaluate import (
     wdd,
     wdq,
 )
-from hotspot.operations.model import Activity, Operation
 
 # ----------------------------------------------------------------------------
 # WDD
@@ -325,12 +325,12 @@ def test_evaluation_does_not_change_its_input(occurrences):
 @pytest.mark.slow
 def test_demo_operation_evaluates_on_the_embedded_data():
     """The shipped Op Meero 2025 demo: June-July 2025 against April-May 2025."""
-    from hotspot.app.analysis import serious_violence
+    from hotspot.analysis import rows_between
     from hotspot.ingest.store import load_occurrences
-    from hotspot.operations.model import DEMO_OPERATION_FILE, import_operations
+    from hotspot.operations import DEMO_OPERATION_FILE, import_operations
 
     op = import_operations(DEMO_OPERATION_FILE)[0]
-    ev = evaluate_operation(serious_violence(load_occurrences()), op)
+    ev = evaluate_operation(rows_between(load_occurrences()), op)
     during = ev.results[(ev.results["comparison"] == "during")
                         & (ev.results["measure"] == "without_proactive")
                         & (ev.results["weighting"] == "count")].iloc[0]

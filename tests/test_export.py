@@ -323,7 +323,8 @@ def test_export_log_lines(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
 
 
 def test_view_file_is_read_and_checked(tmp_path: Path) -> None:
-    from hotspot.cli.export import load_view
+    from hotspot.export.build import rules_of
+    from hotspot.view import load_view
 
     view = tmp_path / "v.toml"
     view.write_text('store = "store"\ncsp = "Portsmouth"\nfrom = "2025-01"\n'
@@ -331,10 +332,10 @@ def test_view_file_is_read_and_checked(tmp_path: Path) -> None:
                     '[disclosure]\nmin_count = 10\nround_to = 5\n', encoding="utf-8")
     spec = load_view(view)
     assert spec.store == tmp_path / "store"
-    assert spec.csp == "Portsmouth" and spec.month_from == "2025-01"
-    assert spec.categories == ("robbery",)
-    assert spec.parameters == {"resolution": 8}
-    assert spec.rules == DisclosureRules(min_count=10, round_to=5)
+    assert spec.csp == "Portsmouth" and spec.view.month_from == "2025-01"
+    assert spec.view.categories == ("robbery",)
+    assert spec.view.resolution == 8
+    assert rules_of(spec) == DisclosureRules(min_count=10, round_to=5)
     view.write_text('store = "s"\nperiod = "2025"\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"v\.toml: unknown keys \['period'\]"):
         load_view(view)

@@ -17,11 +17,11 @@ from hotspot.context.fires import (
     colocation_summary,
     deliberate_fires,
     police_arson,
-    read_fire_incidents,
 )
 from hotspot.crs import BNG
 from hotspot.errors import InputFileError, ParameterError
 from hotspot.grid import cell_centres_bng, cell_polygons
+from hotspot.ingest.fire import read_fire_incidents
 from hotspot.settings import DATA_DIR
 
 HEADER = (

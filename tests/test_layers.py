@@ -243,7 +243,7 @@ def test_activity_styles_are_distinct() -> None:
     glyphs = [g for _, g in layers.ACTIVITY_STYLES.values()]
     assert len(set(colours)) == len(colours)
     assert len(set(glyphs)) == len(glyphs)
-    from hotspot.operations.model import ACTIVITY_KINDS
+    from hotspot.operations import ACTIVITY_KINDS
 
     assert set(layers.ACTIVITY_STYLES) == set(ACTIVITY_KINDS)
 

@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import Point, Polygon, box
 
 from hotspot.grid import cell_centres_bng
-from hotspot.operations.model import (
+from hotspot.operations import (
     ACTIVITY_KINDS,
     DEMO_OPERATION_FILE,
     Activity,

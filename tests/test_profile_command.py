@@ -11,16 +11,13 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from hotspot.cli.profile import (
-    add_overlay_parser,
-    add_profile_parser,
-    build_profile,
-    serious_violence,
-)
+from hotspot.cli.profile import add_overlay_parser, add_profile_parser
+from hotspot.context.profile import build_profile
 from hotspot.crs import BNG
 from hotspot.errors import ParameterError
 from hotspot.ingest.schema import conform, empty_rejects
 from hotspot.ingest.store import write_store
+from hotspot.selection import Selection, select
 
 # Portsmouth 012A (IMD 2025 decile 4, 1,795 residents) and Southampton points.
 PORTSMOUTH = ("E06000044", "Portsmouth", "E01017013", 464300.0, 100300.0)
@@ -78,14 +75,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def serious_violence(occ: gpd.GeoDataFrame, **kw: object) -> gpd.GeoDataFrame:
+    return select(occ, Selection(**kw)).rows  # type: ignore[arg-type]
+
+
 def test_serious_violence_filters() -> None:
     occ = _occurrences()
     assert len(serious_violence(occ)) == 6
-    non_domestic = serious_violence(occ, subset="non_domestic")
-    assert "T1" not in set(non_domestic["occurrence_id"])
-    assert "T4" in set(non_domestic["occurrence_id"])  # not recorded: kept
-    with pytest.raises(ParameterError, match="subset"):
-        serious_violence(occ, subset="knives")
+    dropped = select(occ, Selection(flags=("non_domestic",)))
+    assert "T1" not in set(dropped.rows["occurrence_id"])
+    assert "T4" not in set(dropped.rows["occurrence_id"])  # not recorded: left out
+    assert dropped.notes and "left out" in dropped.notes[0]
+    kept = serious_violence(occ, flags=("nondomestic",), unknown_flags="keep")
+    assert "T1" not in set(kept["occurrence_id"])
+    assert "T4" in set(kept["occurrence_id"])  # not recorded: kept on request
+    with pytest.raises(ParameterError, match="flags"):
+        serious_violence(occ, flags=("knives",))
 
 
 def test_build_profile_for_a_csp() -> None:

@@ -16,7 +16,6 @@ unchanged after the pages have run).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +24,19 @@ import pandas as pd
 import streamlit as st
 
 from hotspot import layers
-from hotspot.app import analysis as app_analysis
+from hotspot.analysis import analyse
 from hotspot.boundaries import load_csps, load_hips_outline, load_wards
+from hotspot.detect import analyse as core
 from hotspot.detect.gistar import ring_weights
 from hotspot.detect.result import DetectResult
+from hotspot.detect.top import cells_for_csp
+from hotspot.detect.top import top_hotspots as top_table
 from hotspot.errors import HotspotError
 from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
-from hotspot.settings import DATA_DIR
+from hotspot.selection import Selected, Selection, select
+from hotspot.settings import DATA_DIR, ENV_STORE, env
 from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
@@ -42,7 +45,7 @@ if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
 logger = logging.getLogger(__name__)
 
 #: Environment variable naming the store the app starts on (tests, demos).
-STORE_ENV = "HOTSPOT_STORE"
+STORE_ENV = ENV_STORE
 PLACES_FILE = DATA_DIR / "gazetteer" / "places.parquet"
 #: CSP grouping every page uses: the 14 district-level CSPs.
 GROUPING = "district"
@@ -50,7 +53,7 @@ GROUPING = "district"
 
 def default_store() -> str:
     """Return the store the app opens on: ``$HOTSPOT_STORE`` or the default."""
-    return str(Path(os.environ.get(STORE_ENV, str(DEFAULT_STORE))))
+    return str(Path(env(STORE_ENV) or str(DEFAULT_STORE)))
 
 
 @st.cache_resource(show_spinner="Loading boundaries…")
@@ -78,9 +81,30 @@ def places(path: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Loading occurrences…")
+def occurrences(store_dir: str) -> gpd.GeoDataFrame:
+    """Every row of a store (read-only, shared by every session)."""
+    return load_occurrences(store_dir)
+
+
+@st.cache_resource(max_entries=64)
+def selected(store_dir: str, selection: Selection) -> Selected:
+    """Return the rows a selection chooses (:func:`~hotspot.selection.select`)."""
+    return select(occurrences(store_dir), selection)
+
+
 def points(store_dir: str) -> gpd.GeoDataFrame:
-    """Serious-violence rows of a store (see :func:`app_analysis.serious_violence`)."""
-    return app_analysis.serious_violence(load_occurrences(store_dir))
+    """Serious-violence rows of a store without data-quality flags (all months)."""
+    return selected(store_dir, Selection()).rows
+
+
+def view_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
+    """Return the view's rows (its CSP filter applied): totals, tables, charts."""
+    return selected(store_dir, view.selection()).rows
+
+
+def counted_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
+    """Return the rows the view's cells count (every CSP: a cell counts its own)."""
+    return selected(store_dir, view.selection().without_csps()).rows
 
 
 @st.cache_data
@@ -106,62 +130,59 @@ def study_csp(view: View) -> str:
     return view.csp if view.scope == "csp" else ALL_CSPS
 
 
-@st.cache_data(show_spinner="Finding hot spots (Gi*)…")
+@st.cache_data(show_spinner="Finding hot spots (Gi*)…", max_entries=64)
 def gistar(store_dir: str, grouping: str, view: View) -> DetectResult:
-    """Gi* for a view; the cell table keeps only cells drawn on the map.
+    """Gi* for a view (:func:`hotspot.analysis.analyse`); drawn cells only.
 
     Cells that are neither significant nor hold an occurrence are dropped from
     the returned table (their number stays in ``counts``), which keeps the cached
     result small.
     """
-    rows, filters = app_analysis.filter_view(points(store_dir), view)
     cells, weights = study(grouping, view.resolution, view.scope, study_csp(view),
                            view.k)
-    return app_analysis.gistar_for_view(rows, cells, weights, view=view,
-                                        filters=filters, drawn_only=True)
+    return analyse(occurrences(store_dir), view.with_(grouping=grouping),
+                   cells=cells, weights=weights, drawn_only=True,
+                   selector=lambda s: selected(store_dir, s)).result
 
 
-@st.cache_data(show_spinner="Computing the density surface…")
+@st.cache_data(show_spinner="Computing the density surface…", max_entries=32)
 def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
     """Kernel density over the chosen CSP (50 m cells) or HIPS (100 m cells)."""
-    from hotspot.detect.kde import kde_surface
-
-    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    rows = counted_rows(store_dir, view)
     csps = load_csps(grouping=grouping)  # type: ignore[arg-type]
     if view.csp != ALL_CSPS:
         csps = csps[csps["csp_code"] == view.csp]
     if len(rows) < 2:
         return None
     cell = 50.0 if view.csp != ALL_CSPS else 100.0
-    weights = "harm_weight" if view.weight == "harm" else None
-    return kde_surface(rows, area=csps.geometry.union_all(), cell_size_m=cell,
-                       bandwidth_m=view.bandwidth_m, weights=weights)
+    surface, _ = core.density(rows, csps.geometry.union_all(),
+                              view.with_(cell_size_m=cell).settings())
+    return surface
 
 
-@st.cache_data(show_spinner="Looking for emerging hot spots…")
+@st.cache_data(show_spinner="Looking for emerging hot spots…", max_entries=32)
 def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     """Emerging hot spot categories of the view's cells (counts per category).
 
     Returns None when the period has fewer than three months: a trend needs
     more periods than that.
     """
-    from hotspot.detect.emerging import emerging_hot_spots
-
-    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    rows = counted_rows(store_dir, view)
     months = rows["month"].nunique() if len(rows) else 0
     if months < 3:
         return None
     cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
-    out = emerging_hot_spots(rows, cells, column=view.weight,  # type: ignore[arg-type]
-                             weight="harm_weight", k=view.k, alpha=view.alpha,
-                             fdr=view.fdr)
+    out = core.emerging(rows, cells, view.settings())
     table = out.cells
+    if table is None:
+        return None
     if view.csp != ALL_CSPS:
         table = table[table["csp_code"] == view.csp]
     counts = table["category"].value_counts().rename_axis("category")
     frame = counts.rename("cells").reset_index()
-    frame.attrs["period"] = out.choice.period
-    frame.attrs["reason"] = out.choice.reason
+    frame.attrs["period"] = out.parameters.get("period")
+    frame.attrs["reason"] = out.automatic.get("period", "given")
+    frame.attrs["warnings"] = list(out.warnings)
     return frame
 
 
@@ -184,7 +205,7 @@ def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
     from hotspot.context.deprivation import attach_imd, decile_table
 
-    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    rows = counted_rows(store_dir, view)
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
     area = "HIPS" if view.csp == ALL_CSPS else view.csp
     return table[table["csp_code"] == area].reset_index(drop=True)
@@ -226,8 +247,8 @@ def fires(path: str, grouping: str) -> gpd.GeoDataFrame:
     from hotspot.context.fires import (
         deliberate_fires,
         locate_fires,
-        read_fire_incidents,
     )
+    from hotspot.ingest.fire import read_fire_incidents
 
     read = read_fire_incidents(path)
     located = locate_fires(deliberate_fires(read.accepted), grouping=grouping)
@@ -297,7 +318,7 @@ def colocation(store_dir: str, fire_path: str, grouping: str,
     """Cells hot for both fires and violence, and the per-CSP summary."""
     from hotspot.context.fires import colocation_cells, colocation_summary
 
-    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    rows = counted_rows(store_dir, view)
     chosen = fires_for_view(fires(fire_path, grouping), view)
     cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
     both = colocation_cells(rows, chosen, cells, k=view.k, fdr=view.fdr)
@@ -311,18 +332,18 @@ def colocation(store_dir: str, fire_path: str, grouping: str,
     return hot, summary_table
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
     """Rank the view's strongest hot spots, with peak times and IMD deciles."""
     result = gistar(store_dir, grouping, view)
-    rows, _ = app_analysis.filter_view(points(store_dir), view)
+    rows = counted_rows(store_dir, view)
     if result.cells is None:
         raise RuntimeError("the Gi* result has no cell table")
-    shown = app_analysis.cells_for_csp(result.cells, view.csp)
+    shown = cells_for_csp(result.cells, view.csp)
     hot = shown[shown["bin"] > 0].nlargest(10, "z")
     imd = None
     try:
         imd = cell_deciles(tuple(hot["h3"]), view.imd)
     except HotspotError as exc:
         logger.warning("no IMD deciles for hot spots: %s", exc)
-    return app_analysis.top_hotspots(result, rows, csp=view.csp, imd=imd)
+    return top_table(result, rows, csp=view.csp, imd=imd)

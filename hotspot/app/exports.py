@@ -1,7 +1,7 @@
 """The export page's glue: the map's view → an export bundle → partner downloads.
 
-The analysis is the command line's (:func:`hotspot.cli.export.build_bundle`
-on a :class:`~hotspot.cli.export.ViewSpec` made from the map's
+The analysis is the one every export uses (:func:`hotspot.export.build.build_bundle`
+on a :class:`~hotspot.view.ViewFile` holding the map's
 :class:`~hotspot.view.View`); every file goes out through
 :func:`hotspot.export.bundle.export_download`, which applies the disclosure rules, runs
 the checker on what it wrote and logs the export.
@@ -15,16 +15,15 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from hotspot.cli.export import ViewSpec, build_bundle
 from hotspot.errors import ParameterError
+from hotspot.export.build import build_bundle
 from hotspot.export.bundle import ExportBundle, disclose, export, export_download
 from hotspot.export.disclosure import DisclosureRules
-from hotspot.view import ALL_CSPS, View
+from hotspot.view import ALL_CSPS, View, ViewFile
 
 logger = logging.getLogger(__name__)
 
@@ -44,64 +43,54 @@ DOWNLOADS: dict[str, tuple[str, str]] = {
 PER_CSP = ("pdf", "png")
 #: Formats delivered as a zip of several files.
 ZIPPED = ("geojson", "csv", *PER_CSP)
-#: Map layer toggles → export layers (hot spots, CSP outline and tables always).
-LAYER_MAP: dict[str, str] = {
-    "kde": "kde", "wards": "wards", "imd": "deprivation", "fires": "fires",
-    "colocation": "fires", "operations": "operations",
-}
+#: Map layers that add a section to an export (hot spots, CSP outline, tables
+#: and density always go).
+EXPORT_FROM_MAP: dict[str, str] = {"wards": "wards", "imd": "imd", "fires": "fires",
+                                   "colocation": "fires", "operations": "operations"}
 #: Finest H3 resolution a partner file may hold (the disclosure rule's default).
 EXPORT_MAX_RESOLUTION = 9
 
 
-def export_layers(view: View) -> tuple[str, ...]:
-    """Export layers for the map's toggles (density always, for the GeoTIFF)."""
-    wanted = ["hotspots", "csp", "tables", "kde"]
-    wanted += [LAYER_MAP[k] for k in view.layers if k in LAYER_MAP]
+def export_sections(view: View) -> tuple[str, ...]:
+    """Export sections for the map's toggles (density always, for the GeoTIFF)."""
+    wanted = ["gistar", "csp", "tables", "kde"]
+    wanted += [EXPORT_FROM_MAP[k] for k in view.layers if k in EXPORT_FROM_MAP]
     return tuple(dict.fromkeys(wanted))
 
 
-def view_spec(view: View, *, store_dir: str, grouping: str, fire_path: str | None,
-              operations_path: str | None) -> ViewSpec:
-    """Return the command line's view for the map's ``view``.
+def view_file(view: View, *, store_dir: str, grouping: str,
+              fire_path: str | None) -> ViewFile:
+    """Return the export view for the map's ``view``.
 
     H3 resolutions finer than :data:`EXPORT_MAX_RESOLUTION` are coarsened to it
     (partner files may not hold finer cells).
     """
-    parameters: dict[str, Any] = {
-        "scope": view.scope, "resolution": min(view.resolution,
-                                               EXPORT_MAX_RESOLUTION),
-        "k": view.k, "alpha": view.alpha, "fdr": view.fdr, "weight": view.weight,
-    }
-    if view.bandwidth_m is not None:
-        parameters["bandwidth_m"] = view.bandwidth_m
-    return ViewSpec(
-        path=Path(store_dir) / "app-view.toml", store=Path(store_dir), csp=view.csp,
-        grouping=grouping, month_from=view.month_from, month_to=view.month_to,
-        categories=view.categories, flags=view.flags, layers=export_layers(view),
-        parameters=parameters, fires=Path(fire_path) if fire_path else None,
-        operations=Path(operations_path) if operations_path else None,
-    )
+    shown = view.for_analysis().with_(
+        csp=ALL_CSPS, grouping=grouping,
+        resolution=min(view.resolution, EXPORT_MAX_RESOLUTION))
+    return ViewFile(path=Path(store_dir) / "app-view.toml", store=Path(store_dir),
+                    view=shown, csp=view.csp, sections=export_sections(view),
+                    fires=Path(fire_path) if fire_path else None)
 
 
-@st.cache_data(show_spinner="Preparing the export (analysis and layers)…")
+@st.cache_data(show_spinner="Preparing the export (analysis and layers)…",
+               max_entries=16)
 def bundle(store_dir: str, grouping: str, view: View, fire_path: str | None,
            ops_store: str | None, csp: str | None) -> ExportBundle:
     """Build the export bundle of a view (for one CSP when ``csp`` is given).
 
-    Operations are read from the app's operation store ``ops_store`` (written
-    to a temporary GeoPackage first, as the exporter reads operation files).
+    Operations come from the app's operation store ``ops_store`` as objects.
     """
-    from hotspot.operations.model import export_operations, open_default_store
+    from hotspot.app.cache import occurrences
+    from hotspot.operations import open_default_store
 
-    with tempfile.TemporaryDirectory(prefix="hotspot-export-") as folder:
-        ops_file = None
-        if ops_store is not None and "operations" in view.layers:
-            ops = open_default_store(ops_store).load_all()
-            if ops:
-                ops_file = str(export_operations(ops, Path(folder) / "ops.gpkg"))
-        spec = view_spec(view, store_dir=store_dir, grouping=grouping,
-                         fire_path=fire_path, operations_path=ops_file)
-        return build_bundle(spec, csp=csp)
+    ops = None
+    if ops_store is not None and "operations" in view.layers:
+        ops = open_default_store(ops_store).load_all() or None
+    spec = view_file(view, store_dir=store_dir, grouping=grouping,
+                     fire_path=fire_path)
+    return build_bundle(spec, csp=csp, operations=ops,
+                        occurrences=occurrences(store_dir))
 
 
 def disclosure_summary(data: ExportBundle, rules: DisclosureRules) -> pd.DataFrame:

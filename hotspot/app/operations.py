@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,10 +24,8 @@ from shapely.geometry.base import BaseGeometry
 from hotspot import settings
 from hotspot.app import cache as app_cache
 from hotspot.boundaries import load_csps, load_wards
-from hotspot.context.temporal import occurred_between
 from hotspot.errors import InputFileError, ParameterError
-from hotspot.operations.evaluate import Evaluation, evaluate_operation
-from hotspot.operations.model import (
+from hotspot.operations import (
     DEFAULT_STORE_PATH,
     Operation,
     OperationStore,
@@ -36,13 +33,15 @@ from hotspot.operations.model import (
     import_operations,
     open_default_store,
 )
+from hotspot.operations.evaluate import Evaluation, evaluate_operation
 from hotspot.operations.patrol import PatrolPlan, plan_patrols
+from hotspot.selection import Selected, Selection
 from hotspot.view import View
 
 logger = logging.getLogger(__name__)
 
 #: Environment variable naming the operation store the app uses (tests, demos).
-OPERATIONS_ENV = "HOTSPOT_OPERATIONS_STORE"
+OPERATIONS_ENV = settings.ENV_OPERATIONS_STORE
 #: Largest operations file accepted for import, megabytes.
 MAX_IMPORT_MB = 20
 #: Import and export formats: suffix → label.
@@ -89,19 +88,13 @@ def store_path() -> str:
 
     Defaults to :data:`hotspot.operations.model.DEFAULT_STORE_PATH` (in ``var/``).
     """
-    return str(Path(os.environ.get(OPERATIONS_ENV, str(DEFAULT_STORE_PATH))))
+    return str(Path(settings.env(OPERATIONS_ENV) or str(DEFAULT_STORE_PATH)))
 
 
 def open_store(path: str) -> OperationStore:
     """Open (creating and seeding with the demonstration on first use) a store."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return open_default_store(path)
-
-
-def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
-             ) -> gpd.GeoDataFrame:
-    """Rows whose first moment lies in [start, end] (days, inclusive)."""
-    return occurred_between(occ, start=start, end=end)
 
 
 def _csp(grouping: str, csp_code: str) -> gpd.GeoDataFrame:
@@ -133,17 +126,23 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
     area's hot cells; the operation's own period is the test period of the PAI.
     ``version`` is part of the cache key only (an edit makes a new plan).
     """
-    from hotspot.detect.gistar import gi_star
-    from hotspot.grid import count_points, study_cells
+    from hotspot.analysis import rows_between, training_hotspots
 
     del version  # cache key only
     op = open_store(ops_path).get(operation_id)
-    occ = app_cache.points(store_dir)
     csp = _csp(grouping, op.csp_code)
-    train = _between(occ, None, op.period_start - timedelta(days=1))
-    test = _between(occ, op.period_start, op.period_end)
-    cells = study_cells(csp, resolution=PLAN_RESOLUTION)
-    hot = gi_star(count_points(train, cells, weight="harm_weight"), column="count")
+
+    def selector(selection: Selection) -> Selected:
+        return app_cache.selected(store_dir, selection)
+
+    occ = app_cache.occurrences(store_dir)
+    analysis = training_hotspots(occ, csp_code=op.csp_code, start=None,
+                                 end=op.period_start - timedelta(days=1),
+                                 grouping=grouping, resolution=PLAN_RESOLUTION,
+                                 selector=selector)
+    hot, train = analysis.view_cells(), analysis.counted.rows
+    test = rows_between(occ, start=op.period_start, end=op.period_end,
+                        selector=selector)
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=hours_per_week, area=op.area,
         minutes_per_visit=minutes_per_visit, test_occurrences=test,
@@ -187,7 +186,7 @@ def map_operations(path: str, csp: str) -> tuple[gpd.GeoDataFrame,
     Activities are returned too when one CSP is shown (their symbols would
     crowd the whole of HIPS); None otherwise.
     """
-    from hotspot.operations.model import activities_table, operations_table
+    from hotspot.operations import activities_table, operations_table
 
     ops = open_store(path).load_all()
     if csp != "all":

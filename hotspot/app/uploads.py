@@ -117,7 +117,7 @@ def read_fire_upload(saved: SavedUpload) -> ReadResult:
     InputFileError
         When the file cannot be read or a required column is missing.
     """
-    from hotspot.context.fires import read_fire_incidents
+    from hotspot.ingest.fire import read_fire_incidents
 
     return read_fire_incidents(saved.path)
 

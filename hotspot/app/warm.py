@@ -26,7 +26,7 @@ from hotspot.view import View
 logger = logging.getLogger(__name__)
 
 #: What the map page imports, loaded ahead of the first visitor.
-PAGE_MODULES = ("hotspot.app.access", "hotspot.app.analysis", "hotspot.app.cache",
+PAGE_MODULES = ("hotspot.analysis", "hotspot.app.access", "hotspot.app.cache",
                 "hotspot.app.controls", "hotspot.app.operations",
                 "hotspot.app.panels", "hotspot.layers")
 #: Loggers that complain when a cached function runs outside a script run

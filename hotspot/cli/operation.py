@@ -31,9 +31,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from hotspot.context.temporal import occurred_between
 from hotspot.errors import ParameterError
-from hotspot.operations.model import (
+from hotspot.operations import (
     DEFAULT_STORE_PATH,
     Operation,
     OperationStore,
@@ -197,26 +196,29 @@ def _polygon(path: Path) -> shapely.Geometry:
 
 
 def _occurrences(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    from hotspot.app.analysis import serious_violence
+    """Every row of the store named by ``--data`` (the selection is the core's)."""
     from hotspot.ingest.store import load_occurrences
 
-    return serious_violence(load_occurrences(args.data))
+    return load_occurrences(args.data)
+
+
+def _hot_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *, start: date | None,
+               end: date | None, resolution: int) -> tuple[gpd.GeoDataFrame,
+                                                           gpd.GeoDataFrame]:
+    """Gi* cells of the CSP over the training days, and the rows they count."""
+    from hotspot.analysis import training_hotspots
+
+    analysis = training_hotspots(occ, csp_code=str(csp["csp_code"].iloc[0]),
+                                 start=start, end=end, resolution=resolution)
+    cells = analysis.view_cells()
+    return cells, analysis.counted.rows
 
 
 def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
              ) -> gpd.GeoDataFrame:
-    """Rows whose first moment lies in [start, end] (days, inclusive)."""
-    return occurred_between(occ, start=start, end=end)
+    from hotspot.analysis import rows_between
 
-
-def _hot_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *, resolution: int
-               ) -> gpd.GeoDataFrame:
-    from hotspot.detect.gistar import gi_star
-    from hotspot.grid import count_points, study_cells
-
-    cells = study_cells(csp, resolution=resolution)
-    result = gi_star(count_points(occ, cells, weight="harm_weight"), column="count")
-    return gpd.GeoDataFrame(result, geometry="geometry", crs=cells.crs)
+    return rows_between(occ, start=start, end=end)
 
 
 def _print_table(frame: pd.DataFrame) -> None:
@@ -234,7 +236,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from hotspot.operations.model import validate_operation
+    from hotspot.operations import validate_operation
 
     op = _store(args).get(args.operation_id)
     print(f"{op.name} [{op.operation_id}] v{op.version}, {op.status}"
@@ -264,10 +266,9 @@ def _run_create(args: argparse.Namespace) -> int:
     csp = _csp(args.csp)
     area = _polygon(args.area) if args.area else None
     occ = _occurrences(args)
-    train = _between(occ, _day(args.train_from, name="--train-from"),
-                     _day(args.train_to, name="--train-to")
-                     or start - timedelta(days=1))
-    hot = _hot_cells(train, csp, resolution=args.resolution)
+    hot, train = _hot_cells(occ, csp, start=_day(args.train_from, name="--train-from"),
+                            end=_day(args.train_to, name="--train-to")
+                            or start - timedelta(days=1), resolution=args.resolution)
     rank = "harm" if args.rank_by == "z" else args.rank_by
     plan = plan_patrols(hot, train, patrol_hours_per_week=2.0 * args.top,
                         rank_by=rank, area=area, max_cells=args.top)
@@ -344,9 +345,9 @@ def _run_plan(args: argparse.Namespace) -> int:
         raise ParameterError("plan needs an OPERATION_ID or --csp")
     test_from = _day(args.test_from, name="--test-from") or test_from
     test_to = _day(args.test_to, name="--test-to") or test_to
-    train = _between(occ, _day(args.train_from, name="--train-from"),
-                     _day(args.train_to, name="--train-to") or default_train_to)
-    hot = _hot_cells(train, csp, resolution=args.resolution)
+    hot, train = _hot_cells(occ, csp, start=_day(args.train_from, name="--train-from"),
+                            end=_day(args.train_to, name="--train-to")
+                            or default_train_to, resolution=args.resolution)
     test = _between(occ, test_from, test_to) if test_from else None
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=args.hours, rank_by=args.rank_by,
@@ -387,8 +388,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     op = _store(args).get(args.operation_id)
     check_operation(op)
     control = _polygon(args.control) if args.control else None
-    ev = evaluate_operation(_occurrences(args), op, buffer_m=args.buffer_m,
-                            control=control)
+    rows = _between(_occurrences(args), None, None)
+    ev = evaluate_operation(rows, op, buffer_m=args.buffer_m, control=control)
     for p in ev.periods:
         print(p.label())
     print(ev.table().to_string())

@@ -43,6 +43,9 @@ class DetectResult:
         The cell table (one row per study cell); None for a raster result.
     warnings : list of str
         Warnings for the user, in plain English.
+    notes : list of str
+        What the row selection did that a reader should know (for example how
+        many rows had an unknown flag and whether they were kept).
     extra : dict
         Method-specific extras (periods of a trend analysis, raster metadata).
     """
@@ -56,6 +59,7 @@ class DetectResult:
     counts: dict[str, int] = field(default_factory=dict)
     cells: gpd.GeoDataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def choose(self, name: str, value: Any, reason: str) -> None:
@@ -82,6 +86,7 @@ class DetectResult:
                     "filters": self.filters,
                     "counts": self.counts,
                     "warnings": self.warnings,
+                    "notes": self.notes,
                     "extra": self.extra,
                 },
                 default=str,
@@ -104,5 +109,6 @@ class DetectResult:
             lines.append(
                 "counts: " + ", ".join(f"{k}={v}" for k, v in self.counts.items())
             )
+        lines.extend(f"note: {n}" for n in self.notes)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)

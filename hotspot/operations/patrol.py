@@ -481,7 +481,7 @@ def patrol_windows(
     For :func:`hotspot.operations.model.operation_from_hotspots`; cells without
     known times are left out (they get the whole period there).
     """
-    from hotspot.operations.model import daily_windows
+    from hotspot.operations.make import daily_windows
 
     out: dict[str, tuple[TimeWindow, ...]] = {}
     for _, c in plan.cells.iterrows():

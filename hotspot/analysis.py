@@ -1,0 +1,329 @@
+"""One entry point from a view to its analysis: the rows, the cells, Gi*, warnings.
+
+:func:`analyse` is what every surface asks for "the hot spots of this view":
+the map (through its caches), ``hotspot detect``, exports and briefings, the
+operations that start from hot spots. It applies the one selection rule
+(:mod:`hotspot.selection`) and the analysis core (:mod:`hotspot.detect.analyse`)
+and returns an :class:`Analysis` whose warnings and notes reach every surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from scipy import sparse
+
+from hotspot.detect.analyse import hotspots, noun_for
+from hotspot.detect.result import DetectResult
+from hotspot.errors import ParameterError
+from hotspot.selection import Selected, Selection, select
+from hotspot.settings import GROUPING_LABELS
+from hotspot.view import ALL_CSPS, FLAG_FILTERS, View, check_view
+
+
+@dataclass
+class Analysis:
+    """A view's rows and hot spots.
+
+    Attributes
+    ----------
+    view : View
+        What was asked.
+    selected : Selected
+        The view's rows (its CSP filter applied): the CSP's own totals, tables
+        and charts use these.
+    counted : Selected
+        The rows counted over the study cells (no CSP filter: a CSP's cells
+        count every point inside them).
+    csps : geopandas.GeoDataFrame
+        The CSPs of the view.
+    result : DetectResult
+        Gi* over the study cells, with its counts, warnings and notes.
+    """
+
+    view: View
+    selected: Selected
+    counted: Selected
+    csps: gpd.GeoDataFrame
+    result: DetectResult
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> gpd.GeoDataFrame:
+        """The view's rows (see :attr:`selected`)."""
+        return self.selected.rows
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the analysis, for every surface that shows it."""
+        return list(self.result.warnings)
+
+    def view_cells(self) -> gpd.GeoDataFrame:
+        """Return the Gi* cells of the view's CSPs (every cell for all of HIPS)."""
+        cells = self.result.cells
+        if cells is None:
+            raise ParameterError("the analysis has no cell table")
+        codes = self.selected.selection.csps
+        return cells if not codes else cells[cells["csp_code"].isin(codes)]
+
+
+def study_area(csps: gpd.GeoDataFrame, view: View) -> gpd.GeoDataFrame:
+    """Return the CSPs whose cells a view's Gi* needs.
+
+    In scope ``csp`` each CSP is its own study area, so the view's CSP suffices;
+    in scope ``hips`` every CSP is part of the one study area.
+    """
+    if view.scope == "hips" or view.csp == ALL_CSPS:
+        return csps
+    return csps[csps["csp_code"] == view.csp]
+
+
+def analyse(
+    occurrences: gpd.GeoDataFrame,
+    view: View,
+    *,
+    csps: gpd.GeoDataFrame | None = None,
+    cells: gpd.GeoDataFrame | None = None,
+    weights: sparse.csr_array | None = None,
+    drawn_only: bool = False,
+    progress: bool = False,
+    selector: Callable[[Selection], Selected] | None = None,
+) -> Analysis:
+    """Select the view's rows and find its hot spots.
+
+    Parameters
+    ----------
+    occurrences : geopandas.GeoDataFrame
+        The canonical occurrence table (a store). Not modified.
+    view : View
+        Selection and settings (checked here).
+    csps : geopandas.GeoDataFrame, optional, keyword-only
+        The CSPs to analyse; default the view's CSP (or all) of its grouping.
+        Several CSPs (the command line's repeated ``--csp``) select their rows.
+    cells, weights : optional, keyword-only
+        Study cells and their ring weights when the caller caches them (the
+        app); built from ``csps`` otherwise.
+    drawn_only : bool, keyword-only
+        Keep only the cells a map draws (see :func:`hotspot.detect.analyse.hotspots`).
+    progress : bool, keyword-only
+        Progress bars.
+    selector : callable, optional, keyword-only
+        ``selection -> Selected`` when the caller caches selections (the app);
+        :func:`hotspot.selection.select` on ``occurrences`` otherwise.
+
+    Returns
+    -------
+    Analysis
+    """
+    from hotspot.grid import study_cells
+
+    all_csps, csps, counted, selected = _prepare(occurrences, view, csps, selector)
+    settings = view.settings()
+    if cells is None:
+        area = csps if settings.scope == "csp" else all_csps
+        cells = study_cells(area, resolution=settings.resolution,
+                            scope=settings.scope, progress=progress)
+    result = hotspots(
+        counted.rows, cells, settings, weights=weights,
+        filters=_filters(selected, csps),
+        period=_period(view, selected), noun=noun_for(view.categories),
+        drawn_only=drawn_only, progress=progress,
+    )
+    result.counts["occurrences_in"] = len(selected.rows)
+    result.notes.extend(selected.notes)
+    return Analysis(view=view, selected=selected, counted=counted, csps=csps,
+                    result=result)
+
+
+def _prepare(occurrences: gpd.GeoDataFrame, view: View,
+             csps: gpd.GeoDataFrame | None,
+             selector: Callable[[Selection], Selected] | None,
+             ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Selected, Selected]:
+    """Check the view; return (all CSPs, the view's CSPs, counted, selected)."""
+    from hotspot.boundaries import load_csps
+
+    check_view(view)
+    all_csps = load_csps(grouping=view.settings().grouping)
+    if csps is None:
+        csps = (all_csps if view.csp == ALL_CSPS
+                else all_csps[all_csps["csp_code"] == view.csp])
+        if csps.empty:
+            raise ParameterError(f"csp must be 'all' or one of "
+                                 f"{sorted(all_csps['csp_code'])}, got {view.csp!r}")
+    selection = view.selection()
+    if len(csps) < len(all_csps):
+        selection = replace(selection, csps=tuple(csps["csp_code"]))
+    else:
+        selection = replace(selection, csps=())
+    pick = selector or (lambda s: select(occurrences, s))
+    counted = pick(selection.without_csps())
+    selected = pick(selection) if selection.csps else counted
+    if counted.rows.empty:
+        raise ParameterError(
+            "no occurrences left after the filters "
+            f"{selected.filters}; widen the period, categories, flags or CSPs")
+    return all_csps, csps, counted, selected
+
+
+def _filters(selected: Selected, csps: gpd.GeoDataFrame) -> dict[str, Any]:
+    filters = dict(selected.filters)
+    if selected.selection.csps:
+        filters["csps"] = sorted(csps["csp_name"])
+    return filters
+
+
+def emerging(
+    occurrences: gpd.GeoDataFrame,
+    view: View,
+    *,
+    csps: gpd.GeoDataFrame | None = None,
+    period: str | None = None,
+    progress: bool = False,
+) -> DetectResult:
+    """Emerging hot spots of a view (:func:`hotspot.detect.analyse.emerging`)."""
+    from hotspot.detect.analyse import emerging as emerging_core
+    from hotspot.grid import study_cells
+
+    all_csps, csps, counted, selected = _prepare(occurrences, view, csps, None)
+    settings = view.settings()
+    cells = study_cells(csps if settings.scope == "csp" else all_csps,
+                        resolution=settings.resolution, scope=settings.scope,
+                        progress=progress)
+    lo, hi = selected.selection.bounds()
+    result = emerging_core(
+        counted.rows, cells, settings, period=period, start=lo,
+        end=None if hi is None else hi - pd.Timedelta(days=1),
+        filters=_filters(selected, csps), noun=noun_for(view.categories),
+        progress=progress)
+    if selected.selection.csps and result.cells is not None:
+        result.cells = result.cells[
+            result.cells["csp_code"].isin(selected.selection.csps)]
+    result.notes.extend(selected.notes)
+    return result
+
+
+def density(
+    occurrences: gpd.GeoDataFrame,
+    view: View,
+    *,
+    csps: gpd.GeoDataFrame | None = None,
+) -> tuple[Any, DetectResult]:
+    """Kernel density of a view over its CSPs (:func:`hotspot.detect.analyse.density`).
+
+    Every selected row counts, also those just outside the CSPs: a density near
+    a boundary includes its neighbours across it (the surface is clipped to the
+    area; :attr:`DetectResult.counts` says how many points lay outside).
+    """
+    from hotspot.detect.analyse import density as density_core
+
+    _, csps, counted, selected = _prepare(occurrences, view, csps, None)
+    surface, result = density_core(
+        counted.rows, csps.geometry.union_all(), view.settings(),
+        filters=_filters(selected, csps), period=_period(view, selected))
+    result.counts["occurrences_in"] = len(selected.rows)
+    result.notes.extend(selected.notes)
+    result.extra["csps"] = sorted(csps["csp_name"])
+    return surface, result
+
+
+def _period(view: View, selected: Selected) -> tuple[str | None, str | None]:
+    from hotspot.detect.analyse import period_of
+
+    return period_of(selected.rows, start=view.month_from, end=view.month_to)
+
+
+def how_computed(
+    view: View,
+    result: DetectResult,
+    *,
+    kde_bandwidth_m: float | None = None,
+    kde_reason: str | None = None,
+    kde_cell_m: float | None = None,
+) -> pd.DataFrame:
+    """Every parameter of the view with its value and the reason for it."""
+    scope_text = ("each CSP is its own study area, so Portsmouth and Southampton "
+                  "do not swamp the rural CSPs" if view.scope == "csp"
+                  else "all of HIPS is one study area: hot spots are relative to "
+                  "the whole partnership")
+    rows = [
+        ("Rows", result.filters.get("rows", ""), "the HIPS definition; rows with "
+         "data-quality flags are left out; approximate police.uk categories are "
+         "not serious violence"),
+        ("Period", f"{result.data_from} to {result.data_to}",
+         "months chosen (whole months; police.uk gives the month only)"),
+        ("Categories", ", ".join(view.categories) or "all serious violence",
+         "chosen in the sidebar"),
+        ("Flags", ", ".join(FLAG_FILTERS[f] for f in view.flags) or "none",
+         "police.uk rows carry no flags: rows whose flag is unknown are "
+         + ("kept" if view.unknown_flags == "keep" else "left out")),
+        ("Scope", view.scope, scope_text),
+        ("H3 resolution", str(view.resolution),
+         "9 is about 174 m edge (a few streets); 10 about 66 m for patrol work"),
+        ("Gi* weights", f"binary k-ring, k = {view.k}, cell included",
+         "Getis-Ord Gi*: each cell with its ring of neighbours in its study area"),
+        ("Significance", f"alpha = {view.alpha:g}; bins at 90/95/99%",
+         "two-sided p from the normal approximation"),
+        ("False discovery rate", "Benjamini-Hochberg, once per study area"
+         if view.fdr else "off",
+         "thousands of cells are tested: the adjustment keeps false hot spots "
+         "rare" if view.fdr else "switched off: expect some false hot spots"),
+        ("Value analysed", "harm-weighted counts" if view.weight == "harm"
+         else "counts", "harm weights from data/definitions/harm_weights.csv"
+         if view.weight == "harm" else "each occurrence counts 1"),
+    ]
+    if kde_bandwidth_m is not None:
+        rows.append(("KDE bandwidth", f"{kde_bandwidth_m:.0f} m",
+                     kde_reason or "given"))
+    if kde_cell_m is not None:
+        rows.append(("KDE raster cell", f"{kde_cell_m:.0f} m",
+                     "quartic kernel, occurrences per km²"))
+    rows.append(("Grouping", view.grouping, GROUPING_LABELS.get(view.grouping, "")))
+    for note in result.notes:
+        rows.append(("Rows", note, "the selection rule (hotspot.selection)"))
+    for name, reason in result.automatic.items():
+        rows.append((name, str(result.parameters.get(name)), reason))
+    for key, value in result.counts.items():
+        rows.append((key.replace("_", " "), str(value), "count"))
+    return pd.DataFrame(rows, columns=["parameter", "value", "reason"])
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else f"{value:%Y-%m-%d}"
+
+
+def training_hotspots(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    csp_code: str,
+    start: date | None = None,
+    end: date | None = None,
+    grouping: str = "district",
+    resolution: int = 9,
+    selector: Callable[[Selection], Selected] | None = None,
+) -> Analysis:
+    """Hot spots of one CSP from the days ``[start, end]``: what a plan starts from.
+
+    Patrol plans and operations created from hot spots call this with the days
+    before the operation (the training period); the result is the same
+    analysis the map shows for that CSP and period.
+    """
+    view = View(csp=csp_code, month_from=_day(start), month_to=_day(end),
+                grouping=grouping, resolution=resolution)
+    return analyse(occurrences, view, selector=selector)
+
+
+def rows_between(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    selector: Callable[[Selection], Selected] | None = None,
+) -> gpd.GeoDataFrame:
+    """Serious-violence rows (the one rule) whose first moment lies in the days."""
+    selection = Selection(start=_day(start), end=_day(end))
+    return (selector or (lambda s: select(occurrences, s)))(selection).rows

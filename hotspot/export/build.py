@@ -1,0 +1,241 @@
+"""From a view file to an export bundle: the analysis behind every partner file.
+
+:func:`build_bundle` asks the analysis core (:func:`hotspot.analysis.analyse`,
+:func:`hotspot.analysis.density`) for the view's hot spots and density and
+gathers the layers and tables a partner file holds; ``hotspot export`` and the
+app's Export page both call it. Disclosure control is applied afterwards, by
+:func:`hotspot.export.bundle.export` / ``export_download``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from hotspot.errors import ParameterError
+from hotspot.export.bundle import ExportBundle, ExportMetadata
+from hotspot.export.disclosure import DisclosureRules
+from hotspot.view import ALL_CSPS, ViewFile
+
+logger = logging.getLogger(__name__)
+
+#: Rows in the top hot spots table.
+TOP_N = 10
+
+
+def rules_of(spec: ViewFile) -> DisclosureRules:
+    """Return the disclosure rules of a view file's ``[disclosure]`` table."""
+    from hotspot.errors import InputFileError
+
+    try:
+        return DisclosureRules.from_mapping(dict(spec.disclosure))
+    except (ParameterError, TypeError) as exc:
+        raise InputFileError(spec.path, f"[disclosure]: {exc}") from None
+
+
+def build_bundle(spec: ViewFile, *, csp: str | None = None,
+                 operations: list[Any] | None = None,
+                 occurrences: gpd.GeoDataFrame | None = None) -> ExportBundle:
+    """Run the view's analysis and gather its layers into an :class:`ExportBundle`.
+
+    Parameters
+    ----------
+    spec : ViewFile
+        The view.
+    csp : str, optional, keyword-only
+        CSP name or code overriding the view's.
+    operations : list of Operation, optional, keyword-only
+        Operations to export (the app's store); default the view's
+        ``operations`` file.
+    occurrences : geopandas.GeoDataFrame, optional, keyword-only
+        The store's rows when the caller has them loaded (the app).
+
+    Returns
+    -------
+    ExportBundle
+        Layers ``hotspots`` (Gi* cells), ``csp_outline``, ``wards``,
+        ``deprivation``, ``fires``, ``operations`` and the tables
+        ``top_hotspots``, ``monthly``, ``weekday_hour`` as the view asks and
+        the data allow; the density surface when ``kde`` is asked for.
+        Sections left out are named in ``notes`` with the reason. The
+        analysis's warnings and notes are in the metadata.
+    """
+    from hotspot.analysis import analyse, density
+    from hotspot.boundaries import find_csps, load_csps, load_wards
+    from hotspot.ingest.store import load_occurrences
+
+    sections = spec.sections
+    all_csps = load_csps(grouping=spec.view.grouping)  # type: ignore[arg-type]
+    wanted = csp or spec.csp
+    chosen = all_csps if wanted == ALL_CSPS else find_csps(all_csps, [wanted])
+    csp_code = ALL_CSPS if wanted == ALL_CSPS else str(chosen["csp_code"].iloc[0])
+    view = spec.view.with_(csp=csp_code)
+    occ = occurrences if occurrences is not None else load_occurrences(spec.store)
+    analysis = analyse(occ, view, csps=chosen)
+    result = analysis.result
+    in_area = analysis.rows
+    mine = analysis.view_cells()
+    layers: dict[str, pd.DataFrame] = {}
+    notes: dict[str, str] = {}
+    if "gistar" in sections:
+        keep = [c for c in ("h3", "csp_code", "csp_name", "count", "harm", "z", "p",
+                            "p_fdr", "bin", "rank", "geometry") if c in mine.columns]
+        layers["hotspots"] = gpd.GeoDataFrame(mine[keep], geometry="geometry",
+                                              crs=mine.crs)
+    if "csp" in sections:
+        layers["csp_outline"] = chosen[["csp_code", "csp_name", "geometry"]].copy()
+    lads = {c.strip() for text in chosen["lad_code"] for c in str(text).split(",")}
+    if "wards" in sections:
+        wards = load_wards()
+        layers["wards"] = wards[wards["lad_code"].isin(lads)][
+            ["ward22_code", "ward22_name", "lad_name", "geometry"]]
+    surface = None
+    warnings = list(result.warnings)
+    if "kde" in sections:
+        if len(analysis.counted.rows) < 2:
+            notes["kde"] = "fewer than two occurrences: no density surface"
+        else:
+            surface, kde_result = density(occ, view, csps=chosen)
+            warnings += kde_result.warnings
+    if "imd" in sections:
+        _deprivation(layers, notes, lads=lads, edition=view.imd)
+    if "fires" in sections:
+        _fires(layers, notes, spec=spec, violence=analysis.counted.rows, cells=mine,
+               k=view.k)
+    if "operations" in sections:
+        if operations is None and spec.operations is not None:
+            from hotspot.operations import import_operations
+
+            operations = import_operations(spec.operations)
+        _operations(layers, notes, operations=operations, csp_code=csp_code)
+    if "tables" in sections:
+        _tables(layers, notes, cells=mine, points=in_area, view=view,
+                wards=load_wards())
+    place = "HIPS" if wanted == ALL_CSPS else str(chosen["csp_name"].iloc[0])
+    what = ", ".join(c.replace("_", " ") for c in view.categories) or \
+        "serious violence"
+    title = spec.title or f"{what.capitalize()} hot spots, {place}"
+    if spec.title and place not in spec.title:
+        title = f"{spec.title}, {place}"
+    parameters = dict(result.parameters)
+    if surface is not None:
+        parameters.update(bandwidth_m=round(surface.bandwidth_m, 1),
+                          bandwidth_reason=surface.bandwidth_reason,
+                          cell_size_m=surface.cell_size_m)
+    if warnings:
+        parameters["warnings"] = warnings
+    if result.notes:
+        parameters["notes"] = list(result.notes)
+    meta = ExportMetadata(
+        title=title, period=f"{result.data_from} to {result.data_to}",
+        filters={**result.filters, "csp": place}, parameters=parameters,
+        synthetic=analysis.selected.synthetic,
+    )
+    return ExportBundle(layers=layers, metadata=meta, density=surface, notes=notes)
+
+
+def _deprivation(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
+                 lads: set[str], edition: str) -> None:
+    try:
+        from hotspot.context.deprivation import load_imd, load_lsoas
+    except ImportError as exc:  # the overlay module is not there yet
+        notes["deprivation"] = f"deprivation overlay not available ({exc})"
+        return
+    try:
+        lsoas = load_lsoas(edition)
+        imd = load_imd(edition)
+    except (OSError, ValueError) as exc:
+        notes["deprivation"] = f"deprivation data not available ({exc})"
+        return
+    inside = lsoas[lsoas["lad_code"].isin(lads)]
+    cols = [c for c in ("lsoa_name", "imd_decile", "imd_rank", "imd_score")
+            if c in imd.columns]
+    merged = inside[["lsoa_code", "geometry"]].merge(
+        imd[["lsoa_code", *cols]], on="lsoa_code", how="left")
+    layers["deprivation"] = gpd.GeoDataFrame(merged, geometry="geometry",
+                                             crs=lsoas.crs)
+
+
+def _fires(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
+           spec: ViewFile, violence: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+           k: int) -> None:
+    if spec.fires is None:
+        notes["fires"] = "no fire incident file named in the view (fires = ...)"
+        return
+    from hotspot.context.fires import (
+        colocation_cells,
+        deliberate_fires,
+        locate_fires,
+    )
+    from hotspot.ingest.fire import read_fire_incidents
+
+    read = read_fire_incidents(spec.fires)
+    fires = locate_fires(deliberate_fires(read.accepted), grouping=spec.view.grouping)
+    table = colocation_cells(violence, fires, cells, k=k)
+    keep = [c for c in ("h3", "csp_code", "csp_name", "violence_count", "violence_bin",
+                        "fire_count", "fire_z", "fire_bin", "hot_both", "geometry")
+            if c in table.columns]
+    layers["fires"] = gpd.GeoDataFrame(table[keep], geometry="geometry",
+                                       crs=table.crs)
+
+
+def _operations(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
+                operations: list[Any] | None, csp_code: str) -> None:
+    if not operations:
+        notes["operations"] = ("no operations named in the view (operations = ...) "
+                               "or in the app's store")
+        return
+    from hotspot.operations import operations_table
+
+    table = operations_table(operations)
+    if csp_code != ALL_CSPS:
+        table = table[table["csp_code"] == csp_code]
+    keep = [c for c in ("name", "csp_code", "csp_name", "period_start", "period_end",
+                        "status", "n_activities", "geometry") if c in table.columns]
+    out = table[keep].copy()
+    for col in ("period_start", "period_end"):
+        if col in out.columns:
+            out[col] = out[col].astype(str)
+    layers["operations"] = gpd.GeoDataFrame(out, geometry="geometry", crs=table.crs)
+    notes["operation_activities"] = ("activity features (patrol routes, CCTV, "
+                                     "schools) are not exported: areas only")
+
+
+def _tables(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
+            cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, view: Any,
+            wards: gpd.GeoDataFrame) -> None:
+    from hotspot.context.temporal import monthly_trend, weekday_hour
+
+    hot = cells[cells["bin"] > 0].sort_values("z", ascending=False).head(TOP_N)
+    centres = gpd.GeoDataFrame(geometry=hot.geometry.centroid, crs=hot.crs)
+    in_ward = gpd.sjoin(centres, wards[["ward22_name", "geometry"]], how="left",
+                        predicate="within")
+    ward = in_ward[~in_ward.index.duplicated()]["ward22_name"].reindex(hot.index)
+    layers["top_hotspots"] = pd.DataFrame({
+        "rank": range(1, len(hot) + 1), "h3": hot["h3"].to_numpy(),
+        "csp_name": hot["csp_name"].to_numpy(), "ward": ward.to_numpy(),
+        "count": hot["count"].to_numpy(),
+        "harm": hot["harm"].to_numpy(), "z": hot["z"].round(2).to_numpy(),
+        "bin": hot["bin"].to_numpy(),
+    })
+    if len(points):
+        months = None
+        if view.month_from and view.month_to:
+            months = [str(m) for m in pd.period_range(view.month_from, view.month_to,
+                                                       freq="M")]
+        trend = monthly_trend(points, months=months)
+        layers["monthly"] = trend[["month", "occurrences", "school_holiday"]]
+    else:
+        notes["monthly"] = "no occurrences in the view"
+    try:
+        wh = weekday_hour(points).table
+    except ParameterError as exc:
+        notes["weekday_hour"] = str(exc).split(";")[0]
+        return
+    body = wh.drop(index="Total", columns="Total")
+    long = body.stack().rename("count").reset_index()
+    long.columns = ["weekday", "hour", "count"]
+    layers["weekday_hour"] = long

@@ -1,0 +1,1 @@
+"""Drawing: charts and printable cards from tables already computed (matplotlib)."""

@@ -1,0 +1,313 @@
+"""The one rule for which occurrences an analysis uses.
+
+Every surface (the map, ``hotspot detect``, ``profile``, ``overlay``, ``rank``,
+exports, briefings, patrol plans, evaluations) builds a :class:`Selection` and
+calls :func:`select`; nothing else filters occurrence rows for an analysis.
+
+The rule, in order (each step's count is reported):
+
+1. rows with a location (a point) and a date;
+2. serious violence: ``is_serious_violence`` (where that is not recorded, rows
+   with a category). Approximate police.uk matches ("Violence and sexual
+   offences", "Public order") are **not** serious violence unless
+   ``include_approximate`` is set;
+3. no data-quality flag (the corrupt police.uk month, duplicate ids), unless
+   ``include_flagged``;
+4. the period: ``start``/``end`` as ``YYYY-MM`` (whole months) or ``YYYY-MM-DD``,
+   both inclusive, on ``occurred_from``;
+5. the categories (``sv_category``), when given;
+6. the flags, all of which must hold. A row whose flag is **not recorded**
+   (every police.uk row: police.uk publishes no flags) cannot be shown to hold
+   it. The policy is explicit (``unknown_flags``): ``"drop"`` (default) leaves
+   such rows out, ``"keep"`` keeps them; either way the number of rows with an
+   unknown flag and what was done with them is reported in
+   :attr:`Selected.notes`;
+7. the CSPs (``csp_code`` assigned at ingest), when given.
+
+Cell counts for hot spots use the rows of steps 1–6 over the chosen CSPs' cells
+(a CSP's cells count every point inside them, whatever CSP the point was
+assigned to), so a one-CSP view shows exactly the cells of the all-HIPS view.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from hotspot.definitions import SV_CATEGORIES
+from hotspot.errors import ParameterError
+from hotspot.ingest.quality import flagged
+
+logger = logging.getLogger(__name__)
+
+#: Flag filters: key → label. Each keeps only occurrences where the flag holds.
+FLAGS: dict[str, str] = {
+    "bladed": "Bladed implement",
+    "public": "Public place",
+    "nondomestic": "Non-domestic",
+    "under25": "Victim under 25",
+}
+#: Older spellings still accepted (saved links, view files, ``profile --subset``).
+FLAG_ALIASES: dict[str, str] = {
+    "non_domestic": "nondomestic",
+    "under_25": "under25",
+    "bladed_implement": "bladed",
+    "public_place": "public",
+}
+UnknownFlags = Literal["drop", "keep"]
+UNKNOWN_FLAG_POLICIES: tuple[str, ...] = ("drop", "keep")
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+
+
+def canonical_flags(values: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+    """Return flag keys in the one vocabulary, and a note per old spelling mapped.
+
+    Raises ParameterError naming the flag when one is not known.
+    """
+    out: list[str] = []
+    notes: list[str] = []
+    for value in values:
+        key = FLAG_ALIASES.get(value, value)
+        if key != value:
+            notes.append(f"flag {value!r} is now called {key!r}")
+        if key not in FLAGS:
+            raise ParameterError(
+                f"flags must be some of {list(FLAGS)}, got {value!r}")
+        if key not in out:
+            out.append(key)
+    return tuple(out), notes
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which occurrences an analysis uses (see the module docstring for the rule).
+
+    Attributes
+    ----------
+    start, end : str or None
+        First and last month (``YYYY-MM``) or day (``YYYY-MM-DD``), inclusive;
+        None for the data's own.
+    categories : tuple of str
+        Serious-violence categories (:data:`hotspot.definitions.SV_CATEGORIES`);
+        empty for all serious violence.
+    flags : tuple of str
+        Flag filters (keys of :data:`FLAGS`), all of which must hold.
+    csps : tuple of str
+        CSP codes; empty for all of HIPS.
+    include_flagged : bool
+        Keep rows with data-quality flags.
+    include_approximate : bool
+        Count approximate police.uk matches as serious violence.
+    unknown_flags : {"drop", "keep"}
+        What a flag filter does with rows whose flag is not recorded.
+    """
+
+    start: str | None = None
+    end: str | None = None
+    categories: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    csps: tuple[str, ...] = ()
+    include_flagged: bool = False
+    include_approximate: bool = False
+    unknown_flags: UnknownFlags = "drop"
+
+    def validate(self) -> Selection:
+        """Return ``self`` when every value is allowed, else raise ParameterError."""
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and not _PERIOD.match(str(value)):
+                raise ParameterError(
+                    f"{name} must be a month YYYY-MM or a day YYYY-MM-DD, got "
+                    f"{value!r}")
+        lo, hi = self.bounds()
+        if lo is not None and hi is not None and lo >= hi:
+            raise ParameterError(
+                f"start must not be after end, got {self.start!r} and {self.end!r}")
+        bad = sorted(set(self.categories) - set(SV_CATEGORIES))
+        if bad:
+            raise ParameterError(
+                f"categories must be some of {list(SV_CATEGORIES)}, got {bad}")
+        canonical_flags(self.flags)
+        if self.unknown_flags not in UNKNOWN_FLAG_POLICIES:
+            raise ParameterError(
+                f"unknown_flags must be one of {list(UNKNOWN_FLAG_POLICIES)}, got "
+                f"{self.unknown_flags!r}")
+        return self
+
+    def bounds(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """Return ``[start, end)`` as timestamps (end exclusive); None when open."""
+        lo = None if self.start is None else pd.Timestamp(self.start)
+        hi = None
+        if self.end is not None:
+            end = pd.Timestamp(self.end)
+            hi = (end + pd.offsets.MonthBegin(1) if len(self.end) == 7
+                  else end + pd.Timedelta(days=1))
+        return lo, hi
+
+    def without_csps(self) -> Selection:
+        """Return the same selection over all of HIPS (the rows cells count)."""
+        return replace(self, csps=())
+
+
+@dataclass
+class Selected:
+    """The rows a :class:`Selection` chose, and how many each step left out.
+
+    Attributes
+    ----------
+    rows : geopandas.GeoDataFrame
+        The rows kept (the input's index and columns, plus ``month``).
+    selection : Selection
+        What was asked for.
+    steps : dict of str to int
+        Rows left out at each step, in order, then ``selected``.
+    filters : dict
+        What was applied, for result metadata and "how this was computed".
+    notes : list of str
+        Plain sentences, e.g. what happened to rows with an unknown flag.
+    """
+
+    rows: gpd.GeoDataFrame
+    selection: Selection
+    steps: dict[str, int] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any selected row is SYNTHETIC."""
+        if "is_synthetic" not in self.rows.columns:
+            return False
+        return bool(self.rows["is_synthetic"].astype("boolean").fillna(False).any())
+
+
+def flag_known(occurrences: pd.DataFrame, flag: str) -> pd.Series:
+    """Return True where the flag's value is recorded for the row."""
+    if flag == "under25":
+        return pd.to_numeric(occurrences["victim_age"], errors="coerce").notna()
+    return occurrences[_FLAG_COLUMNS[flag]].astype("boolean").notna()
+
+
+def flag_holds(occurrences: pd.DataFrame, flag: str) -> pd.Series:
+    """Return True where the flag is recorded and holds (unknown: False)."""
+    if flag == "under25":
+        age = pd.to_numeric(occurrences["victim_age"], errors="coerce")
+        return (age < 25).fillna(False).astype(bool)
+    value = occurrences[_FLAG_COLUMNS[flag]].astype("boolean")
+    if flag == "nondomestic":
+        value = ~value
+    return value.fillna(False).astype(bool)
+
+
+_FLAG_COLUMNS = {"bladed": "bladed_implement", "public": "public_place",
+                 "nondomestic": "domestic"}
+
+
+def serious_violence_mask(occurrences: pd.DataFrame, *,
+                          include_approximate: bool = False) -> pd.Series:
+    """Return True for rows counted as serious violence (step 2 of the rule)."""
+    has_cat = occurrences["sv_category"].astype("string").notna()
+    sv = occurrences["is_serious_violence"].astype("boolean").fillna(has_cat)
+    if include_approximate and "sv_match" in occurrences.columns:
+        sv |= occurrences["sv_match"].astype("string").eq("approximate").fillna(False)
+    return sv.astype(bool)
+
+
+def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
+    """Apply the selection rule (module docstring) to the canonical occurrences.
+
+    Parameters
+    ----------
+    occurrences : geopandas.GeoDataFrame
+        The canonical occurrence table (points in EPSG:27700). Not modified.
+    selection : Selection
+        What to keep.
+
+    Returns
+    -------
+    Selected
+        The rows with a ``month`` column (``YYYY-MM``), the count left out at
+        each step, the filters applied and plain notes.
+    """
+    sel = selection.validate()
+    flags, _ = canonical_flags(sel.flags)
+    occ = occurrences
+    steps: dict[str, int] = {"read": len(occ)}
+    filters: dict[str, Any] = {}
+    notes: list[str] = []
+    geom = occ.geometry
+    when = pd.to_datetime(occ["occurred_from"])
+    keep = (geom.notna() & ~geom.is_empty).to_numpy() & when.notna().to_numpy()
+    steps["no_location_or_date"] = int((~keep).sum())
+
+    def step(name: str, mask: np.ndarray) -> None:
+        nonlocal keep
+        steps[name] = int((keep & ~mask).sum())
+        keep &= mask
+
+    step("not_serious_violence", serious_violence_mask(
+        occ, include_approximate=sel.include_approximate).to_numpy())
+    filters["rows"] = ("serious violence" + (" incl. approximate police.uk matches"
+                                             if sel.include_approximate else ""))
+    if not sel.include_flagged:
+        step("data_quality_flag", ~flagged(occ).to_numpy())
+        filters["rows"] += ", no data-quality flags"
+    lo, hi = sel.bounds()
+    if lo is not None or hi is not None:
+        inside = np.ones(len(occ), dtype=bool)
+        if lo is not None:
+            inside &= (when >= lo).fillna(False).to_numpy()
+            filters["from"] = sel.start
+        if hi is not None:
+            inside &= (when < hi).fillna(False).to_numpy()
+            filters["to"] = sel.end
+        step("outside_period", inside)
+    if sel.categories:
+        step("other_category", occ["sv_category"].astype("string")
+             .isin(sel.categories).fillna(False).to_numpy())
+        filters["categories"] = list(sel.categories)
+    for flag in flags:
+        known = flag_known(occ, flag).to_numpy()
+        holds = flag_holds(occ, flag).to_numpy()
+        step(f"flag_{flag}_not_holding", holds | ~known)
+        unknown_here = int((keep & ~known).sum())
+        if sel.unknown_flags == "drop":
+            step(f"flag_{flag}_unknown", known)
+        if unknown_here:
+            done = "kept" if sel.unknown_flags == "keep" else "left out"
+            notes.append(
+                f"{unknown_here:,} rows had no record of '{FLAGS[flag].lower()}' "
+                f"(police.uk rows carry no flags): {done}")
+    if flags:
+        filters["flags"] = [FLAGS[f] for f in flags]
+        filters["unknown_flags"] = sel.unknown_flags
+    if sel.csps:
+        step("other_csp", occ["csp_code"].astype("string")
+             .isin(sel.csps).fillna(False).to_numpy())
+        filters["csps"] = list(sel.csps)
+    steps["selected"] = int(keep.sum())
+    chosen = occ[keep]
+    rows = gpd.GeoDataFrame(chosen.copy(), geometry=chosen.geometry.name,
+                            crs=occ.crs)
+    rows["month"] = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    logger.info("selected %d of %d occurrences (%s)", steps["selected"],
+                steps["read"], filters)
+    return Selected(rows=rows, selection=sel, steps=steps, filters=filters,
+                    notes=notes)
+
+
+def months_of(points: pd.DataFrame) -> list[str]:
+    """Every month from the first to the last occurrence (``YYYY-MM``)."""
+    if points.empty:
+        return []
+    when = pd.to_datetime(points["occurred_from"])
+    rng = pd.period_range(when.min().to_period("M"), when.max().to_period("M"),
+                          freq="M")
+    return [str(p) for p in rng]
