@@ -26,7 +26,8 @@ from hotspot.operations import (
     validate_operation,
 )
 from hotspot.operations.evaluate import MEASURES
-from hotspot.operations.patrol import plan_csv_text, plan_tables
+from hotspot.operations.patrol import plan_tables
+from hotspot.render.patrol_plan import plan_csv_text
 from hotspot.view import DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,11 @@ the ``HOTSPOT_ACCESS_FILE`` environment variable; its format is documented in
 ``docs/access.md``. This module is plain Python (no Streamlit): the app passes in
 the signed-in identity and the request headers, and asks the resolved
 :class:`Access` what to show.
+
+Why this module is long: it is the whole access policy in one place (the
+policy file's format with a check and a clear error for every key, the three
+roles, and resolving a signed-in user to a role); split, one rule would be
+read in several files.
 """
 
 from __future__ import annotations

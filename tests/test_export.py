@@ -324,7 +324,7 @@ def test_export_log_lines(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
 
 def test_view_file_is_read_and_checked(tmp_path: Path) -> None:
     from hotspot.export.build import rules_of
-    from hotspot.view import load_view
+    from hotspot.view_file import load_view
 
     view = tmp_path / "v.toml"
     view.write_text('store = "store"\ncsp = "Portsmouth"\nfrom = "2025-01"\n'

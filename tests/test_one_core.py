@@ -25,7 +25,8 @@ from hotspot.cli.profile import add_profile_parser
 from hotspot.export.build import build_bundle
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
 from hotspot.selection import Selection, select
-from hotspot.view import View, ViewFile, load_view
+from hotspot.view import View
+from hotspot.view_file import ViewFile, load_view
 
 SOUTHAMPTON = "E06000045"
 VIEW = View(csp=SOUTHAMPTON, month_from="2025-01", month_to="2025-09",

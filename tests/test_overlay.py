@@ -16,12 +16,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from hotspot.context.deprivation import (
-    HIPS,
+from hotspot.context.deprivation import HIPS, attach_imd, attach_lsoa, cells_imd
+from hotspot.context.rates import (
     area_share_for,
-    attach_imd,
-    attach_lsoa,
-    cells_imd,
     concentration_curve,
     concentration_table,
     decile_table,

@@ -16,11 +16,13 @@ from hotspot.grid import cell_centres_bng
 from hotspot.operations.patrol import (
     PLAN_COLUMNS,
     patrol_windows,
-    plan_csv_text,
     plan_patrols,
-    plan_pdf_bytes,
     plan_tables,
     prediction_accuracy_index,
+)
+from hotspot.render.patrol_plan import (
+    plan_csv_text,
+    plan_pdf_bytes,
     write_plan_csv,
     write_plan_pdf,
 )

@@ -203,7 +203,8 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner="Deprivation tables…")
 def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
-    from hotspot.context.deprivation import attach_imd, decile_table
+    from hotspot.context.deprivation import attach_imd
+    from hotspot.context.rates import decile_table
 
     rows = counted_rows(store_dir, view)
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)

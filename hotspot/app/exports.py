@@ -23,7 +23,8 @@ from hotspot.errors import ParameterError
 from hotspot.export.build import build_bundle
 from hotspot.export.bundle import ExportBundle, disclose, export, export_download
 from hotspot.export.disclosure import DisclosureRules
-from hotspot.view import ALL_CSPS, View, ViewFile
+from hotspot.view import ALL_CSPS, View
+from hotspot.view_file import ViewFile
 
 logger = logging.getLogger(__name__)
 

@@ -161,7 +161,7 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
 def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
              version: int, hours_per_week: float, minutes_per_visit: int) -> bytes:
     """Return the plan of :func:`operation_plan` as a two-page PDF."""
-    from hotspot.operations.patrol import plan_pdf_bytes
+    from hotspot.render.patrol_plan import plan_pdf_bytes
 
     out = operation_plan(store_dir, grouping, ops_path, operation_id, version,
                          hours_per_week, minutes_per_visit)

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hotspot.export.build import build_bundle, rules_of
     from hotspot.export.bundle import export
-    from hotspot.view import load_view
+    from hotspot.view_file import load_view
 
     spec = load_view(args.view)
     rules = rules_of(spec)

@@ -323,12 +323,8 @@ def _run_delete(args: argparse.Namespace) -> int:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from hotspot.operations.patrol import (
-        plan_patrols,
-        plan_tables,
-        write_plan_csv,
-        write_plan_pdf,
-    )
+    from hotspot.operations.patrol import plan_patrols, plan_tables
+    from hotspot.render.patrol_plan import write_plan_csv, write_plan_pdf
 
     occ = _occurrences(args)
     area = None

@@ -16,6 +16,7 @@ import pandas as pd
 
 from hotspot.context import deprivation as overlay
 from hotspot.context import fires as fire_mod
+from hotspot.context import rates as rate_tables
 from hotspot.context import temporal
 from hotspot.errors import ParameterError
 
@@ -136,7 +137,7 @@ def build_overlay(
         fires_lsoa_only = int(co.attrs.get("fires_lsoa_only", 0))
 
     # LSOAs with rates
-    rates = overlay.rates_table(attached, level="lsoa", context=context)
+    rates = rate_tables.rates_table(attached, level="lsoa", context=context)
     lsoas = overlay.load_lsoas(edition)[["lsoa_code", "geometry"]].merge(
         rates, on="lsoa_code", how="left"
     )
@@ -144,11 +145,11 @@ def build_overlay(
     lsoas = lsoas.merge(context[["lsoa_code", *imd_cols]], on="lsoa_code", how="left")
 
     # CSPs: rates, deprivation shares, concentration, co-location
-    csp_rates = overlay.rates_table(attached, level="csp", context=context)
-    shares = overlay.deprived_share_table(
+    csp_rates = rate_tables.rates_table(attached, level="csp", context=context)
+    shares = rate_tables.deprived_share_table(
         attached, cells=cells, context=context, hot_bin=hot_bin
     )
-    conc = overlay.concentration_table(cells)
+    conc = rate_tables.concentration_table(cells)
     table = csp_rates.merge(
         shares.drop(columns=["csp_name", "occurrences"]), on="csp_code"
     ).merge(
@@ -232,7 +233,7 @@ def build_overlay(
             "cells": out_cells,
             "lsoas": lsoas,
             "csps": csp_layer,
-            "imd_deciles": overlay.decile_table(attached, context=context),
+            "imd_deciles": rate_tables.decile_table(attached, context=context),
             "about": about,
         }
     )
@@ -307,8 +308,8 @@ def build_profile(
     edition = overlay.check_edition(imd)
     context = overlay.lsoa_context(edition, grouping=grouping)
     attached = overlay.attach_imd(occurrences, edition=edition)
-    deciles = overlay.decile_table(attached, context=context)
-    rates_lsoa = overlay.rates_table(attached, level="lsoa", context=context)
+    deciles = rate_tables.decile_table(attached, context=context)
+    rates_lsoa = rate_tables.rates_table(attached, level="lsoa", context=context)
     if csp is not None:
         code = _csp_code(context, csp)
         deciles = deciles[deciles["csp_code"] == code].reset_index(drop=True)
@@ -317,7 +318,8 @@ def build_profile(
         deciles = deciles[deciles["csp_code"] == overlay.HIPS].reset_index(drop=True)
     tables["imd_deciles"] = deciles
     tables["rates_lsoa"] = rates_lsoa
-    tables["rates_csp"] = overlay.rates_table(attached, level="csp", context=context)
+    tables["rates_csp"] = rate_tables.rates_table(attached, level="csp",
+                                                  context=context)
     notes.append(("imd", overlay.edition_files(edition).label))
     notes.append(
         (

@@ -18,7 +18,8 @@ import pandas as pd
 from hotspot.errors import ParameterError
 from hotspot.export.bundle import ExportBundle, ExportMetadata
 from hotspot.export.disclosure import DisclosureRules
-from hotspot.view import ALL_CSPS, ViewFile
+from hotspot.view import ALL_CSPS
+from hotspot.view_file import ViewFile
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
     from hotspot.ingest.store import load_occurrences
 
     sections = spec.sections
-    all_csps = load_csps(grouping=spec.view.grouping)  # type: ignore[arg-type]
+    all_csps = load_csps(grouping=spec.view.settings().grouping)
     wanted = csp or spec.csp
     chosen = all_csps if wanted == ALL_CSPS else find_csps(all_csps, [wanted])
     csp_code = ALL_CSPS if wanted == ALL_CSPS else str(chosen["csp_code"].iloc[0])
