@@ -46,6 +46,10 @@ BOUNDARIES_DIR = ROOT / "boundaries"
 SHARED_DATA_DIR = Path(env(ENV_SHARED_DATA) or ROOT.parent / "shared" / "data")
 #: Folder the app and the command line write stores and logs into by default.
 APP_DATA_DIR = Path(env(ENV_APP_DATA) or ROOT / "var")
+#: The embedded occurrence store (built by ``make data``).
+DEFAULT_STORE_DIR = DATA_DIR / "default_store"
+#: The operation store the app and ``hotspot operation`` use by default.
+OPERATIONS_STORE = APP_DATA_DIR / "operations.gpkg"
 
 # ------------------------------------------------------------------- analysis
 Scope = Literal["csp", "hips"]

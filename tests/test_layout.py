@@ -125,3 +125,23 @@ def test_the_rules_can_fail() -> None:
     assert "hotspot.analysis" in found
     assert "hotspot.analysis" not in _imports(MODULES["hotspot.cli.detect"],
                                               top_level_only=True)
+
+
+def test_the_command_line_lists_the_input_formats_of_the_readers() -> None:
+    from hotspot.cli.ingest import INPUT_FORMATS
+    from hotspot.ingest.sources import FORMATS
+
+    assert INPUT_FORMATS == FORMATS
+
+
+def test_help_loads_no_analysis_library() -> None:
+    """``hotspot --help`` builds the parser without pandas, geopandas or scipy."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from hotspot.cli.main import build_parser; build_parser(); "
+            "print(','.join(m for m in ('pandas', 'geopandas', 'scipy', 'matplotlib',"
+            " 'streamlit') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""

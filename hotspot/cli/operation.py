@@ -25,24 +25,17 @@ import argparse
 import logging
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
-import pandas as pd
-import shapely
+from typing import TYPE_CHECKING, Any
 
 from hotspot.errors import ParameterError
-from hotspot.operations import (
-    DEFAULT_STORE_PATH,
-    Operation,
-    OperationStore,
-    check_operation,
-    export_operations,
-    import_operations,
-    open_default_store,
-    operation_from_hotspots,
-    timeline_table,
-)
+from hotspot.settings import DEFAULT_STORE_DIR, OPERATIONS_STORE
+
+if TYPE_CHECKING:  # the verbs import what they use: `--help` stays fast
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from hotspot.operations import Operation, OperationStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +53,10 @@ def add_parser(subparsers: Any) -> None:
     sub.required = True
 
     def common(q: argparse.ArgumentParser, *, data: bool = False) -> None:
-        q.add_argument("--store", type=Path, default=DEFAULT_STORE_PATH,
-                       help=f"operation GeoPackage (default {DEFAULT_STORE_PATH})")
+        q.add_argument("--store", type=Path, default=OPERATIONS_STORE,
+                       help=f"operation GeoPackage (default {OPERATIONS_STORE})")
         if data:
-            from hotspot.ingest.store import DEFAULT_STORE
-
-            q.add_argument("--data", type=Path, default=DEFAULT_STORE,
+            q.add_argument("--data", type=Path, default=DEFAULT_STORE_DIR,
                            help="occurrence store (default the embedded one)")
 
     q = sub.add_parser("list", help="list stored operations")
@@ -158,8 +149,10 @@ def _training(q: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace) -> OperationStore:
+    from hotspot.operations import OperationStore, open_default_store
+
     path = Path(args.store)
-    return open_default_store(path) if path == DEFAULT_STORE_PATH else \
+    return open_default_store(path) if path == OPERATIONS_STORE else \
         OperationStore(path)
 
 
@@ -174,19 +167,15 @@ def _day(text: str | None, *, name: str) -> date | None:
 
 
 def _csp(name_or_code: str) -> gpd.GeoDataFrame:
-    from hotspot.boundaries import load_csps
+    from hotspot.boundaries import find_csps, load_csps
 
-    csps = load_csps()
-    key = name_or_code.strip().lower()
-    hit = csps[(csps["csp_code"].str.lower() == key)
-               | (csps["csp_name"].str.lower() == key)]
-    if hit.empty:
-        raise ParameterError(f"--csp must be a CSP name or code, got {name_or_code!r}; "
-                             f"choose from {sorted(csps['csp_name'])}")
-    return hit
+    return find_csps(load_csps(), [name_or_code], name="--csp")
 
 
 def _polygon(path: Path) -> shapely.Geometry:
+    import geopandas as gpd
+    import shapely
+
     from hotspot.crs import to_bng
 
     frame = to_bng(gpd.read_file(path))
@@ -236,7 +225,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from hotspot.operations import validate_operation
+    from hotspot.operations import timeline_table, validate_operation
 
     op = _store(args).get(args.operation_id)
     print(f"{op.name} [{op.operation_id}] v{op.version}, {op.status}"
@@ -258,6 +247,7 @@ def _run_show(args: argparse.Namespace) -> int:
 
 
 def _run_create(args: argparse.Namespace) -> int:
+    from hotspot.operations import operation_from_hotspots
     from hotspot.operations.patrol import patrol_windows, plan_patrols
 
     start, end = _day(args.start, name="--start"), _day(args.end, name="--end")
@@ -283,6 +273,8 @@ def _run_create(args: argparse.Namespace) -> int:
 
 
 def _run_import(args: argparse.Namespace) -> int:
+    from hotspot.operations import import_operations
+
     store = _store(args)
     known = set(store.catalogue()["operation_id"])
     for op in import_operations(args.path):
@@ -303,6 +295,8 @@ def _fresh(op: Operation) -> Operation:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from hotspot.operations import export_operations
+
     store = _store(args)
     ops = [store.get(i) for i in args.operation_id]
     export_operations(ops, args.out)
@@ -323,6 +317,9 @@ def _run_delete(args: argparse.Namespace) -> int:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import shapely
+
     from hotspot.operations.patrol import plan_patrols, plan_tables
     from hotspot.render.patrol_plan import write_plan_csv, write_plan_pdf
 
@@ -379,6 +376,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from hotspot.operations import check_operation
     from hotspot.operations.evaluate import evaluate_operation
 
     op = _store(args).get(args.operation_id)

@@ -22,14 +22,14 @@ import pandas as pd
 from hotspot.crs import BNG
 from hotspot.errors import DataNotFoundError
 from hotspot.ingest.schema import REJECT_COLUMNS, conform, empty_rejects
-from hotspot.settings import DATA_DIR
+from hotspot.settings import DEFAULT_STORE_DIR
 
 OCCURRENCES_FILE = "occurrences.parquet"
 REJECTS_FILE = "rejects.csv"
 SUMMARY_FILE = "summary.json"
 
 #: The store built from the embedded default data (see ``scripts/build_all.py``).
-DEFAULT_STORE = DATA_DIR / "default_store"
+DEFAULT_STORE = DEFAULT_STORE_DIR
 
 
 def _require(path: Path) -> Path:

@@ -42,14 +42,14 @@ from shapely.geometry.base import BaseGeometry
 
 from hotspot.crs import BNG
 from hotspot.errors import HotspotError, ParameterError
-from hotspot.settings import APP_DATA_DIR, DATA_DIR
+from hotspot.settings import DATA_DIR, OPERATIONS_STORE
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: Default operation store written by the app and the command line.
-DEFAULT_STORE_PATH = APP_DATA_DIR / "operations.gpkg"
+DEFAULT_STORE_PATH = OPERATIONS_STORE
 #: Folder of shipped operations (the Op Meero 2025 demonstration).
 OPERATIONS_DATA_DIR = DATA_DIR / "operations"
 DEMO_OPERATION_FILE = OPERATIONS_DATA_DIR / "op_meero_2025.geojson"
