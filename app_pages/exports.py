@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from hotspot.app import cache as app_cache
+from hotspot.app import controls as app_controls
 from hotspot.app import exports as app_exports
 from hotspot.app import operations as app_operations
 from hotspot.app.controls import Keys
@@ -15,7 +16,7 @@ from hotspot.export.disclosure import DisclosureRules
 from hotspot.view import ALL_CSPS, DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
-GROUPING = app_cache.GROUPING
+GROUPING = app_controls.current_grouping()
 
 store_dir = st.session_state.get(Keys.STORE) or app_cache.default_store()
 fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)

@@ -21,7 +21,7 @@ from hotspot.selection import months_of
 from hotspot.view import ALL_CSPS
 
 logger = logging.getLogger(__name__)
-GROUPING = app_cache.GROUPING
+GROUPING = app_controls.current_grouping()
 MAP_HEIGHT_PX = 470
 
 store = st.session_state.get(Keys.STORE) or app_cache.default_store()
@@ -44,7 +44,7 @@ analysis = view.for_analysis()  # the cache key: layers and zoom don't change it
 for problem in st.session_state.get(Keys.URL_PROBLEMS, []):
     st.info(f"The link had a setting that could not be used: {problem}")
 
-area_name = ("All 14 CSPs" if view.csp == ALL_CSPS
+area_name = (f"All {len(csps)} CSPs" if view.csp == ALL_CSPS
              else csps.set_index("csp_code").loc[view.csp, "csp_name"])
 result = app_cache.gistar(store, GROUPING, analysis)
 rows = app_cache.counted_rows(store, analysis)

@@ -683,3 +683,25 @@ def test_fire_upload_without_required_columns_is_refused(app_data: Path) -> None
     at.button(key="up_go").click()
     rerun(at)
     assert any("Upload rejected" in e.value for e in at.error)
+
+
+def test_the_ons_2024_grouping_from_the_sidebar_and_a_link() -> None:
+    at = run_app()
+    at.selectbox(key="w_grouping").set_value("ons2024")
+    rerun(at)
+    csp = at.selectbox(key="w_csp")
+    assert len(csp.options) == 13  # all + 12 CSPs
+    assert query(at)["grouping"] == "ons2024"
+    assert how_value(at, "Grouping") == "ons2024"
+    north = next(o for o in csp.options if "North Hampshire" in o)
+    assert north
+    linked = run_app({"grouping": "ons2024"})
+    assert len(linked.selectbox(key="w_csp").options) == 13
+
+
+def test_old_spellings_in_a_link_still_work() -> None:
+    at = run_app({"flag": "non_domestic", "layers": "hotspots,csp"})
+    assert at.checkbox(key="w_flag_nondomestic").value
+    assert at.checkbox(key="w_layer_gistar").value
+    notes = [m.value for m in at.info]
+    assert any("now called" in n for n in notes)

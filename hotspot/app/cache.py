@@ -36,7 +36,7 @@ from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
 from hotspot.selection import Selected, Selection, select
-from hotspot.settings import DATA_DIR, ENV_STORE, env
+from hotspot.settings import DATA_DIR, DEFAULTS, ENV_STORE, env
 from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 #: Environment variable naming the store the app starts on (tests, demos).
 STORE_ENV = ENV_STORE
 PLACES_FILE = DATA_DIR / "gazetteer" / "places.parquet"
-#: CSP grouping every page uses: the 14 district-level CSPs.
-GROUPING = "district"
+#: CSP grouping of the operations page (operations are recorded per district CSP).
+GROUPING = DEFAULTS.grouping
 
 
 def default_store() -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from hotspot.definitions import SV_CATEGORIES
+from hotspot.settings import DEFAULTS, GROUPING_LABELS, GROUPINGS
 from hotspot.view import (
     ALL_CSPS,
     ALPHAS,
@@ -55,6 +56,7 @@ class Keys:
     HARM = "w_harm"
     BASEMAP = "w_basemap"
     IMD = "w_imd"
+    GROUPING = "w_grouping"
 
     @staticmethod
     def flag(name: str) -> str:
@@ -90,6 +92,7 @@ def _seed_widgets(view: View, csp_codes: Sequence[str]) -> None:
         Keys.HARM: view.weight == "harm",
         Keys.BASEMAP: view.basemap,
         Keys.IMD: view.imd,
+        Keys.GROUPING: view.grouping,
     }
     seeds.update({Keys.flag(f): f in view.flags for f in FLAG_FILTERS})
     seeds.update({Keys.layer(name): name in view.layers for name in LAYERS})
@@ -98,6 +101,26 @@ def _seed_widgets(view: View, csp_codes: Sequence[str]) -> None:
             state[key] = value
     if Keys.FOCUS not in state:
         state[Keys.FOCUS] = view.focus
+
+
+def current_grouping() -> str:
+    """Return the CSP grouping of this session: the widget's, the view's or the URL's.
+
+    Pages load the CSP boundaries of this grouping before drawing the sidebar.
+    """
+    state = st.session_state
+    if state.get(Keys.GROUPING) in GROUPINGS:
+        return str(state[Keys.GROUPING])
+    if Keys.VIEW in state:
+        return str(state[Keys.VIEW].grouping)
+    wanted = st.query_params.get("grouping")
+    return str(wanted) if wanted in GROUPINGS else DEFAULTS.grouping
+
+
+def _grouping_changed() -> None:
+    """Start again from all CSPs: a new grouping has other CSPs."""
+    st.session_state[Keys.CSP] = ALL_CSPS
+    st.session_state[Keys.FOCUS] = None
 
 
 def initial_view(csp_codes: Sequence[str]) -> View:
@@ -146,10 +169,13 @@ def sidebar(
     _seed_widgets(start, codes)
     sb = st.sidebar
     sb.header("What to show")
+    grouping = sb.selectbox("CSP areas", list(GROUPINGS), key=Keys.GROUPING,
+                            on_change=_grouping_changed,
+                            format_func=GROUPING_LABELS.__getitem__)
     csp = sb.selectbox("CSP", [ALL_CSPS, *codes], key=Keys.CSP,
                        on_change=set_focus, args=(None,),
-                       format_func=lambda c: "All 14 CSPs" if c == ALL_CSPS
-                       else names[c])
+                       format_func=lambda c: f"All {len(codes)} CSPs"
+                       if c == ALL_CSPS else names[c])
     scope = sb.radio("Hot spots relative to", ["csp", "hips"], key=Keys.SCOPE,
                      format_func=lambda s: "each CSP (per-CSP study area)"
                      if s == "csp" else "all of HIPS", horizontal=False)
@@ -211,6 +237,7 @@ def sidebar(
         alpha=float(alpha), fdr=bool(fdr), weight="harm" if harm else "count",
         layers=layers, basemap=bool(basemap),
         focus=st.session_state.get(Keys.FOCUS), imd=str(imd),
+        grouping=str(grouping),
     )
     st.session_state[Keys.VIEW] = view
     sync_url(view)
