@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -36,7 +35,7 @@ from hotspot.errors import InputFileError
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the policy file (overrides the shipped default).
-ACCESS_FILE_ENV = "HOTSPOT_ACCESS_FILE"
+ACCESS_FILE_ENV = settings.ENV_ACCESS_FILE
 #: The shipped default policy.
 DEFAULT_ACCESS_FILE: Path = settings.ROOT / "config" / "access.toml"
 
@@ -326,7 +325,7 @@ def load_policy(path: Path | str | None = None) -> AccessPolicy:
         key, what was expected and what arrived.
     """
     if path is None:
-        env = os.environ.get(ACCESS_FILE_ENV, "").strip()
+        env = (settings.env(ACCESS_FILE_ENV) or "").strip()
         if env:
             return _read_policy(Path(env), named_by=f"${ACCESS_FILE_ENV}")
         default = DEFAULT_ACCESS_FILE

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from hotspot.settings import SHARED_DATA_DIR
+from hotspot.settings import ENV_ACCESS_FILE, ROOT, SHARED_DATA_DIR
+
+#: The app tests look at the embedded demonstration data as an analyst (the
+#: shipped policy is private by default: everyone is a partner). Tests of the
+#: policy itself and of each role set their own file.
+os.environ.setdefault(ENV_ACCESS_FILE, str(ROOT / "config" / "access-demo.toml"))
 
 
 @pytest.fixture

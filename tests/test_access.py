@@ -82,9 +82,9 @@ def policy(tmp_path: Path) -> AccessPolicy:
 # ----------------------------------------------------------------------------
 
 
-def test_shipped_file_loads_with_analyst_default() -> None:
+def test_shipped_file_is_private_by_default() -> None:
     shipped = load_policy(DEFAULT_ACCESS_FILE)
-    assert shipped.default_role == "analyst"
+    assert shipped.default_role == "partner"
     assert set(shipped.roles) == {"analyst", "inspector", "partner"}
     assert shipped.identity_header is None
     assert dict(shipped.users) == {}
@@ -102,6 +102,22 @@ def test_shipped_file_loads_with_analyst_default() -> None:
     assert not (partner.points or partner.record_details or partner.uploads)
     assert analyst.edit_operations and inspector.edit_operations
     assert not partner.edit_operations
+
+
+def test_the_demonstration_file_differs_only_in_its_default_role() -> None:
+    demo = load_policy(DEFAULT_ACCESS_FILE.with_name("access-demo.toml"))
+    shipped = load_policy(DEFAULT_ACCESS_FILE)
+    assert demo.default_role == "analyst"
+    assert demo.roles == shipped.roles and demo.users == shipped.users
+    assert demo.identity_header == shipped.identity_header
+
+
+def test_the_app_listens_on_this_machine_only_by_default() -> None:
+    from hotspot.cli.serve import DEFAULT_ADDRESS, streamlit_argv
+
+    assert DEFAULT_ADDRESS == "127.0.0.1"
+    argv = streamlit_argv(port=8501, address=DEFAULT_ADDRESS)
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
 
 
 def test_no_argument_reads_the_shipped_file() -> None:
@@ -382,7 +398,7 @@ def test_resolve_sources_say_how(policy: AccessPolicy) -> None:
 def test_shipped_source_names_file_relative_to_repository() -> None:
     source = load_policy(DEFAULT_ACCESS_FILE).resolve(identity=None).source
     assert source == (
-        "not signed in: the deployment's default role 'analyst' (config/access.toml)"
+        "not signed in: the deployment's default role 'partner' (config/access.toml)"
     )
 
 

@@ -10,7 +10,6 @@ occurrence points (map), record-level rejects (data page), uploads.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ import geopandas as gpd
 import streamlit as st
 
 from hotspot.access import ACCESS_FILE_ENV, Access, AccessPolicy, load_policy
+from hotspot.settings import env
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _headers() -> Mapping[str, str]:
 
 def current_access() -> Access:
     """Resolve this session's user against the policy."""
-    rules = policy(os.environ.get(ACCESS_FILE_ENV) or None)
+    rules = policy(env(ACCESS_FILE_ENV))
     identity = rules.identity_from(signed_in_email=_signed_in_email(),
                                    headers=_headers())
     return rules.resolve(identity=identity)

@@ -25,6 +25,8 @@ from typing import Any
 from hotspot.settings import ROOT
 
 logger = logging.getLogger(__name__)
+#: Private by default: only this machine can reach the app.
+DEFAULT_ADDRESS = "127.0.0.1"
 
 APP = ROOT / "app.py"
 DEFAULT_PORT = 8501
@@ -45,7 +47,7 @@ def streamlit_argv(*, port: int, address: str | None = None,
     return argv + list(extra)
 
 
-def serve(*, port: int = DEFAULT_PORT, address: str | None = None,
+def serve(*, port: int = DEFAULT_PORT, address: str | None = DEFAULT_ADDRESS,
           warm: bool = True, extra: Sequence[str] = ()) -> int:
     """Warm the caches (unless ``warm`` is False), then run the Streamlit server.
 
@@ -79,8 +81,9 @@ def add_parser(subparsers: Any) -> None:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
-    p.add_argument("--address", default=None,
-                   help="interface to listen on (Streamlit's default: all)")
+    p.add_argument("--address", default=DEFAULT_ADDRESS,
+                   help="interface to listen on (default 127.0.0.1: this machine "
+                   "only; see docs/deploy.md to serve a team)")
     p.add_argument("--no-warm", dest="warm", action="store_false",
                    help="start at once; the first visitor waits for the analysis")
     p.add_argument("extra", nargs=argparse.REMAINDER,
