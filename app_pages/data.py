@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,7 @@ from hotspot.app.panels import LICENCES
 from hotspot.errors import HotspotError
 from hotspot.ingest import overview
 from hotspot.ingest.store import load_occurrences, load_rejects
+from hotspot.textsafe import safe_csv
 
 
 @st.cache_data(show_spinner="Loading the occurrence store…")
@@ -66,12 +69,21 @@ def upload_section(access: Access) -> None:
         fire_upload(upload.name, upload.getvalue(), access=access)
         return
     try:
-        saved = app_uploads.save_upload(upload.name, upload.getvalue(), kind=kind)
+        saved = app_uploads.save_upload(
+            upload.name, upload.getvalue(), kind=kind,
+            read_with=repr(mapping) if mapping is not None else "")
         result, store = app_uploads.ingest_upload(saved, kind=kind, mapping=mapping)
     except (HotspotError, ValueError) as exc:
         st.error(f"Upload rejected: {exc}")
         return
     rows = result.summary["rows"]
+    why = app_uploads.unusable_reason(result)
+    if why is not None:
+        st.error(f"This upload cannot be mapped: {why}. The map keeps the data it "
+                 "had.")
+        if access.role.record_details and len(result.rejects):
+            st.dataframe(result.rejects.head(200), hide_index=True, width="stretch")
+        return
     st.success(f"Read {rows['read']:,}: accepted {rows['accepted']:,}, rejected "
                f"{rows['rejected']:,}. The map now uses this upload.")
     st.session_state[Keys.STORE] = str(store)
@@ -93,7 +105,7 @@ def fire_upload(name: str, content: bytes, *, access: Access) -> None:
     elif read.n_rejected():
         st.dataframe(read.rejected, hide_index=True, width="stretch")
         st.download_button("Download the rejected fire rows (CSV)",
-                           read.rejected.to_csv(index=False).encode("utf-8"),
+                           safe_csv(read.rejected),
                            file_name="fire_rejects.csv", mime="text/csv",
                            key="dl_fire_rejects")
     st.session_state[Keys.FIRES] = str(saved.path)
@@ -105,6 +117,10 @@ def main() -> None:
     access = app_access.current_access()
     app_access.sidebar_caption(access)
     st.title("Data")
+    in_use = tuple(str(Path(v).parent) for v in (st.session_state.get(Keys.STORE),
+                                                 st.session_state.get(Keys.FIRES))
+                   if v)
+    app_uploads.clean_uploads(keep=in_use)
     upload_section(access)
     store_dir = st.session_state.get(Keys.STORE) or default
     if store_dir != default and st.button("Back to the embedded data",
@@ -153,7 +169,7 @@ def main() -> None:
     st.dataframe(tables["rejects"], width="stretch", hide_index=True)
     if access.role.record_details:
         st.download_button("Download all rejected rows (CSV)",
-                           tables["rejects_raw"].to_csv(index=False).encode("utf-8"),
+                           safe_csv(tables["rejects_raw"]),
                            file_name="rejects.csv", mime="text/csv", key="dl_rejects")
     else:
         st.info(app_access.NO_DETAILS.format(label=access.role.label))

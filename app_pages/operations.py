@@ -28,6 +28,7 @@ from hotspot.operations import (
 from hotspot.operations.evaluate import MEASURES
 from hotspot.operations.patrol import plan_tables
 from hotspot.render.patrol_plan import plan_csv_text
+from hotspot.textsafe import safe_csv
 from hotspot.view import DEFAULT_VIEW
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def draw_evaluation(op: Operation) -> None:
             st.dataframe(ev.table(measure=measure).round(1))
     for text in ev.warnings:
         st.warning(text)
-    st.download_button("Results (CSV)", ev.results.to_csv(index=False),
+    st.download_button("Results (CSV)", safe_csv(ev.results),
                        file_name=f"{op.operation_id}_evaluation.csv",
                        mime="text/csv", key=OpKeys.EVAL_CSV)
 

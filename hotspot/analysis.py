@@ -93,6 +93,7 @@ def analyse(
     drawn_only: bool = False,
     progress: bool = False,
     selector: Callable[[Selection], Selected] | None = None,
+    require_rows: bool = False,
 ) -> Analysis:
     """Select the view's rows and find its hot spots.
 
@@ -115,6 +116,9 @@ def analyse(
     selector : callable, optional, keyword-only
         ``selection -> Selected`` when the caller caches selections (the app);
         :func:`hotspot.selection.select` on ``occurrences`` otherwise.
+    require_rows : bool, keyword-only
+        Raise ParameterError when no row is left (the command line); the map
+        shows an empty analysis with its warning instead.
 
     Returns
     -------
@@ -122,7 +126,8 @@ def analyse(
     """
     from hotspot.grid import study_cells
 
-    all_csps, csps, counted, selected = _prepare(occurrences, view, csps, selector)
+    all_csps, csps, counted, selected = _prepare(occurrences, view, csps, selector,
+                                                 require_rows)
     settings = view.settings()
     if cells is None:
         area = csps if settings.scope == "csp" else all_csps
@@ -143,6 +148,7 @@ def analyse(
 def _prepare(occurrences: gpd.GeoDataFrame, view: View,
              csps: gpd.GeoDataFrame | None,
              selector: Callable[[Selection], Selected] | None,
+             require_rows: bool = True,
              ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Selected, Selected]:
     """Check the view; return (all CSPs, the view's CSPs, counted, selected)."""
     from hotspot.boundaries import load_csps
@@ -163,7 +169,7 @@ def _prepare(occurrences: gpd.GeoDataFrame, view: View,
     pick = selector or (lambda s: select(occurrences, s))
     counted = pick(selection.without_csps())
     selected = pick(selection) if selection.csps else counted
-    if counted.rows.empty:
+    if require_rows and counted.rows.empty:
         raise ParameterError(
             "no occurrences left after the filters "
             f"{selected.filters}; widen the period, categories, flags or CSPs")

@@ -705,3 +705,58 @@ def test_old_spellings_in_a_link_still_work() -> None:
     assert at.checkbox(key="w_layer_gistar").value
     notes = [m.value for m in at.info]
     assert any("now called" in n for n in notes)
+
+
+@needs_store
+def test_an_upload_with_every_row_rejected_leaves_the_map_working(
+        app_data: Path) -> None:
+    lines = [POLICE_UK_HEADER, police_uk_row("r1", lon="x"),
+             police_uk_row("r2", lat="y")]
+    at = data_page()
+    at.file_uploader(key="up_file").set_value(
+        ("bad.csv", ("\n".join(lines) + "\n").encode(), "text/csv"))
+    rerun(at)
+    at.button(key="up_go").click()
+    rerun(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "cannot be mapped" in errors and "every row was rejected" in errors
+    assert "store_dir" not in at.session_state or not at.session_state["store_dir"]
+    at.switch_page("app_pages/map.py")
+    rerun(at)
+    assert "gistar" in layer_ids(at)
+    assert not any("not the upload" in i.value for i in at.info)
+
+
+def test_the_same_bytes_read_another_way_make_another_store(tmp_path: Path) -> None:
+    content = b"a,b\n1,2\n"
+    one = app_uploads.save_upload("x.csv", content, kind="records", root=tmp_path,
+                                  read_with="mapping A")
+    two = app_uploads.save_upload("x.csv", content, kind="records", root=tmp_path,
+                                  read_with="mapping B")
+    again = app_uploads.save_upload("x.csv", content, kind="records", root=tmp_path,
+                                    read_with="mapping A")
+    three = app_uploads.save_upload("x.csv", content, kind="template", root=tmp_path)
+    assert one.folder != two.folder != three.folder
+    assert again.folder == one.folder
+    assert one.sha256 == two.sha256  # the content is the same
+
+
+def test_old_uploads_are_cleaned_up(tmp_path: Path) -> None:
+    import os
+
+    old = app_uploads.save_upload("o.csv", b"a\n1\n", kind="template", root=tmp_path)
+    new = app_uploads.save_upload("n.csv", b"b\n2\n", kind="template", root=tmp_path)
+    kept = app_uploads.save_upload("k.csv", b"c\n3\n", kind="template", root=tmp_path)
+    day = 24 * 3600
+    for saved in (old, kept):
+        os.utime(saved.folder, (saved.folder.stat().st_atime - 2 * day,
+                                saved.folder.stat().st_mtime - 2 * day))
+    removed = app_uploads.clean_uploads(tmp_path, keep=(kept.folder / "store",))
+    assert removed == [old.folder]
+    assert new.folder.is_dir() and kept.folder.is_dir() and not old.folder.exists()
+
+
+@needs_store
+def test_the_template_is_an_upload_choice(app_data: Path) -> None:
+    at = data_page()
+    assert any("template" in o for o in at.radio(key="up_kind").options)

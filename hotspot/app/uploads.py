@@ -1,10 +1,14 @@
 """Uploads from the app: checked, saved under the app's data folder, then ingested.
 
 Nothing uploaded is written outside ``APP_DATA_DIR / "uploads"``: each upload gets
-a folder named by the SHA-256 of its content, the file keeps only a sanitised
-base name, and the store built from it sits beside it. Files are checked like
-any other input (size, name, type) before any reader sees them, and readers
-report bad rows as rejects instead of failing.
+a folder named by the SHA-256 of its content **and of how it is read** (its kind
+and the text of its column mapping), so the same bytes read with another
+mapping make another store; the file keeps only a sanitised base name, and the
+store built from it sits beside it. Files are checked like any other input
+(size, name, type) before any reader sees them, and readers report bad rows as
+rejects instead of failing. An upload from which no row can be used never
+becomes the map's data (:func:`unusable_reason`), and upload folders older than
+:data:`KEEP_UPLOADS_HOURS` are removed (:func:`clean_uploads`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +37,16 @@ UPLOAD_KINDS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     "police_uk": ("police.uk street-level crime file (CSV)", (".csv",), "police_uk"),
     "records": ("Records-system extract (CSV) with a column mapping", (".csv",),
                 "records"),
+    "template": ("Hand-filled template (CSV, docs/template.md)", (".csv",),
+                 "template"),
     "fire": ("Fire incident records (Home Office incident-level CSV)", (".csv",),
              None),
     "mapping": ("Column mapping (TOML)", (".toml",), None),
 }
 #: Upload kinds that are data (the rest, mappings, describe data).
-DATA_KINDS: tuple[str, ...] = ("police_uk", "records", "fire")
+DATA_KINDS: tuple[str, ...] = ("police_uk", "records", "template", "fire")
+#: Upload folders older than this are removed (a session's data is temporary).
+KEEP_UPLOADS_HOURS = 24.0
 MAPPINGS_DIR = DATA_DIR / "mappings"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -71,8 +81,12 @@ def save_upload(
     kind: str,
     root: Path | str | None = None,
     max_mb: int | None = None,
+    read_with: str = "",
 ) -> SavedUpload:
-    """Check an uploaded file and save it under ``root/uploads/<sha256>/``.
+    """Check an uploaded file and save it under ``root/uploads/<key>/``.
+
+    ``key`` is the SHA-256 of the content, the kind and ``read_with`` (the
+    column mapping's text, or anything else that changes how the file is read).
 
     Raises
     ------
@@ -98,8 +112,10 @@ def save_upload(
     if b"\x00" in head:
         raise InputFileError(name, "not a text (CSV) file")
     digest = hashlib.sha256(content).hexdigest()
+    key = hashlib.sha256(
+        f"{digest}\0{kind}\0{read_with}".encode()).hexdigest()
     base = uploads_root(root).resolve()
-    folder = (base / digest[:16]).resolve()
+    folder = (base / key[:16]).resolve()
     if base not in folder.parents:
         raise InputFileError(name, "the upload folder escaped the app's data folder")
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,55 @@ def ingest_upload(
     result = ingest_to_store([saved.path], store, fmt=fmt,  # type: ignore[arg-type]
                              mapping=mapping)
     return result, store
+
+
+def unusable_reason(result: IngestResult) -> str | None:
+    """Why an ingested upload cannot become the map's data (None when it can).
+
+    An upload with no accepted row, or with no row any analysis uses (serious
+    violence without a data-quality flag), would leave an empty map: the app
+    keeps the data it has and says why.
+    """
+    from hotspot.selection import Selection, select
+
+    rows = result.summary["rows"]
+    if not rows["accepted"]:
+        return (f"none of its {rows['read']:,} rows could be used (every row was "
+                "rejected: see the reasons below)")
+    chosen = select(result.occurrences, Selection())
+    if chosen.rows.empty:
+        steps = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in
+                          chosen.steps.items() if v and k not in ("read", "selected"))
+        return (f"{rows['accepted']:,} rows were accepted but none is serious "
+                f"violence that an analysis can use ({steps})")
+    return None
+
+
+def clean_uploads(root: Path | str | None = None, *,
+                  max_age_hours: float = KEEP_UPLOADS_HOURS,
+                  keep: tuple[Path | str, ...] = (),
+                  now: float | None = None) -> list[Path]:
+    """Remove upload folders older than ``max_age_hours``; return those removed.
+
+    Folders in ``keep`` (the ones sessions are using) are kept whatever their age.
+    """
+    base = uploads_root(root)
+    if not base.is_dir():
+        return []
+    limit = (time.time() if now is None else now) - max_age_hours * 3600
+    kept = {Path(k).resolve() for k in keep}
+    removed = []
+    for folder in sorted(base.iterdir()):
+        if not folder.is_dir() or folder.resolve() in kept or any(
+                k.is_relative_to(folder.resolve()) for k in kept):
+            continue
+        if folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        logger.info("removed %d upload folder(s) older than %g h", len(removed),
+                    max_age_hours)
+    return removed
 
 
 def load_mapping_file(path: Path) -> ColumnMapping:

@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     csps = find_csps(load_csps(grouping=view.grouping), args.csp, name="--csp")
     occurrences = load_occurrences(args.store_dir)
     if args.method == "gistar":
-        found = analysis.analyse(occurrences, view, csps=csps, progress=progress)
+        found = analysis.analyse(occurrences, view, csps=csps, progress=progress,
+                                 require_rows=True)
         result = found.result
         result.cells = found.view_cells()
     elif args.method == "emerging":

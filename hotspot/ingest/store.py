@@ -23,6 +23,7 @@ from hotspot.crs import BNG
 from hotspot.errors import DataNotFoundError
 from hotspot.ingest.schema import REJECT_COLUMNS, conform, empty_rejects
 from hotspot.settings import DEFAULT_STORE_DIR
+from hotspot.textsafe import spreadsheet_safe
 
 OCCURRENCES_FILE = "occurrences.parquet"
 REJECTS_FILE = "rejects.csv"
@@ -92,7 +93,7 @@ def write_store(
         index=False,
         schema_version="1.0.0",
     )
-    rejects.to_csv(staged[REJECTS_FILE], index=False)
+    spreadsheet_safe(rejects).to_csv(staged[REJECTS_FILE], index=False)
     staged[SUMMARY_FILE].write_text(
         json.dumps(summary, indent=2, default=str), encoding="utf-8"
     )
