@@ -16,10 +16,13 @@ from hotspot.app.panels import LICENCES
 from hotspot.errors import HotspotError
 from hotspot.ingest import overview
 from hotspot.ingest.store import load_occurrences, load_rejects
+from hotspot.settings import APP_CACHE_ENTRIES, APP_CACHE_TTL_S
 from hotspot.textsafe import safe_csv
 
 
-@st.cache_data(show_spinner="Loading the occurrence store…")
+@st.cache_data(show_spinner="Loading the occurrence store…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def load_tables(store_dir: str) -> dict[str, pd.DataFrame]:
     """Overview tables of a store (cached by the store path)."""
     occurrences = pd.DataFrame(load_occurrences(store_dir).drop(columns="geometry"))

@@ -36,7 +36,7 @@ csps = frames["csps"]
 months = months_of(points)
 access = app_access.current_access()
 view = app_controls.sidebar(
-    csps[["csp_code", "csp_name"]], months,
+    csps[["csp_code", "csp_name"]].assign(area_km2=csps.geometry.area / 1e6), months,
     unavailable={} if access.role.points else {
         "points": access.points_reason(None)})
 app_access.sidebar_caption(access)

@@ -51,6 +51,13 @@ DEFAULT_STORE_DIR = DATA_DIR / "default_store"
 #: The operation store the app and ``hotspot operation`` use by default.
 OPERATIONS_STORE = APP_DATA_DIR / "operations.gpkg"
 
+# ------------------------------------------------------------------------ app
+#: Entries each of the app's caches keeps (least recently used go first) and how
+#: long a cached analysis lives, seconds: memory stays bounded however many
+#: views sessions ask for.
+APP_CACHE_ENTRIES = 32
+APP_CACHE_TTL_S = 3600
+
 # ------------------------------------------------------------------- analysis
 Scope = Literal["csp", "hips"]
 Grouping = Literal["district", "ons2024"]

@@ -469,3 +469,41 @@ def check_view(view: View) -> View:
 
 
 VIEW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(View))
+
+
+#: The most cell-neighbour pairs one interactive Gi* may take (about 1 s on the
+#: reference machine; resolution 10 over all of HIPS with k = 1 is 2.1 million).
+MAX_INTERACTIVE_PAIRS = 3_000_000
+
+
+def ring_pairs(area_km2: float, *, resolution: int, k: int) -> float:
+    """Cell-neighbour pairs of a Gi* over ``area_km2`` (cells × cells per ring)."""
+    import h3
+
+    cells = area_km2 / h3.average_hexagon_area(resolution, unit="km^2")
+    return cells * (1 + 3 * k * (k + 1))
+
+
+def affordable(view: View, *, area_km2: float) -> tuple[View, str | None]:
+    """Return the view the map can compute at once, and why it was changed.
+
+    A view whose Gi* would take more than :data:`MAX_INTERACTIVE_PAIRS` pairs (a
+    link asking for resolution 11 with k = 3 over all of HIPS kept the server
+    busy for 53 s) gets a smaller ring, then a coarser resolution, until it
+    fits; the command line has no such limit.
+    """
+    chosen = view
+    while ring_pairs(area_km2, resolution=chosen.resolution,
+                     k=chosen.k) > MAX_INTERACTIVE_PAIRS:
+        if chosen.k > min(K_VALUES):
+            chosen = chosen.with_(k=chosen.k - 1)
+        elif chosen.resolution > min(RESOLUTIONS):
+            chosen = chosen.with_(resolution=chosen.resolution - 1)
+        else:
+            break
+    if chosen == view:
+        return view, None
+    return chosen, (f"resolution {view.resolution} with k = {view.k} over "
+                    f"{area_km2:,.0f} km² is too heavy to compute at once: using "
+                    f"resolution {chosen.resolution} with k = {chosen.k} (the "
+                    "command line `hotspot detect` has no limit)")

@@ -357,8 +357,31 @@ def test_resolution_11_for_all_csps_falls_back_to_10() -> None:
     at = run_app()
     at.selectbox(key="w_resolution").set_value(11)
     rerun(at)
-    assert any("Resolution 11 needs one CSP" in w.value for w in at.sidebar.warning)
+    assert any("too heavy to compute at once" in w.value for w in at.sidebar.warning)
     assert how_value(at, "H3 resolution") == "10"
+
+
+@needs_store
+def test_a_heavy_link_is_made_affordable_not_a_stall() -> None:
+    at = run_app({"csp": "all", "res": "11", "k": "3"})
+    assert any("resolution 10 with k = 1" in w.value for w in at.sidebar.warning)
+    assert how_value(at, "H3 resolution") == "10"
+    one = run_app({"csp": SOUTHAMPTON, "res": "11", "k": "3"})
+    assert not one.sidebar.warning
+    assert how_value(one, "H3 resolution") == "11"
+
+
+def test_affordable_rule_by_hand() -> None:
+    from hotspot.view import MAX_INTERACTIVE_PAIRS, affordable, ring_pairs
+
+    # resolution 9: 0.1053 km² a cell; 1,000 km² is 9,497 cells, k = 1 has 7 each
+    assert ring_pairs(1000.0, resolution=9, k=1) == pytest.approx(66_480, rel=0.01)
+    small, why = affordable(View(resolution=11, k=3), area_km2=50.0)
+    assert why is None and small.resolution == 11
+    big, why = affordable(View(resolution=10, k=3), area_km2=4149.0)
+    assert (big.resolution, big.k) == (10, 1) and why
+    assert ring_pairs(4149.0, resolution=big.resolution, k=big.k) <= \
+        MAX_INTERACTIVE_PAIRS
 
 
 @needs_store

@@ -145,3 +145,23 @@ def test_help_loads_no_analysis_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_every_app_cache_is_bounded() -> None:
+    """Each ``st.cache_data`` keeps a bounded number of entries for a bounded time."""
+    root = PACKAGE.parent
+    unbounded = []
+    for path in [*sorted((PACKAGE / "app").glob("*.py")),
+                 *sorted((root / "app_pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for dec in node.decorator_list:
+                target = dec.func if isinstance(dec, ast.Call) else dec
+                if ast.unparse(target) != "st.cache_data":
+                    continue
+                keys = {k.arg for k in dec.keywords} if isinstance(dec, ast.Call) \
+                    else set()
+                if not {"max_entries", "ttl"} <= keys:
+                    unbounded.append(f"{path.name}:{node.name}")
+    assert unbounded == []

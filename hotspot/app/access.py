@@ -17,7 +17,7 @@ import geopandas as gpd
 import streamlit as st
 
 from hotspot.access import ACCESS_FILE_ENV, Access, AccessPolicy, load_policy
-from hotspot.settings import env
+from hotspot.settings import APP_CACHE_ENTRIES, env
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ NO_EDIT = ("Creating, duplicating, importing and deleting operations is not part
            "of your role ({label}); you can view and export them.")
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=APP_CACHE_ENTRIES)
 def policy(access_file: str | None) -> AccessPolicy:  # noqa: ARG001 - cache key
     """Load the access policy, once per value of ``$HOTSPOT_ACCESS_FILE``.
 

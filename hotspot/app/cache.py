@@ -36,7 +36,14 @@ from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
 from hotspot.selection import Selected, Selection, select
-from hotspot.settings import DATA_DIR, DEFAULTS, ENV_STORE, env
+from hotspot.settings import (
+    APP_CACHE_ENTRIES,
+    APP_CACHE_TTL_S,
+    DATA_DIR,
+    DEFAULTS,
+    ENV_STORE,
+    env,
+)
 from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
@@ -56,14 +63,14 @@ def default_store() -> str:
     return str(Path(env(STORE_ENV) or str(DEFAULT_STORE)))
 
 
-@st.cache_resource(show_spinner="Loading boundaries…")
+@st.cache_resource(show_spinner="Loading boundaries…", max_entries=APP_CACHE_ENTRIES)
 def boundaries(grouping: str) -> dict[str, gpd.GeoDataFrame]:
     """CSPs, wards and the HIPS outline (EPSG:27700)."""
     return {"csps": load_csps(grouping=grouping),  # type: ignore[arg-type]
             "wards": load_wards(), "outline": load_hips_outline()}
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def base_layers(grouping: str, places_path: str, csp: str,
                 layer_keys: tuple[str, ...]) -> layers.BaseLayers:
     """Build the shipped base map for a CSP (or all) and the toggles on."""
@@ -80,13 +87,13 @@ def places(path: str) -> pd.DataFrame:
     return pd.read_parquet(path, columns=["name", "kind", "x", "y"])
 
 
-@st.cache_resource(show_spinner="Loading occurrences…")
+@st.cache_resource(show_spinner="Loading occurrences…", max_entries=APP_CACHE_ENTRIES)
 def occurrences(store_dir: str) -> gpd.GeoDataFrame:
     """Every row of a store (read-only, shared by every session)."""
     return load_occurrences(store_dir)
 
 
-@st.cache_resource(max_entries=64)
+@st.cache_resource(max_entries=APP_CACHE_ENTRIES)
 def selected(store_dir: str, selection: Selection) -> Selected:
     """Return the rows a selection chooses (:func:`~hotspot.selection.select`)."""
     return select(occurrences(store_dir), selection)
@@ -107,13 +114,14 @@ def counted_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
     return selected(store_dir, view.selection().without_csps()).rows
 
 
-@st.cache_data
+@st.cache_data(max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def summary(store_dir: str) -> dict[str, Any]:
     """Load the store's ingest summary."""
     return load_summary(store_dir)
 
 
-@st.cache_resource(show_spinner="Filling the study area with H3 cells…")
+@st.cache_resource(show_spinner="Filling the study area with H3 cells…",
+                   max_entries=APP_CACHE_ENTRIES)
 def study(grouping: str, resolution: int, scope: str, csp: str,
           k: int) -> tuple[gpd.GeoDataFrame, Any]:
     """Study cells and their k-ring weights (one CSP, or all of them)."""
@@ -130,7 +138,9 @@ def study_csp(view: View) -> str:
     return view.csp if view.scope == "csp" else ALL_CSPS
 
 
-@st.cache_data(show_spinner="Finding hot spots (Gi*)…", max_entries=64)
+@st.cache_data(show_spinner="Finding hot spots (Gi*)…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def gistar(store_dir: str, grouping: str, view: View) -> DetectResult:
     """Gi* for a view (:func:`hotspot.analysis.analyse`); drawn cells only.
 
@@ -145,7 +155,9 @@ def gistar(store_dir: str, grouping: str, view: View) -> DetectResult:
                    selector=lambda s: selected(store_dir, s)).result
 
 
-@st.cache_data(show_spinner="Computing the density surface…", max_entries=32)
+@st.cache_data(show_spinner="Computing the density surface…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
     """Kernel density over the chosen CSP (50 m cells) or HIPS (100 m cells)."""
     rows = counted_rows(store_dir, view)
@@ -160,7 +172,9 @@ def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
     return surface
 
 
-@st.cache_data(show_spinner="Looking for emerging hot spots…", max_entries=32)
+@st.cache_data(show_spinner="Looking for emerging hot spots…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     """Emerging hot spot categories of the view's cells (counts per category).
 
@@ -186,7 +200,8 @@ def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     return frame
 
 
-@st.cache_resource(show_spinner="Loading deprivation areas…")
+@st.cache_resource(show_spinner="Loading deprivation areas…",
+                   max_entries=APP_CACHE_ENTRIES)
 def imd_areas(edition: str) -> gpd.GeoDataFrame:
     """LSOA polygons with their IMD decile and a tooltip (EPSG:27700)."""
     from hotspot.context.deprivation import load_imd, load_lsoas
@@ -200,7 +215,9 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=lsoas.crs)
 
 
-@st.cache_data(show_spinner="Deprivation tables…")
+@st.cache_data(show_spinner="Deprivation tables…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
     from hotspot.context.deprivation import attach_imd
@@ -242,7 +259,9 @@ def cell_deciles(cells: tuple[str, ...], edition: str = "2025") -> pd.Series:
 DEFAULT_FIRES = DATA_DIR / "synthetic" / "SYNTHETIC_fire_incidents_2024-10_2025-09.csv"
 
 
-@st.cache_data(show_spinner="Loading deliberate fires…")
+@st.cache_data(show_spinner="Loading deliberate fires…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def fires(path: str, grouping: str) -> gpd.GeoDataFrame:
     """Deliberate primary and secondary fires of a file, located, with tooltips."""
     from hotspot.context.fires import (
@@ -275,7 +294,8 @@ def fires_for_view(all_fires: gpd.GeoDataFrame, view: View) -> gpd.GeoDataFrame:
     return all_fires[keep.to_numpy()]
 
 
-@st.cache_resource(show_spinner="Loading police.uk criminal damage and arson…")
+@st.cache_resource(show_spinner="Loading police.uk criminal damage and arson…",
+                   max_entries=APP_CACHE_ENTRIES)
 def arson(store_dir: str) -> gpd.GeoDataFrame:
     """Police.uk "Criminal damage and arson" rows without quality flags (shared).
 
@@ -296,7 +316,7 @@ def arson(store_dir: str) -> gpd.GeoDataFrame:
     return out
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
     """Criminal damage and arson per H3 cell (resolution 8) for the view's months.
 
@@ -313,7 +333,9 @@ def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
     return arson_per_cell(chosen), f"{lo} to {hi}"
 
 
-@st.cache_data(show_spinner="Fire and violence co-location…")
+@st.cache_data(show_spinner="Fire and violence co-location…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def colocation(store_dir: str, fire_path: str, grouping: str,
                view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Cells hot for both fires and violence, and the per-CSP summary."""
@@ -333,7 +355,7 @@ def colocation(store_dir: str, fire_path: str, grouping: str,
     return hot, summary_table
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
     """Rank the view's strongest hot spots, with peak times and IMD deciles."""
     result = gistar(store_dir, grouping, view)

@@ -24,6 +24,7 @@ from hotspot.view import (
     LAYERS,
     RESOLUTIONS,
     View,
+    affordable,
     from_query,
     panel_from_query,
     panel_query,
@@ -224,21 +225,23 @@ def sidebar(
                            "reports.")
         basemap = st.checkbox("Online basemap (needs the internet)",
                               key=Keys.BASEMAP)
-    resolution_used = int(resolution)
-    if csp == ALL_CSPS and resolution_used == 11:
-        sb.warning("Resolution 11 needs one CSP: using 10 for all of HIPS.")
-        resolution_used = 10
     view = View(
         csp=str(csp), scope=str(scope),
         month_from=lo if months and lo != months[0] else None,
         month_to=hi if months and hi != months[-1] else None,
-        categories=tuple(categories), flags=flags, resolution=resolution_used,
+        categories=tuple(categories), flags=flags, resolution=int(resolution),
         bandwidth_m=None if auto else float(bandwidth), k=int(k),
         alpha=float(alpha), fdr=bool(fdr), weight="harm" if harm else "count",
         layers=layers, basemap=bool(basemap),
         focus=st.session_state.get(Keys.FOCUS), imd=str(imd),
         grouping=str(grouping),
     )
+    areas = csps.set_index("csp_code")["area_km2"] if "area_km2" in csps else None
+    if areas is not None:
+        study = areas.sum() if csp == ALL_CSPS or scope == "hips" else areas[csp]
+        view, why = affordable(view, area_km2=float(study))
+        if why:
+            sb.warning(why[0].upper() + why[1:] + ".")
     st.session_state[Keys.VIEW] = view
     sync_url(view)
     return view

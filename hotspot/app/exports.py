@@ -23,6 +23,7 @@ from hotspot.errors import ParameterError
 from hotspot.export.build import build_bundle
 from hotspot.export.bundle import ExportBundle, disclose, export, export_download
 from hotspot.export.disclosure import DisclosureRules
+from hotspot.settings import APP_CACHE_ENTRIES, APP_CACHE_TTL_S
 from hotspot.view import ALL_CSPS, View
 from hotspot.view_file import ViewFile
 
@@ -75,7 +76,7 @@ def view_file(view: View, *, store_dir: str, grouping: str,
 
 
 @st.cache_data(show_spinner="Preparing the export (analysis and layers)…",
-               max_entries=16)
+               max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def bundle(store_dir: str, grouping: str, view: View, fire_path: str | None,
            ops_store: str | None, csp: str | None) -> ExportBundle:
     """Build the export bundle of a view (for one CSP when ``csp`` is given).

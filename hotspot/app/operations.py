@@ -36,6 +36,7 @@ from hotspot.operations import (
 from hotspot.operations.evaluate import Evaluation, evaluate_operation
 from hotspot.operations.patrol import PatrolPlan, plan_patrols
 from hotspot.selection import Selected, Selection
+from hotspot.settings import APP_CACHE_ENTRIES, APP_CACHE_TTL_S
 from hotspot.view import View
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ class PlanOutput:
     data_note: str
 
 
-@st.cache_data(show_spinner="Planning patrols…")
+@st.cache_data(show_spinner="Planning patrols…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: str,
                    version: int, hours_per_week: float,
                    minutes_per_visit: int) -> PlanOutput:
@@ -157,7 +160,9 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
                       wards=wards.assign(label=wards["ward22_name"]), data_note=note)
 
 
-@st.cache_data(show_spinner="Drawing the printable plan…")
+@st.cache_data(show_spinner="Drawing the printable plan…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
              version: int, hours_per_week: float, minutes_per_visit: int) -> bytes:
     """Return the plan of :func:`operation_plan` as a two-page PDF."""
@@ -169,7 +174,9 @@ def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
                           data_note=out.data_note)
 
 
-@st.cache_data(show_spinner="Evaluating the operation (WDQ, WDD)…")
+@st.cache_data(show_spinner="Evaluating the operation (WDQ, WDD)…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
 def evaluation(store_dir: str, grouping: str, ops_path: str, operation_id: str,
                version: int, buffer_m: float) -> Evaluation:
     """:func:`~hotspot.operations.evaluate.evaluate_operation`."""
