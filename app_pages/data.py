@@ -171,9 +171,14 @@ def main() -> None:
     st.subheader("Rejected rows by reason")
     st.dataframe(tables["rejects"], width="stretch", hide_index=True)
     if access.role.record_details:
-        st.download_button("Download all rejected rows (CSV)",
-                           safe_csv(tables["rejects_raw"]),
-                           file_name="rejects.csv", mime="text/csv", key="dl_rejects")
+        def rejects_csv() -> bytes:
+            app_access.audit("record_rows", access, store=store_dir,
+                             what="rejected rows (CSV download)")
+            return safe_csv(tables["rejects_raw"])
+
+        st.download_button("Download all rejected rows (CSV)", rejects_csv,
+                           file_name="rejects.csv", mime="text/csv", key="dl_rejects",
+                           on_click="ignore")
     else:
         st.info(app_access.NO_DETAILS.format(label=access.role.label))
     st.divider()

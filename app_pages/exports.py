@@ -6,6 +6,7 @@ import logging
 
 import streamlit as st
 
+from hotspot.app import access as app_access
 from hotspot.app import cache as app_cache
 from hotspot.app import controls as app_controls
 from hotspot.app import exports as app_exports
@@ -13,7 +14,7 @@ from hotspot.app import operations as app_operations
 from hotspot.app.controls import Keys
 from hotspot.errors import HotspotError
 from hotspot.export.disclosure import DisclosureRules
-from hotspot.view import ALL_CSPS, DEFAULT_VIEW
+from hotspot.view import ALL_CSPS, DEFAULT_VIEW, to_query
 
 logger = logging.getLogger(__name__)
 GROUPING = app_controls.current_grouping()
@@ -22,9 +23,12 @@ store_dir = st.session_state.get(Keys.STORE) or app_cache.default_store()
 fire_path = st.session_state.get(Keys.FIRES) or str(app_cache.DEFAULT_FIRES)
 ops_path = app_operations.store_path()
 view = st.session_state.get(Keys.VIEW) or DEFAULT_VIEW
+access = app_access.current_access()
+app_access.sidebar_caption(access)
 csps = app_cache.boundaries(GROUPING)["csps"].sort_values("csp_name")
 names = dict(zip(csps["csp_code"], csps["csp_name"], strict=True))
-area = "All 14 CSPs" if view.csp == ALL_CSPS else names.get(view.csp, view.csp)
+area = (f"All {len(names)} CSPs" if view.csp == ALL_CSPS
+        else names.get(view.csp, view.csp))
 
 st.markdown(f"#### Export for partners · {area} · "
             f"{view.month_from or 'first month'} to {view.month_to or 'last month'}")
@@ -63,9 +67,14 @@ def download(bundle: app_exports.ExportBundle, fmt: str, csp: str | None) -> Non
     """One download button; the file is made (and logged) when clicked."""
     label, mime = app_exports.DOWNLOADS[fmt]
     stem = app_exports.file_stem(view, csp)
+    def made() -> bytes:
+        app_access.audit("export", access, format=fmt, csp=csp or view.csp,
+                         view=to_query(view), rules=rules.to_dict())
+        return app_exports.download_bytes(bundle, fmt=fmt, stem=stem, rules=rules,
+                                          csp=csp)
+
     st.download_button(
-        label, lambda: app_exports.download_bytes(bundle, fmt=fmt, stem=stem,
-                                                  rules=rules, csp=csp),
+        label, made,
         file_name=app_exports.download_name(stem, fmt), mime=mime,
         key=f"ex_{fmt}", on_click="ignore")
 

@@ -18,7 +18,7 @@ from hotspot.detect.top import cells_for_csp
 from hotspot.errors import HotspotError
 from hotspot.operations import ACTIVITY_KINDS
 from hotspot.selection import months_of
-from hotspot.view import ALL_CSPS
+from hotspot.view import ALL_CSPS, to_query
 
 logger = logging.getLogger(__name__)
 GROUPING = app_controls.current_grouping()
@@ -92,6 +92,11 @@ if focus_cell is not None:
     centre = focus_cell.geometry.iloc[0].centroid
     near = app_access.allowed_points(rows[rows.geometry.distance(centre) < 1500],
                                      access)
+    seen = st.session_state.setdefault("audited_points", set())
+    if len(near) and view.focus not in seen:
+        seen.add(view.focus)
+        app_access.audit("points", access, focus=view.focus, shown=len(near),
+                         view=to_query(view))
 else:
     box = csps if view.csp == ALL_CSPS else csps[csps["csp_code"] == view.csp]
     view_state = layers.view_for_bounds(layers.bounds_of(box))

@@ -45,7 +45,7 @@ def _signed_in_email() -> str | None:
     user: Any = st.user
     try:
         if user.get("is_logged_in"):
-            email = user.get("email")
+            email = user.get("email") or user.get("preferred_username")
             return str(email) if email else None
     except (AttributeError, KeyError):
         return None
@@ -87,8 +87,50 @@ def findings_for(findings: list[dict[str, Any]], access: Access
             for f in findings]
 
 
+def sign_in_configured() -> bool:
+    """Return True when ``.streamlit/secrets.toml`` holds an ``[auth]`` provider.
+
+    Streamlit's own sign-in (``st.login``, OpenID Connect) is configured there;
+    ``docs/deploy.md`` shows the settings for the force's Entra ID.
+    """
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, AttributeError):
+        return False
+    except Exception:  # noqa: BLE001 - Streamlit's own "no secrets" error
+        return False
+
+
+def _is_signed_in() -> bool:
+    user: Any = st.user
+    try:
+        return bool(user.get("is_logged_in"))
+    except (AttributeError, KeyError):
+        return False
+
+
 def sidebar_caption(access: Access) -> None:
-    """Say in the sidebar who the user is taken to be and what that allows."""
+    """Say in the sidebar who the user is, what that allows; offer sign-in/out."""
     who = access.identity or "not signed in"
     st.sidebar.caption(f"Access: **{access.role.label}** ({who}). "
                        f"{access.source[0].upper()}{access.source[1:]}.")
+    if not sign_in_configured():
+        return
+    if _is_signed_in():
+        if st.sidebar.button("Sign out", key="auth_sign_out"):
+            audit("sign_out", access)
+            st.logout()
+    elif st.sidebar.button("Sign in", key="auth_sign_in", type="primary"):
+        st.login()
+
+
+def audit(action: str, access: Access, **details: Any) -> None:
+    """Record who did what, when (exports, record-level views, sign-outs).
+
+    One JSON line per event in ``APP_DATA_DIR/audit.jsonl``
+    (:func:`hotspot.access.write_audit`).
+    """
+    from hotspot.audit import write_audit
+
+    write_audit(action, identity=access.identity, role=access.role.name,
+                details=details)
