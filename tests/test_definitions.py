@@ -243,9 +243,13 @@ def test_missing_definition_file(tmp_path: Path) -> None:
         load_definition(tmp_path / "nope.toml")
 
 
-def test_harm_weights_fallback(caplog: pytest.LogCaptureFixture) -> None:
+def test_harm_weights_fallback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("offence_code,weight,source\n5/1,,unavailable offline\n")
     with caplog.at_level(logging.WARNING, logger="hotspot.definitions"):
-        weights = load_harm_weights()
+        weights = load_harm_weights(path)
     assert weights.available is False
     assert weights.source == "unavailable offline"
     assert "harm weights unavailable" in caplog.text
