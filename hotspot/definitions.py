@@ -642,7 +642,7 @@ def load_harm_weights(
 
 
 def _weight_of(row: Mapping[str, str], *, path: Path, row_number: int) -> float | None:
-    """The positive weight of one lookup row, None when empty; raise when bad."""
+    """Return the positive weight of one lookup row (None when empty)."""
     text, source = row["weight"].strip(), row["source"].strip()
     if not text:
         return None

@@ -258,7 +258,8 @@ def cchi_rows(
             "offence_description": offence["offence_description"],
             "weight": "" if days is None else f"{days:.4f}",
             "css_code": "",
-            "rule": f"median of PRC subgroup '{subgroup}'" if subgroup else "no subgroup",
+            "rule": (f"median of PRC subgroup '{subgroup}'" if subgroup
+                     else "no subgroup"),
             "source": CCHI_SOURCE,
             "note": "optional alternative, days; coarse (one median per subgroup)",
         })

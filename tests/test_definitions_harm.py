@@ -134,7 +134,9 @@ def test_classify_uses_code_then_category() -> None:
 def test_cchi_alternative_is_labelled_and_loads() -> None:
     alt = load_harm_weights(
         DEFINITIONS / "harm_weights_cchi_third_party.csv",
-        categories_path=DEFINITIONS / "police_uk_category_harm_weights_cchi_third_party.csv",
+        categories_path=(
+            DEFINITIONS / "police_uk_category_harm_weights_cchi_third_party.csv"
+        ),
     )
     assert alt.source.startswith("THIRD PARTY")
     assert alt.weights["34B"] == 365.0 and alt.weights["1/1"] == 5475.0
@@ -150,8 +152,10 @@ def test_build_script_reproduces_the_files(shared_data: Path, tmp_path: Path) ->
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    (tmp_path / "offences.csv").write_bytes((DEFINITIONS / "offences.csv").read_bytes())
-    assert module.main(["--shared", str(shared_data / "harm"), "--out", str(tmp_path)]) == 0
+    offences = (DEFINITIONS / "offences.csv").read_bytes()
+    (tmp_path / "offences.csv").write_bytes(offences)
+    argv = ["--shared", str(shared_data / "harm"), "--out", str(tmp_path)]
+    assert module.main(argv) == 0
     for name in ("harm_weights.csv", "police_uk_category_harm_weights.csv",
                  "harm_weights_cchi_third_party.csv",
                  "police_uk_category_harm_weights_cchi_third_party.csv"):
