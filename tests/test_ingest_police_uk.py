@@ -225,15 +225,33 @@ def test_all_nine_real_months_are_accounted_for(shared_data: Path) -> None:
 
 
 def test_embedded_parquet_equals_the_csvs(shared_data: Path) -> None:
-    parquet = next((DATA_DIR / "police_uk").glob("*.parquet"))
-    from_parquet = read_police_uk(parquet)
-    from_csv = read_police_uk(shared_data / "police_uk")
-    assert from_parquet.n_read == from_csv.n_read
+    parquets = sorted((DATA_DIR / "police_uk").glob("*.parquet"))
+    assert [p.name for p in parquets] == ["hampshire_street_2024-01_2025-09.parquet"]
+    from_parquet = read_police_uk(parquets[0])
+    from_csv = [read_police_uk(shared_data / name)
+                for name in ("police_uk_2024", "police_uk")]
+    assert from_parquet.n_read == sum(r.n_read for r in from_csv) == 180_165
     cols = ["occurrence_id", "crime_type", "longitude", "latitude", "source_row"]
     pd.testing.assert_frame_equal(
         from_parquet.accepted[cols].reset_index(drop=True),
-        from_csv.accepted[cols].reset_index(drop=True),
+        pd.concat([r.accepted[cols] for r in from_csv], ignore_index=True),
     )
+    months = from_parquet.accepted["occurred_from"].dt.strftime("%Y-%m")
+    assert sorted(months.unique()) == [
+        *(f"2024-0{m}" for m in range(1, 5)), *(f"2025-0{m}" for m in range(1, 10))
+    ]
+
+
+def test_embedded_months_report_the_2024_gap() -> None:
+    from hotspot.ingest import quality
+
+    parquet = DATA_DIR / "police_uk" / "hampshire_street_2024-01_2025-09.parquet"
+    accepted = read_police_uk(parquet).accepted
+    flagged, findings = quality.check_months(accepted)
+    gaps = [f for f in findings if f.check == "missing_months"]
+    assert len(gaps) == 1 and "2024-05..2024-12" in gaps[0].detail
+    bad = accepted.loc[flagged, "occurred_from"].dt.strftime("%Y-%m").unique()
+    assert bad.tolist() == ["2025-08"]
 
 
 OUTCOMES_HEADER = (
