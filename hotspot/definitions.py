@@ -324,8 +324,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DefinitionError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise DefinitionError(
+            f"{path}: not a usable definition: tables or arrays nested too deeply"
+        ) from exc
 
 
 def _require(

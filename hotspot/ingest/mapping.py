@@ -114,9 +114,14 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     if not path.is_file():
         raise MappingError(f"{where}: mapping file does not exist")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MappingError(f"{where}: not a valid TOML file: {exc}") from exc
+    except RecursionError as exc:
+        raise MappingError(
+            f"{where}: not a usable mapping file: its tables or arrays are nested "
+            "too deeply"
+        ) from exc
     columns = data.get("columns")
     if not isinstance(columns, dict) or not all(
         isinstance(v, str) for v in columns.values()

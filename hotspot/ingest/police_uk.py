@@ -216,6 +216,13 @@ def _parquet_tables(path: Path) -> Iterator[TextTable]:
     for needed in ("source_file", "source_row", *REQUIRED):
         if needed not in frame.columns:
             raise InputFileError(path, f"has no {needed!r} column")
+    if frame.empty:
+        raise InputFileError(path, "has no rows: expected police.uk street crime")
+    bad_row = pd.to_numeric(frame["source_row"], errors="coerce")
+    if bad_row.isna().any() or frame["source_file"].isna().any():
+        raise InputFileError(
+            path, "has rows with no source_file or a source_row that is not a number"
+        )
     for name, part in frame.groupby("source_file", sort=True, observed=True):
         cols = [c for c in COLUMNS if c in part.columns]
         text = part[cols].astype("string").fillna("")
@@ -273,6 +280,8 @@ def read_police_uk(path: Path | str) -> PoliceUkReadResult:
         )
     for item in skipped:
         logger.info("%s: skipped %s: %s", path, item.file, item.reason)
+    if not accepted:
+        raise InputFileError(path, "holds no police.uk street crime tables")
     return PoliceUkReadResult(
         accepted=conform(pd.concat(accepted, ignore_index=True)),
         rejected=pd.concat([empty_rejects(), *rejected], ignore_index=True),
