@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from hotspot.errors import MappingError
 from hotspot.ingest.fields import DEFAULT_FALSE, DEFAULT_TRUE
 from hotspot.ingest.schema import FLAG_COLUMNS, LOCATION_COLUMNS
@@ -134,9 +136,12 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         raise MappingError(f"{where}: [values] must be a table")
     kwargs: dict[str, Any] = {}
     if "datetime_formats" in values:
-        kwargs["datetime_formats"] = _strings(
+        formats = _strings(
             values["datetime_formats"], where=where, key="datetime_formats"
         )
+        for fmt in formats:
+            _check_format(fmt, where=where)
+        kwargs["datetime_formats"] = formats
     if "true" in values:
         kwargs["true_values"] = _strings(values["true"], where=where, key="true")
     if "false" in values:
@@ -155,6 +160,22 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         source_path=where,
         **kwargs,
     )
+
+
+def _check_format(fmt: str, *, where: str) -> None:
+    """Raise unless ``fmt`` is a date format pandas can use."""
+    if "%" not in fmt:
+        raise MappingError(
+            f"{where}: [values] datetime_formats: {fmt!r} has no % directive; "
+            "expected strptime formats such as '%d/%m/%Y %H:%M'"
+        )
+    try:
+        pd.to_datetime(pd.Series(["2025-01-01"]), format=fmt, errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise MappingError(
+            f"{where}: [values] datetime_formats: {fmt!r} is not a usable date "
+            f"format: {exc}"
+        ) from exc
 
 
 def template_mapping() -> ColumnMapping:

@@ -179,17 +179,32 @@ def read_text_table(
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(label, data, sheet=sheet)
     text, used = _decode(Path(label), data, encoding)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = _unmerged(reader, text=text, delimiter=delimiter, label=label)
     try:
         return _rows_to_frame(label, rows, encoding=used)
     except csv.Error as exc:
         raise InputFileError(label, f"is not a readable CSV table: {exc}") from exc
+
+
+#: Delimiters recognised, preferred in this order on a tie.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+
+
+def _delimiter(text: str) -> str:
+    """Return the delimiter that splits the header line into the most fields.
+
+    Decided on the header alone, so that semicolons (or commas) inside quoted
+    data values never change it; ``,`` when no candidate splits the header.
+    """
+    header = next((line for line in text[:65536].splitlines() if line.strip()), "")
+    best, most = ",", 1
+    for candidate in DELIMITERS:
+        fields = next(csv.reader([header], delimiter=candidate), [])
+        if len(fields) > most:
+            best, most = candidate, len(fields)
+    return best
 
 
 def _unmerged(
