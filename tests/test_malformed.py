@@ -48,6 +48,7 @@ def _reject_reasons(result: object) -> list[str]:
         ("police_uk_utf16_bom.csv", 3, 0),
         ("police_uk_quoted_line_break.csv", 4, 0),
         ("police_uk_bad_values.csv", 1, 2),
+        ("police_uk_implausible_months.csv", 1, 3),
     ],
 )
 def test_corpus_files_that_read(name: str, accepted: int, rejected: int) -> None:
@@ -75,6 +76,14 @@ def test_corpus_files_that_fail_cleanly(name: str, match: str) -> None:
         read_police_uk(CORPUS / name)
     assert name in str(info.value)
     assert len(str(info.value)) < 600
+
+
+def test_implausible_police_uk_months_name_the_year() -> None:
+    result = read_police_uk(CORPUS / "police_uk_implausible_months.csv")
+    reasons = result.rejected.set_index("occurrence_id")["reason"]
+    assert "year 1500 is implausible" in reasons["a"]
+    assert "year 2099 is implausible" in reasons["b"]
+    assert (result.rejected["field"] == "Month").all()
 
 
 def test_stray_quote_never_merges_rows_silently() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from hotspot.errors import InputFileError
-from hotspot.ingest.fields import Rejections, blank, parse_numbers
+from hotspot.ingest.fields import Rejections, blank, parse_dates, parse_numbers
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects
 from hotspot.ingest.tables import TextTable, match_headers, read_text_table
 
@@ -301,13 +301,18 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     ids = crime_id.where(crime_id != "", stem + ":" + raw.index.astype(str))
 
     month = raw["Month"].str.strip()
-    bad_month = ~month.str.match(_MONTH)
+    shaped = month.str.match(_MONTH)
+    parsed = parse_dates(
+        (month + "-01").where(shaped, month), formats=("%Y-%m-%d",),
+        expected="expected a month as YYYY-MM",
+    )
+    bad_month = parsed.bad | blank(month)
     rejects.add(
         bad_month,
         field_name="Month",
         values=month,
         ids=ids,
-        reason="expected a month as YYYY-MM",
+        reason=parsed.reason.fillna("expected a month as YYYY-MM"),
     )
     crime_type = raw["Crime type"].str.strip()
     bad_type = ~crime_type.isin(CRIME_TYPES)
@@ -345,9 +350,7 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     )
 
     keep = ~raw.index.isin(rejects.rejected_rows())
-    start = pd.to_datetime(
-        month.where(~bad_month) + "-01", format="%Y-%m-%d", errors="coerce"
-    )
+    start = parsed.when.where(~bad_month)
     end = (
         start + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     )
