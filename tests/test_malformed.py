@@ -280,3 +280,14 @@ def test_bad_datetime_format_is_a_mapping_error(
     )
     with pytest.raises(MappingError, match=f"m.toml.*datetime_formats.*{match}"):
         load_mapping(path)
+
+
+def test_error_messages_stay_short_for_huge_headers(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    header = ",".join(f"column_{i}_{'x' * 50}" for i in range(20_000))
+    path.write_text(header + "\n" + ",".join("1" for _ in range(20_000)) + "\n")
+    with pytest.raises(InputFileError) as info:
+        read_police_uk(path)
+    message = str(info.value)
+    assert message.startswith("wide.csv: ") and "required column" in message
+    assert len(message) < 1200 and "19985 more" in message

@@ -118,7 +118,9 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{where}: not a valid TOML file: {exc}") from exc
+        raise MappingError(
+            f"{where}: not a valid TOML file: {' '.join(str(exc).split())[:300]}"
+        ) from exc
     except RecursionError as exc:
         raise MappingError(
             f"{where}: not a usable mapping file: its tables or arrays are nested "

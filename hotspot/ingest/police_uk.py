@@ -25,7 +25,13 @@ import pandas as pd
 from hotspot.errors import InputFileError
 from hotspot.ingest.fields import Rejections, blank, parse_dates, parse_numbers
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects
-from hotspot.ingest.tables import TextTable, match_headers, read_text_table
+from hotspot.ingest.tables import (
+    TextTable,
+    brief,
+    match_headers,
+    read_text_table,
+    shown,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +120,7 @@ def _kind(name: str, head: Callable[[], bytes]) -> str | None:
         return None
     return (
         "not a data.police.uk street file: its columns are "
-        f"{[h.strip() for h in first][:8]}"
+        f"{shown([h.strip() for h in first], limit=8)}"
     )
 
 
@@ -152,7 +158,9 @@ def _members(
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise InputFileError(path, f"is not a readable zip file: {exc}") from exc
+            raise InputFileError(
+                path, f"is not a readable zip file: {brief(exc)}"
+            ) from exc
         with archive:
             names = []
             for info in sorted(archive.infolist(), key=lambda i: i.filename):
@@ -194,7 +202,7 @@ def _zip_read(
             EOFError, zlib.error) as exc:
         # RuntimeError: encrypted member; NotImplementedError: unknown compression
         raise InputFileError(
-            path, f"member {name!r} cannot be read ({type(exc).__name__}: {exc})"
+            path, f"member {name!r} cannot be read ({type(exc).__name__}: {brief(exc)})"
         ) from exc
 
 
@@ -212,7 +220,9 @@ def _parquet_tables(path: Path) -> Iterator[TextTable]:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several kinds for a bad file
-        raise InputFileError(path, f"is not a readable parquet file: {exc}") from exc
+        raise InputFileError(
+            path, f"is not a readable parquet file: {brief(exc)}"
+        ) from exc
     for needed in ("source_file", "source_row", *REQUIRED):
         if needed not in frame.columns:
             raise InputFileError(path, f"has no {needed!r} column")

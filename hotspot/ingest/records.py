@@ -23,7 +23,7 @@ from hotspot.ingest.fields import (
 )
 from hotspot.ingest.mapping import ColumnMapping, template_mapping
 from hotspot.ingest.schema import FLAG_COLUMNS, LOCATION_COLUMNS, ReadResult, conform
-from hotspot.ingest.tables import TextTable, match_headers, read_text_table
+from hotspot.ingest.tables import TextTable, match_headers, read_text_table, shown
 
 logger = logging.getLogger(__name__)
 
@@ -260,5 +260,5 @@ def _require_any(
         raise InputFileError(
             table.path,
             f"needs at least one of the columns {list(names)}; the file's "
-            f"columns are {list(table.frame.columns)}",
+            f"columns are {shown(table.frame.columns)}",
         )

@@ -58,6 +58,20 @@ class TextTable:
         return len(self.frame) + len(self.ragged)
 
 
+def shown(items: Iterable[object], *, limit: int = 15, width: int = 40) -> str:
+    """Format a list for a message: at most ``limit`` items of ``width`` chars."""
+    values = [str(v) for v in items]
+    cut = [v if len(v) <= width else v[: width - 1] + "…" for v in values[:limit]]
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{cut}{more}"
+
+
+def brief(error: object, *, limit: int = 300) -> str:
+    """Cut an exception's text to ``limit`` characters for a one-line message."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding is not None:
         try:
@@ -74,7 +88,7 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputFileError(
                 path,
-                f"cannot be decoded as {encoding}: {exc}; check the encoding "
+                f"cannot be decoded as {encoding}: {brief(exc)}; check the encoding "
                 "the export was saved in",
             ) from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -117,7 +131,7 @@ def _rows_to_frame(
         raise InputFileError(path, "is empty: expected a header row and data rows")
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
-        raise InputFileError(path, f"has repeated column headers {dupes}")
+        raise InputFileError(path, f"has repeated column headers {shown(dupes)}")
     width = len(header)
     good: list[Sequence[str]] = []
     numbers: list[int] = []
@@ -185,7 +199,9 @@ def read_text_table(
     try:
         return _rows_to_frame(label, rows, encoding=used)
     except csv.Error as exc:
-        raise InputFileError(label, f"is not a readable CSV table: {exc}") from exc
+        raise InputFileError(
+            label, f"is not a readable CSV table: {brief(exc)}"
+        ) from exc
 
 
 #: Delimiters recognised, preferred in this order on a tie.
@@ -253,7 +269,9 @@ def _read_excel(label: str, data: bytes, *, sheet: str | None) -> TextTable:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad workbook
-        raise InputFileError(label, f"is not a readable Excel workbook: {exc}") from exc
+        raise InputFileError(
+            label, f"is not a readable Excel workbook: {brief(exc)}"
+        ) from exc
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputFileError(
@@ -321,6 +339,6 @@ def match_headers(
         raise InputFileError(
             table.path,
             f"required column(s) {missing} missing; the file's columns are "
-            f"{list(table.frame.columns)}",
+            f"{shown(table.frame.columns)}",
         )
     return found
