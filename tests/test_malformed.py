@@ -291,3 +291,13 @@ def test_error_messages_stay_short_for_huge_headers(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("wide.csv: ") and "required column" in message
     assert len(message) < 1200 and "19985 more" in message
+
+
+def test_two_stray_quotes_on_neighbouring_rows_are_caught(tmp_path: Path) -> None:
+    rows = [police_uk_row(f"id{i}") for i in range(6)]
+    rows[2] = rows[2].replace("On or near", '"On or near')
+    rows[3] = rows[3].replace("On or near", '"On or near')
+    path = tmp_path / "two.csv"
+    path.write_text("\n".join([POLICE_UK_HEADER, *rows]) + "\n")
+    with pytest.raises(InputFileError, match=r"two.csv: row 3 \(line 4\)"):
+        read_police_uk(path)

@@ -251,8 +251,12 @@ def _unmerged(
                 lines = io.StringIO(text, newline="").readlines()
             swallowed = lines[first_line:last_line]  # the lines after the first
             for offset, line in enumerate(swallowed, start=first_line + 1):
-                cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
-                if len(cells) >= width > 1:
+                bare = line.rstrip("\r\n")
+                cells = next(csv.reader([bare], delimiter=delimiter), [])
+                # a whole row by itself, parsed alone or counted with its quotes
+                # ignored (it may hold the stray quote's partner)
+                whole = max(len(cells), bare.count(delimiter) + 1)
+                if whole >= width > 1:
                     raise InputFileError(
                         label,
                         f"row {data_row} (line {first_line}): a quote opened in this "
