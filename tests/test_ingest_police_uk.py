@@ -367,3 +367,22 @@ def test_corrupt_zip_member_is_one_clear_error(tmp_path: Path) -> None:
     archive.write_bytes(bytes(raw))
     with pytest.raises(InputFileError, match="cannot be read"):
         read_police_uk(archive)
+
+
+def test_ingest_summary_lists_skipped_files_and_missing_months(tmp_path: Path) -> None:
+    from hotspot.pipeline import ingest
+
+    folder = _download_folder(tmp_path / "download")
+    sub = folder / "2024-03"
+    sub.mkdir()
+    write_lines(
+        sub / "2024-03-hampshire-street.csv",
+        [POLICE_UK_HEADER, police_uk_row("old1", month="2024-03")],
+    )
+    summary = ingest([folder]).summary
+    assert summary["rows"] == {"read": 5, "accepted": 5, "rejected": 0}
+    skipped = {s["file"]: s["reason"] for s in summary["skipped_files"]}
+    assert len(skipped) == 5 and "README.txt" in skipped
+    gaps = [f for f in summary["quality"]["findings"] if f["check"] == "missing_months"]
+    assert len(gaps) == 1
+    assert "9 months" in gaps[0]["detail"] and "2024-04..2024-12" in gaps[0]["detail"]
