@@ -301,3 +301,33 @@ def test_two_stray_quotes_on_neighbouring_rows_are_caught(tmp_path: Path) -> Non
     path.write_text("\n".join([POLICE_UK_HEADER, *rows]) + "\n")
     with pytest.raises(InputFileError, match=r"two.csv: row 3 \(line 4\)"):
         read_police_uk(path)
+
+
+_TOML_LINES = st.sampled_from([
+    "[columns]", "[values]", "[values.sex]", "[[columns]]", 'name = "x"', "name = 3",
+    'occurrence_id = "Ref"', 'occurred_from = "When"', 'easting = "E"', "northing = 5",
+    'datetime_formats = ["%d/%m/%Y"]', 'datetime_formats = "%d/%m/%Y"',
+    'datetime_formats = ["%Q"]', "datetime_formats = [1, 2]", 'true = ["Y"]',
+    "true = 1", 'false = ["N", ""]', 'sex = { M = "M" }', 'sex = "M"',
+    'encoding = "utf-8"', 'encoding = "no-such-codec"', "encoding = 8",
+    'sheet = "S"', "x = [[[[]]]]", "= broken", '"unterminated', "columns = 1",
+    "values = []", "",
+])
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_TOML_LINES, max_size=12))
+def test_load_mapping_only_raises_mapping_errors(
+    lines: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "any.toml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        mapping = load_mapping(path)
+    except MappingError as exc:
+        assert "any.toml" in str(exc)
+        return
+    assert isinstance(mapping.columns, dict)
+    assert all(isinstance(v, str) for v in mapping.columns.values())
+    assert mapping.encoding in (None, "utf-8")

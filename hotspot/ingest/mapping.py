@@ -7,6 +7,7 @@ are written (date formats, yes/no words, sex codes, encoding, Excel sheet).
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +156,19 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         kwargs["sex_values"] = {str(k).strip().lower(): str(v) for k, v in sex.items()}
     for key in ("encoding", "sheet"):
         if key in values:
-            kwargs[key] = str(values[key])
+            if not isinstance(values[key], str):
+                raise MappingError(
+                    f"{where}: [values] {key} must be text, got {values[key]!r}"
+                )
+            kwargs[key] = values[key]
+    if "encoding" in kwargs:
+        try:
+            codecs.lookup(kwargs["encoding"])
+        except LookupError as exc:
+            raise MappingError(
+                f"{where}: [values] encoding {kwargs['encoding']!r} is not a known "
+                "text encoding; expected e.g. 'utf-8', 'cp1252' or 'utf-16'"
+            ) from exc
     return ColumnMapping(
         name=str(data.get("name", path.stem)),
         columns=dict(columns),
