@@ -215,9 +215,14 @@ def _copy_definition(tmp_path: Path) -> Path:
         ('hmic_groups = ["7"]', 'hmic_groups = "7"',
          "field 'hmic_groups' must be list"),
         ("[lookups]", "[lookups\n", "not valid TOML"),
+        ('police_uk_harm_weights = "police_uk_category_harm_weights.csv"',
+         "police_uk_harm_weights = 3", "'police_uk_harm_weights' must be a file"),
+        ("[lookups]", "deep = " + "[" * 3000 + "]" * 3000 + "\n[lookups]",
+         "nested too deeply"),
     ],
     ids=["bad-category", "missing-id", "unknown-code", "flag-not-bool",
-         "unknown-flag", "changelog-missing-version", "groups-not-list", "bad-toml"],
+         "unknown-flag", "changelog-missing-version", "groups-not-list", "bad-toml",
+         "category-weights-not-text", "nested"],
 )
 def test_malformed_definition_rejected(
     tmp_path: Path, old: str, new: str, message: str
