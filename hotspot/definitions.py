@@ -24,7 +24,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -136,6 +136,7 @@ class Definition:
     path: Path
     police_uk_categories_path: Path
     harm_weights_path: Path
+    police_uk_harm_weights_path: Path | None = None
 
     def clause(self, clause_id: str) -> Clause:
         """Return the clause called ``clause_id``."""
@@ -148,16 +149,23 @@ class Definition:
 
 @dataclass(frozen=True)
 class HarmWeights:
-    """Harm weight per canonical offence code.
+    """Harm weight per canonical offence code, and per police.uk category.
 
-    ``available`` is False when the file holds no weights (the published ONS
-    weights could not be obtained offline); every harm weight is then 1.
+    ``weights`` are keyed by canonical offence code; ``category_weights`` by the
+    case-folded police.uk ``crime_type`` and used only for rows with no offence
+    code (police.uk rows). ``available`` is False when the offence file holds no
+    weights; every harm weight is then 1. Units are those of the source: the ONS
+    Crime Severity Score weights are sentence-equivalent days.
     """
 
     weights: Mapping[str, float]
     available: bool
     source: str
     path: Path
+    category_weights: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    category_path: Path | None = None
 
 
 # --------------------------------------------------------------- normalisation
@@ -283,6 +291,12 @@ def load_definition(path: Path | None = None) -> Definition:
         key: path.parent / _require(lookups, key, str, path=path, where="[lookups]")
         for key in ("offences", "police_uk_categories", "harm_weights")
     }
+    category_weights = lookups.get("police_uk_harm_weights")
+    if category_weights is not None and not isinstance(category_weights, str):
+        raise DefinitionError(
+            f"{path}: [lookups]: field 'police_uk_harm_weights' must be a file name "
+            f"(text), got {type(category_weights).__name__}"
+        )
     offences = _load_offences(lookup_paths["offences"])
     clauses = _validate_clauses(raw, path=path, offences=offences)
     changelog = _validate_changelog(raw, path=path, version=header["version"])
@@ -298,6 +312,9 @@ def load_definition(path: Path | None = None) -> Definition:
         path=path,
         police_uk_categories_path=lookup_paths["police_uk_categories"],
         harm_weights_path=lookup_paths["harm_weights"],
+        police_uk_harm_weights_path=(
+            path.parent / category_weights if category_weights else None
+        ),
     )
 
 
@@ -307,8 +324,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DefinitionError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise DefinitionError(
+            f"{path}: not a usable definition: tables or arrays nested too deeply"
+        ) from exc
 
 
 def _require(
@@ -547,46 +568,48 @@ def load_police_uk_categories(path: Path | None = None) -> pd.DataFrame:
     return table
 
 
-def load_harm_weights(path: Path | None = None) -> HarmWeights:
-    """Read harm weights per offence code.
+def load_harm_weights(
+    path: Path | None = None, *, categories_path: Path | None = None
+) -> HarmWeights:
+    """Read harm weights per offence code and per police.uk category.
 
-    Rows whose ``weight`` is empty carry no weight. When no row carries one (the
-    embedded file: the published ONS Crime Severity Score weights could not be
-    obtained offline), ``available`` is False and a warning is logged;
-    :func:`classify` then gives every occurrence weight 1.
+    Rows whose ``weight`` is empty carry no weight. When no row carries one,
+    ``available`` is False and a warning is logged; :func:`classify` then gives
+    every occurrence weight 1. The embedded files hold the ONS Crime Severity
+    Score weights (``scripts/build_harm_weights.py``; every mapping rule is in
+    the file's ``rule`` column).
 
     Parameters
     ----------
     path
-        The CSV file; the embedded ``harm_weights.csv`` when None.
+        The offence-code CSV file; the embedded ``harm_weights.csv`` when None.
+    categories_path
+        The police.uk category CSV file (columns ``crime_type``, ``weight``,
+        ``source``). When None: the embedded
+        ``police_uk_category_harm_weights.csv`` if ``path`` is None too, else no
+        category weights.
 
     Returns
     -------
     HarmWeights
-        Weights keyed by canonical offence code, the availability flag and the
-        named source(s).
+        Weights keyed by canonical offence code and by case-folded crime type,
+        the availability flag and the named source(s).
+
+    Raises
+    ------
+    DefinitionError
+        When a weight is not a positive number, has no named source, or a
+        category is listed twice; the message names the file and line.
     """
+    if path is None and categories_path is None:
+        categories_path = DEFINITIONS_DIR / "police_uk_category_harm_weights.csv"
     path = Path(path) if path is not None else DEFINITIONS_DIR / "harm_weights.csv"
     table = _read_lookup_csv(path, ("offence_code", "weight", "source"))
     weights: dict[str, float] = {}
     for row_number, row in enumerate(_text_rows(table), start=2):
-        text, source = row["weight"].strip(), row["source"].strip()
-        if not text:
+        weight = _weight_of(row, path=path, row_number=row_number)
+        if weight is None:
             continue
-        try:
-            weight = float(text)
-        except ValueError:
-            weight = float("nan")
-        if not np.isfinite(weight) or weight <= 0:
-            raise DefinitionError(
-                f"{path}: line {row_number}: weight must be a positive number or "
-                f"empty, got {text!r}"
-            )
-        if not source or source == _UNAVAILABLE:
-            raise DefinitionError(
-                f"{path}: line {row_number}: a weight needs its source named, "
-                f"got source {source!r}"
-            )
         code = normalise_offence_code(row["offence_code"])
         if code is None:
             raise DefinitionError(f"{path}: line {row_number}: offence_code is empty")
@@ -598,12 +621,50 @@ def load_harm_weights(path: Path | None = None) -> HarmWeights:
             "harm weights unavailable in %s (source: %s): every harm_weight will be 1",
             path, "; ".join(sources) or "none named",
         )
+    by_category: dict[str, float] = {}
+    if categories_path is not None:
+        categories_path = Path(categories_path)
+        cats = _read_lookup_csv(categories_path, ("crime_type", "weight", "source"))
+        for row_number, row in enumerate(_text_rows(cats), start=2):
+            weight = _weight_of(row, path=categories_path, row_number=row_number)
+            key = row["crime_type"].strip().casefold()
+            if key in by_category:
+                raise DefinitionError(
+                    f"{categories_path}: line {row_number}: crime_type "
+                    f"{row['crime_type']!r} is listed twice"
+                )
+            if weight is not None and key:
+                by_category[key] = weight
     return HarmWeights(
         weights=MappingProxyType(weights),
         available=available,
         source="; ".join(sources),
         path=path,
+        category_weights=MappingProxyType(by_category),
+        category_path=categories_path,
     )
+
+
+def _weight_of(row: Mapping[str, str], *, path: Path, row_number: int) -> float | None:
+    """Return the positive weight of one lookup row (None when empty)."""
+    text, source = row["weight"].strip(), row["source"].strip()
+    if not text:
+        return None
+    try:
+        weight = float(text)
+    except ValueError:
+        weight = float("nan")
+    if not np.isfinite(weight) or weight <= 0:
+        raise DefinitionError(
+            f"{path}: line {row_number}: weight must be a positive number or "
+            f"empty, got {text!r}"
+        )
+    if not source or source == _UNAVAILABLE:
+        raise DefinitionError(
+            f"{path}: line {row_number}: a weight needs its source named, "
+            f"got source {source!r}"
+        )
+    return weight
 
 
 # ------------------------------------------------------------------ classification
@@ -636,7 +697,9 @@ def classify(
         filled from the offence lookup where missing, ``sv_category`` (NA when
         not serious violence), ``sv_match`` (``definition`` | ``exact`` |
         ``approximate`` | ``none``), ``is_serious_violence`` and ``harm_weight``
-        (1 where no weight is known). ``attrs`` records the definition version
+        (the offence code's weight; for a row without a code, its police.uk
+        category's weight; 1 where no weight is known, e.g. anti-social
+        behaviour or a code with no weight). ``attrs`` records the definition version
         and ``harm_weights_available``.
 
     Notes
@@ -653,7 +716,10 @@ def classify(
         raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     definition = definition if definition is not None else load_definition()
     if harm_weights is None:
-        harm_weights = load_harm_weights(definition.harm_weights_path)
+        harm_weights = load_harm_weights(
+            definition.harm_weights_path,
+            categories_path=definition.police_uk_harm_weights_path,
+        )
     # work on a positional index so duplicate labels never misalign
     work = frame.reset_index(drop=True)
     n_rows = len(work)
@@ -690,7 +756,15 @@ def classify(
     category[match == "none"] = None
 
     weight_of = dict(harm_weights.weights)
-    weight = _map_uniques(code, weight_of.get, dtype="Float64").fillna(1.0)
+    weight = _map_uniques(code, weight_of.get, dtype="Float64")
+    if harm_weights.category_weights and "crime_type" in work.columns:
+        by_category = dict(harm_weights.category_weights)
+        from_category = _map_uniques(
+            work["crime_type"], lambda t: by_category.get(str(t).strip().casefold()),
+            dtype="Float64",
+        )
+        weight = weight.where(code.notna(), from_category)
+    weight = weight.fillna(1.0)
     if harm_weights.available:
         unweighted = int((code.notna() & ~code.isin(list(harm_weights.weights))).sum())
         if unweighted:

@@ -252,6 +252,9 @@ def summarise(
         "hotspot_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": list(read.files),
+        "skipped_files": [
+            {"file": s.file, "reason": s.reason} for s in getattr(read, "skipped", [])
+        ],
         "mapping": None if mapping is None else mapping.name,
         "grouping": grouping,
         "rows": {"read": read.n_read, "accepted": n_accepted, "rejected": n_rejected},

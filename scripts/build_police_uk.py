@@ -1,9 +1,10 @@
-"""Pack the nine police.uk monthly street-crime CSVs into one Parquet file.
+"""Pack the 13 police.uk monthly street-crime CSVs into one Parquet file.
 
-Reads ``SHARED_DATA_DIR/police_uk/2025-MM-hampshire-street.csv`` (never edited) and
-writes, under ``data/police_uk/``:
+Reads ``SHARED_DATA_DIR/police_uk_2024/2024-MM-hampshire-street.csv`` (January to
+April 2024) and ``SHARED_DATA_DIR/police_uk/2025-MM-hampshire-street.csv`` (January
+to September 2025), never edited, and writes, under ``data/police_uk/``:
 
-- ``hampshire_street_2025-01_2025-09.parquet`` (zstd): every row and every original
+- ``hampshire_street_2024-01_2025-09.parquet`` (zstd): every row and every original
   column under its original name, plus ``source_file`` (the CSV's file name) and
   ``source_row`` (1-based data row within that CSV, the header not counted).
   Nothing is dropped or classified. Empty CSV cells are stored as nulls; repeated
@@ -11,6 +12,9 @@ writes, under ``data/police_uk/``:
   ``Longitude``/``Latitude`` are float64 (the script checks that formatting them
   back reproduces the CSV text exactly).
 - ``months.csv``: rows per month and crime type (long format).
+
+May to December 2024 could not be obtained: the file has a gap of eight months,
+which the ingest reports as missing months (``missing_months``), not as zero.
 
 The script re-reads what it wrote and stops with an error unless every value
 matches the CSVs. Run with ``.venv/bin/python scripts/build_police_uk.py``.
@@ -49,8 +53,12 @@ DICTIONARY_COLUMNS: list[str] = [
 ]
 COORDINATE_COLUMNS: list[str] = ["Longitude", "Latitude"]
 FILE_PATTERN = re.compile(r"^(\d{4}-\d{2})-hampshire-street\.csv$")
-EXPECTED_ROWS = 126_106
-OUT_NAME = "hampshire_street_2025-01_2025-09.parquet"
+#: Source folders under SHARED_DATA_DIR and the monthly files each must hold.
+SOURCES: dict[str, int] = {"police_uk_2024": 4, "police_uk": 9}
+EXPECTED_ROWS = 54_059 + 126_106
+OUT_NAME = "hampshire_street_2024-01_2025-09.parquet"
+#: The file this one replaces (removed when the new one is written).
+OLD_NAMES: tuple[str, ...] = ("hampshire_street_2025-01_2025-09.parquet",)
 
 
 def read_month(path: Path) -> pd.DataFrame:
@@ -134,18 +142,28 @@ def month_counts(text: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     """Build the police.uk Parquet file and the month table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=SHARED_DATA_DIR / "police_uk")
+    parser.add_argument("--shared", type=Path, default=SHARED_DATA_DIR,
+                        help="shared data folder (police_uk_2024/, police_uk/)")
     parser.add_argument("--out", type=Path, default=DATA_DIR / "police_uk")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    src: Path = args.src
     out: Path = args.out
-    files = sorted(p for p in src.glob("*.csv") if FILE_PATTERN.match(p.name))
-    if len(files) != 9:
-        raise FileNotFoundError(f"{src}: expected 9 monthly CSVs, found {len(files)}")
+    files: list[Path] = []
+    for folder, expected in SOURCES.items():
+        src = args.shared / folder
+        found = sorted(p for p in src.glob("*.csv") if FILE_PATTERN.match(p.name))
+        if len(found) != expected:
+            raise FileNotFoundError(
+                f"{src}: expected {expected} monthly CSVs, found {len(found)}"
+            )
+        files += found
     text = pd.concat([read_month(p) for p in files], ignore_index=True)
+    months = sorted(set(text["Month"]))
+    span = pd.period_range(months[0], months[-1], freq="M").astype(str)
+    log.info("months missing between %s and %s: %s", months[0], months[-1],
+             [m for m in span if m not in set(months)])
     if len(text) != EXPECTED_ROWS:
         raise ValueError(f"read {len(text)} rows, expected {EXPECTED_ROWS:,}")
 
@@ -154,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     pq.write_table(to_table(text), path, compression="zstd")
     log.info("wrote %s: %d rows, %.2f MB", path, len(text), path.stat().st_size / 1e6)
     check_round_trip(path, text)
+    for old in OLD_NAMES:
+        if (out / old).exists():
+            (out / old).unlink()
+            log.info("removed %s (replaced by %s)", out / old, OUT_NAME)
 
     counts = month_counts(text)
     counts.to_csv(out / "months.csv", index=False)

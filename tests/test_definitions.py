@@ -215,9 +215,14 @@ def _copy_definition(tmp_path: Path) -> Path:
         ('hmic_groups = ["7"]', 'hmic_groups = "7"',
          "field 'hmic_groups' must be list"),
         ("[lookups]", "[lookups\n", "not valid TOML"),
+        ('police_uk_harm_weights = "police_uk_category_harm_weights.csv"',
+         "police_uk_harm_weights = 3", "'police_uk_harm_weights' must be a file"),
+        ("[lookups]", "deep = " + "[" * 3000 + "]" * 3000 + "\n[lookups]",
+         "nested too deeply"),
     ],
     ids=["bad-category", "missing-id", "unknown-code", "flag-not-bool",
-         "unknown-flag", "changelog-missing-version", "groups-not-list", "bad-toml"],
+         "unknown-flag", "changelog-missing-version", "groups-not-list", "bad-toml",
+         "category-weights-not-text", "nested"],
 )
 def test_malformed_definition_rejected(
     tmp_path: Path, old: str, new: str, message: str
@@ -243,9 +248,13 @@ def test_missing_definition_file(tmp_path: Path) -> None:
         load_definition(tmp_path / "nope.toml")
 
 
-def test_harm_weights_fallback(caplog: pytest.LogCaptureFixture) -> None:
+def test_harm_weights_fallback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("offence_code,weight,source\n5/1,,unavailable offline\n")
     with caplog.at_level(logging.WARNING, logger="hotspot.definitions"):
-        weights = load_harm_weights()
+        weights = load_harm_weights(path)
     assert weights.available is False
     assert weights.source == "unavailable offline"
     assert "harm weights unavailable" in caplog.text

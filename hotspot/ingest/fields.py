@@ -52,6 +52,98 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers.where(~bad).astype("Float64"), bad
 
 
+#: Occurrence dates before this are rejected as implausible (a default such as
+#: 1900-01-01, or a typed year such as 1025).
+EARLIEST_DATE = pd.Timestamp("1970-01-01")
+
+
+def latest_date() -> pd.Timestamp:
+    """Latest plausible occurrence date: the end of tomorrow (local clock)."""
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=2) - pd.Timedelta("1ns")
+
+
+@dataclass(frozen=True)
+class ParsedDates:
+    """Dates parsed from text, with a reason for every value that failed.
+
+    ``when`` is datetime64[ns] (NaT for blank, bad or implausible values),
+    ``precision`` ``"minute"``/``"day"`` (NA otherwise), ``bad`` marks present
+    values that failed and ``reason`` says why (NA where nothing failed).
+    """
+
+    when: pd.Series
+    precision: pd.Series
+    bad: pd.Series
+    reason: pd.Series
+
+
+def parse_dates(
+    values: pd.Series,
+    *,
+    formats: Sequence[str] = (),
+    expected: str = "expected a date",
+    earliest: pd.Timestamp = EARLIEST_DATE,
+    latest: pd.Timestamp | None = None,
+) -> ParsedDates:
+    """Parse text to datetimes, trying ``formats`` then ISO formats in order.
+
+    A value that fits a format but falls outside ``earliest``–``latest``
+    (default: :data:`EARLIEST_DATE` to :func:`latest_date`), including years
+    pandas cannot hold (before 1677 or after 2262), is rejected with its year
+    named, never passed on and never a crash.
+
+    Parameters
+    ----------
+    values
+        Text values.
+    formats
+        ``strptime`` formats tried before the ISO ones.
+    expected
+        The reason given for values no format fits.
+    earliest, latest
+        The plausible window (inclusive).
+
+    Returns
+    -------
+    ParsedDates
+        Parsed values, precision, the failed mask and a reason per failure.
+    """
+    latest = latest_date() if latest is None else latest
+    is_blank = blank(values)
+    text = values.astype("string").str.strip()
+    when = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    precision = pd.Series(pd.NA, index=values.index, dtype="string")
+    reason = pd.Series(pd.NA, index=values.index, dtype="string")
+    todo = ~is_blank
+    for fmt in dict.fromkeys([*formats, *ISO_FORMATS]):
+        if not todo.any():
+            break
+        try:
+            parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        except (ValueError, OverflowError):  # a directive pandas cannot use
+            continue
+        hit = parsed.notna()
+        if not hit.any():
+            continue
+        found = parsed[hit]
+        plausible = (found >= earliest) & (found <= latest)
+        good = found[plausible]
+        when.loc[good.index] = good.astype("datetime64[ns]")
+        has_time = any(code in fmt for code in ("%H", "%M", "%I"))
+        precision.loc[good.index] = "minute" if has_time else "day"
+        odd = found[~plausible]
+        if len(odd):
+            reason.loc[odd.index] = [
+                f"year {t.year} is implausible for an occurrence: expected a date "
+                f"from {earliest:%Y-%m-%d} to {latest:%Y-%m-%d}"
+                for t in odd
+            ]
+        todo.loc[found.index] = False
+    failed = todo | reason.notna()
+    reason = reason.where(~todo, expected)
+    return ParsedDates(when=when, precision=precision, bad=failed, reason=reason)
+
+
 def parse_datetimes(
     values: pd.Series, *, formats: Sequence[str] = ()
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -62,24 +154,12 @@ def parse_datetimes(
     (when, precision, bad)
         ``when`` is datetime64 (NaT for blank or bad), ``precision`` is
         ``"minute"`` when the matching format has a time, ``"day"`` when it has
-        only a date, NA otherwise; ``bad`` marks present values no format fits.
+        only a date, NA otherwise; ``bad`` marks present values no format fits
+        or whose date is implausible (see :func:`parse_dates`, which also gives
+        the reason).
     """
-    is_blank = blank(values)
-    text = values.astype("string").str.strip()
-    when = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    precision = pd.Series(pd.NA, index=values.index, dtype="string")
-    todo = ~is_blank
-    for fmt in dict.fromkeys([*formats, *ISO_FORMATS]):
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        hit = parsed.notna()
-        idx = parsed.index[hit]
-        when.loc[idx] = parsed[hit]
-        has_time = any(code in fmt for code in ("%H", "%M", "%I"))
-        precision.loc[idx] = "minute" if has_time else "day"
-        todo.loc[idx] = False
-    return when, precision, todo
+    parsed = parse_dates(values, formats=formats)
+    return parsed.when, parsed.precision, parsed.bad
 
 
 def parse_flags(

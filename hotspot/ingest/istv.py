@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hotspot.ingest.fields import Rejections, blank, parse_datetimes
+from hotspot.ingest.fields import Rejections, blank, parse_dates
 from hotspot.ingest.schema import ReadResult, conform
 from hotspot.ingest.tables import match_headers, read_text_table
 
@@ -75,13 +75,16 @@ def read_istv(path: Path | str) -> ReadResult:
     if "assault_time" in raw:
         time_text = raw["assault_time"].str.strip()
         when_text = when_text.where(time_text == "", when_text + " " + time_text)
-    when, precision, bad = parse_datetimes(when_text, formats=DATE_FORMATS)
+    expected = f"expected a date and optional time as {list(DATE_FORMATS)}"
+    parsed = parse_dates(when_text, formats=DATE_FORMATS, expected=expected)
+    when, precision = parsed.when, parsed.precision
+    missing = blank(raw["assault_date"])
     rejects.add(
-        bad | blank(raw["assault_date"]),
+        parsed.bad | missing,
         field_name=HEADERS["assault_date"],
         values=when_text,
         ids=ids,
-        reason=f"expected a date and optional time as {list(DATE_FORMATS)}",
+        reason=parsed.reason.where(~missing, expected).fillna(expected),
     )
     method = raw["assault_method"].str.strip()
     location_type = (

@@ -7,10 +7,13 @@ are written (date formats, yes/no words, sex codes, encoding, Excel sheet).
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from hotspot.errors import MappingError
 from hotspot.ingest.fields import DEFAULT_FALSE, DEFAULT_TRUE
@@ -114,9 +117,16 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     if not path.is_file():
         raise MappingError(f"{where}: mapping file does not exist")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{where}: not a valid TOML file: {exc}") from exc
+        raise MappingError(
+            f"{where}: not a valid TOML file: {' '.join(str(exc).split())[:300]}"
+        ) from exc
+    except RecursionError as exc:
+        raise MappingError(
+            f"{where}: not a usable mapping file: its tables or arrays are nested "
+            "too deeply"
+        ) from exc
     columns = data.get("columns")
     if not isinstance(columns, dict) or not all(
         isinstance(v, str) for v in columns.values()
@@ -129,9 +139,12 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         raise MappingError(f"{where}: [values] must be a table")
     kwargs: dict[str, Any] = {}
     if "datetime_formats" in values:
-        kwargs["datetime_formats"] = _strings(
+        formats = _strings(
             values["datetime_formats"], where=where, key="datetime_formats"
         )
+        for fmt in formats:
+            _check_format(fmt, where=where)
+        kwargs["datetime_formats"] = formats
     if "true" in values:
         kwargs["true_values"] = _strings(values["true"], where=where, key="true")
     if "false" in values:
@@ -143,13 +156,41 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         kwargs["sex_values"] = {str(k).strip().lower(): str(v) for k, v in sex.items()}
     for key in ("encoding", "sheet"):
         if key in values:
-            kwargs[key] = str(values[key])
+            if not isinstance(values[key], str):
+                raise MappingError(
+                    f"{where}: [values] {key} must be text, got {values[key]!r}"
+                )
+            kwargs[key] = values[key]
+    if "encoding" in kwargs:
+        try:
+            codecs.lookup(kwargs["encoding"])
+        except LookupError as exc:
+            raise MappingError(
+                f"{where}: [values] encoding {kwargs['encoding']!r} is not a known "
+                "text encoding; expected e.g. 'utf-8', 'cp1252' or 'utf-16'"
+            ) from exc
     return ColumnMapping(
         name=str(data.get("name", path.stem)),
         columns=dict(columns),
         source_path=where,
         **kwargs,
     )
+
+
+def _check_format(fmt: str, *, where: str) -> None:
+    """Raise unless ``fmt`` is a date format pandas can use."""
+    if "%" not in fmt:
+        raise MappingError(
+            f"{where}: [values] datetime_formats: {fmt!r} has no % directive; "
+            "expected strptime formats such as '%d/%m/%Y %H:%M'"
+        )
+    try:
+        pd.to_datetime(pd.Series(["2025-01-01"]), format=fmt, errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise MappingError(
+            f"{where}: [values] datetime_formats: {fmt!r} is not a usable date "
+            f"format: {exc}"
+        ) from exc
 
 
 def template_mapping() -> ColumnMapping:

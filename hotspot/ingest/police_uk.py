@@ -9,18 +9,29 @@ hour is ever invented.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from hotspot.errors import InputFileError
-from hotspot.ingest.fields import Rejections, blank, parse_numbers
+from hotspot.ingest.fields import Rejections, blank, parse_dates, parse_numbers
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects
-from hotspot.ingest.tables import TextTable, match_headers, read_text_table
+from hotspot.ingest.tables import (
+    TextTable,
+    brief,
+    match_headers,
+    read_text_table,
+    shown,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,31 +82,137 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _LSOA = re.compile(r"^[EW]0\d{7}$")
 
 
-def _members(path: Path) -> Iterator[tuple[str, bytes | None, Path]]:
-    """Yield ``(name, data, path)`` for every police.uk CSV inside ``path``."""
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of a download folder or zip that was not ingested, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass
+class PoliceUkReadResult(ReadResult):
+    """A :class:`ReadResult` that also lists the files skipped, with reasons."""
+
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+_SKIP_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("-outcomes.csv", "a data.police.uk outcomes file: outcomes of crimes already "
+                      "in the street files (by Crime ID), not occurrences"),
+    ("-stop-and-search.csv", "a data.police.uk stop-and-search file: searches, "
+                             "not crimes"),
+)
+
+
+def _kind(name: str, head: Callable[[], bytes]) -> str | None:
+    """None for a street file to ingest, else the reason to skip it."""
+    lower = name.lower()
+    if lower.endswith("-street.csv"):
+        return None
+    for suffix, reason in _SKIP_SUFFIXES:
+        if lower.endswith(suffix):
+            return reason
+    text = head().decode("utf-8-sig", errors="replace")
+    first = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
+    headers = {" ".join(h.lower().split()) for h in first}
+    if {c.lower() for c in REQUIRED} <= headers:
+        return None
+    return (
+        "not a data.police.uk street file: its columns are "
+        f"{shown([h.strip() for h in first], limit=8)}"
+    )
+
+
+def _file_head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(65536)
+
+
+def _members(
+    path: Path, skipped: list[SkippedFile]
+) -> Iterator[tuple[str, bytes | None, Path]]:
+    """Yield ``(name, data, path)`` for every police.uk street CSV inside ``path``.
+
+    Files that are not street files (outcomes, stop-and-search, other tables,
+    non-CSV files) are appended to ``skipped`` with the reason.
+    """
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.csv") if p.is_file())
+        found = sorted(p for p in path.rglob("*") if p.is_file())
+        files = []
+        for file in found:
+            shown = str(file.relative_to(path))
+            if file.suffix.lower() != ".csv":
+                skipped.append(SkippedFile(shown, "not a CSV file"))
+                continue
+            reason = _kind(file.name, partial(_file_head, file))
+            if reason is None:
+                files.append(file)
+            else:
+                skipped.append(SkippedFile(shown, reason))
         if not files:
-            raise InputFileError(path, "is a folder with no .csv files in it")
+            raise InputFileError(path, _no_street_files("folder", skipped))
         for file in files:
-            yield file.name, None, file
+            yield str(file.relative_to(path)), None, file
     elif path.suffix.lower() == ".zip":
         try:
             archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise InputFileError(path, f"is not a readable zip file: {exc}") from exc
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputFileError(
+                path, f"is not a readable zip file: {brief(exc)}"
+            ) from exc
         with archive:
-            names = sorted(
-                n
-                for n in archive.namelist()
-                if n.lower().endswith(".csv") and not n.startswith("__MACOSX")
-            )
+            names = []
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                name = info.filename
+                if info.is_dir():
+                    continue
+                if name.startswith("__MACOSX") or Path(name).name.startswith("._"):
+                    skipped.append(SkippedFile(name, "a macOS resource file"))
+                    continue
+                if not name.lower().endswith(".csv"):
+                    skipped.append(SkippedFile(name, "not a CSV file"))
+                    continue
+                reason = _kind(name, partial(_zip_read, path, archive, name, 65536))
+                if reason is None:
+                    names.append(name)
+                else:
+                    skipped.append(SkippedFile(name, reason))
             if not names:
-                raise InputFileError(path, "is a zip with no .csv files in it")
+                raise InputFileError(path, _no_street_files("zip", skipped))
             for name in names:
-                yield f"{path.name}:{name}", archive.read(name), Path(name)
+                yield f"{path.name}:{name}", _zip_read(path, archive, name), Path(name)
     else:
+        for suffix, reason in _SKIP_SUFFIXES:
+            if path.name.lower().endswith(suffix):
+                raise InputFileError(
+                    path, f"is {reason}; give the *-street.csv files (or their folder)"
+                )
         yield path.name, None, path
+
+
+def _zip_read(
+    path: Path, archive: zipfile.ZipFile, name: str, size: int | None = None
+) -> bytes:
+    """Read a zip member (or its first ``size`` bytes); a bad member is an error."""
+    try:
+        with archive.open(name) as handle:
+            return handle.read() if size is None else handle.read(size)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError,
+            EOFError, zlib.error) as exc:
+        # RuntimeError: encrypted member; NotImplementedError: unknown compression
+        raise InputFileError(
+            path, f"member {name!r} cannot be read ({type(exc).__name__}: {brief(exc)})"
+        ) from exc
+
+
+def _no_street_files(kind: str, skipped: list[SkippedFile]) -> str:
+    shown = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:5])
+    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+    return (
+        f"is a {kind} with no data.police.uk street files (*-street.csv) in it"
+        + (f"; skipped {shown}{more}" if skipped else "")
+    )
 
 
 def _parquet_tables(path: Path) -> Iterator[TextTable]:
@@ -103,10 +220,19 @@ def _parquet_tables(path: Path) -> Iterator[TextTable]:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several kinds for a bad file
-        raise InputFileError(path, f"is not a readable parquet file: {exc}") from exc
+        raise InputFileError(
+            path, f"is not a readable parquet file: {brief(exc)}"
+        ) from exc
     for needed in ("source_file", "source_row", *REQUIRED):
         if needed not in frame.columns:
             raise InputFileError(path, f"has no {needed!r} column")
+    if frame.empty:
+        raise InputFileError(path, "has no rows: expected police.uk street crime")
+    bad_row = pd.to_numeric(frame["source_row"], errors="coerce")
+    if bad_row.isna().any() or frame["source_file"].isna().any():
+        raise InputFileError(
+            path, "has rows with no source_file or a source_row that is not a number"
+        )
     for name, part in frame.groupby("source_file", sort=True, observed=True):
         cols = [c for c in COLUMNS if c in part.columns]
         text = part[cols].astype("string").fillna("")
@@ -114,7 +240,7 @@ def _parquet_tables(path: Path) -> Iterator[TextTable]:
         yield TextTable(path=str(name), frame=text, ragged=[], encoding="parquet")
 
 
-def read_police_uk(path: Path | str) -> ReadResult:
+def read_police_uk(path: Path | str) -> PoliceUkReadResult:
     """Read data.police.uk street-level crime.
 
     Parameters
@@ -125,9 +251,10 @@ def read_police_uk(path: Path | str) -> ReadResult:
 
     Returns
     -------
-    ReadResult
-        Canonical rows (``source="police_uk"``), rejected rows with reasons, and
-        the number of data rows read.
+    PoliceUkReadResult
+        Canonical rows (``source="police_uk"``), rejected rows with reasons, the
+        number of data rows read, and the files of a folder or zip that were
+        skipped with the reason (outcomes, stop-and-search, other tables).
 
     Raises
     ------
@@ -137,12 +264,13 @@ def read_police_uk(path: Path | str) -> ReadResult:
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "does not exist")
+    skipped: list[SkippedFile] = []
     if path.suffix.lower() == ".parquet":
         tables: Iterator[TextTable] = _parquet_tables(path)
     else:
         tables = (
             read_text_table(member, data=data, name=name)
-            for name, data, member in _members(path)
+            for name, data, member in _members(path, skipped)
         )
     accepted: list[pd.DataFrame] = []
     rejected: list[pd.DataFrame] = []
@@ -160,11 +288,16 @@ def read_police_uk(path: Path | str) -> ReadResult:
             part.n_read,
             len(part.accepted),
         )
-    return ReadResult(
+    for item in skipped:
+        logger.info("%s: skipped %s: %s", path, item.file, item.reason)
+    if not accepted:
+        raise InputFileError(path, "holds no police.uk street crime tables")
+    return PoliceUkReadResult(
         accepted=conform(pd.concat(accepted, ignore_index=True)),
         rejected=pd.concat([empty_rejects(), *rejected], ignore_index=True),
         n_read=n_read,
         files=files,
+        skipped=skipped,
     )
 
 
@@ -178,13 +311,18 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     ids = crime_id.where(crime_id != "", stem + ":" + raw.index.astype(str))
 
     month = raw["Month"].str.strip()
-    bad_month = ~month.str.match(_MONTH)
+    shaped = month.str.match(_MONTH)
+    parsed = parse_dates(
+        (month + "-01").where(shaped, month), formats=("%Y-%m-%d",),
+        expected="expected a month as YYYY-MM",
+    )
+    bad_month = parsed.bad | blank(month)
     rejects.add(
         bad_month,
         field_name="Month",
         values=month,
         ids=ids,
-        reason="expected a month as YYYY-MM",
+        reason=parsed.reason.fillna("expected a month as YYYY-MM"),
     )
     crime_type = raw["Crime type"].str.strip()
     bad_type = ~crime_type.isin(CRIME_TYPES)
@@ -222,9 +360,7 @@ def parse_police_uk(table: TextTable) -> ReadResult:
     )
 
     keep = ~raw.index.isin(rejects.rejected_rows())
-    start = pd.to_datetime(
-        month.where(~bad_month) + "-01", format="%Y-%m-%d", errors="coerce"
-    )
+    start = parsed.when.where(~bad_month)
     end = (
         start + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59, seconds=59)
     )

@@ -10,13 +10,31 @@ Checks
     The same ``occurrence_id`` more than once within a source: every copy after
     the first is flagged.
 ``implausible_month``
-    A month whose category mix or volume differs from the other months of the
-    same source. The mix is compared by the total variation distance between the
-    month's category shares and the median shares of the other months,
-    ``TVD = ½ Σ |p_i − q_i|``; a month is implausible when ``TVD > 0.15`` or its
-    volume is outside 0.6–1.6 times the median of the others. Needs at least three
-    months. (Across the nine clean-looking 2025 police.uk months TVD stays below
-    0.05; the corrupt August 2025 file scores above 0.3.)
+    A month whose count in some of the categories actually ingested is far from
+    that category's own level in the neighbouring months, in categories that
+    together hold a large part of the month. For each category ``c`` and month
+    ``m`` the baseline ``b`` is the median count of ``c`` in the (up to)
+    :data:`NEIGHBOURS` nearest other months within :data:`MAX_GAP_MONTHS`
+    (trend-aware: a rising series is compared with its recent level, not with
+    the year's mix; a median resists one bad neighbour). A cell is anomalous when
+    its ratio ``(x + 1) / (b + 1)`` is beyond :data:`RATIO_LIMIT` either
+    way, its robust z ``(x − b) / √(b·(1 + π/(2k)) + (φ·b)²)`` (Poisson noise
+    of the month and of the median of ``k`` neighbours, plus
+    :data:`OVERDISPERSION` φ of month-to-month variation) is beyond
+    :data:`Z_LIMIT`, and it is off by at least :data:`MIN_OFF_ROWS` rows. A
+    month is implausible when its anomalous cells are off by at least
+    :data:`OFF_SHARE_LIMIT` of the month's expected rows,
+    ``Σ_anomalous |x − b| ≥ 0.2 · Σ_c b``. Comparing each category with itself
+    means a store holding only some categories (robbery and weapons, one CSP, a
+    serious-violence extract) is judged on those alone. Needs at least three
+    months. On the 13 real police.uk months (Jan–Apr 2024, Jan–Sep 2025) only
+    the corrupt August 2025 file is flagged (off share 0.47 in the full file,
+    1.96 with robbery and weapons only; every other month 0); no real month is
+    flagged in any one CSP, nor with only robbery and weapons in any CSP.
+``missing_months``
+    Calendar months with no rows between a source's first and last month (for
+    police.uk, the May–Dec 2024 gap). Nothing is flagged: the months are
+    reported so that trend views treat them as missing, not as zero.
 ``piled_on_one_spot``
     At least ``max(25, 1% of the source's rows)`` occurrences on exactly the same
     point, among points resolved precisely (coordinates, full postcode or street).
@@ -34,8 +52,18 @@ import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-MIX_TVD_LIMIT = 0.15
-VOLUME_RATIO_LIMITS = (0.6, 1.6)
+#: Nearest other months forming a category's baseline, and how far they may be.
+NEIGHBOURS = 4
+MAX_GAP_MONTHS = 12
+#: A cell is anomalous beyond this ratio either way and this robust z.
+RATIO_LIMIT = 1.8
+Z_LIMIT = 4.0
+#: Month-to-month variation allowed on top of Poisson noise (coefficient).
+OVERDISPERSION = 0.25
+#: Share of a month's expected rows that anomalous cells must be off by.
+OFF_SHARE_LIMIT = 0.2
+#: An anomalous cell is off by at least this many rows (small counts are noise).
+MIN_OFF_ROWS = 10
 PILE_MIN_ROWS = 25
 PILE_SHARE = 0.01
 PRECISE_METHODS = frozenset(
@@ -107,49 +135,147 @@ def check_duplicates(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
 
 
 def month_mix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Occurrences per month (rows) and category (columns) for one source."""
+    """Occurrences per month (rows, ``YYYY-MM``) and category (columns)."""
     month = frame["occurred_from"].dt.to_period("M").astype(str)
     return pd.crosstab(month, _category(frame))
 
 
-def score_months(table: pd.DataFrame) -> pd.DataFrame:
-    """Score each month of a month × category table against the other months.
+def _month_number(label: str) -> int:
+    period = pd.Period(label, freq="M")
+    return period.year * 12 + period.month - 1
+
+
+def baselines(table: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's baseline: the median of its category in the nearest months.
+
+    Parameters
+    ----------
+    table
+        Counts, months (``YYYY-MM``) × categories, as from :func:`month_mix`.
 
     Returns
     -------
     DataFrame
-        Indexed by month: ``rows``, ``volume_ratio`` (rows / median rows of the
-        other months), ``mix_tvd`` and ``implausible``.
+        Same shape; NaN for a month with fewer than two neighbours within
+        :data:`MAX_GAP_MONTHS`.
     """
-    shares = table.div(table.sum(axis=1), axis=0)
-    totals = table.sum(axis=1)
-    out = []
+    numbers = np.array([_month_number(str(m)) for m in table.index])
+    values = table.to_numpy(dtype=float)
+    out = np.full(values.shape, np.nan)
+    for i, number in enumerate(numbers):
+        distance = np.abs(numbers - number).astype(float)
+        distance[i] = np.inf
+        order = np.lexsort((numbers, distance))  # nearest first, earlier on ties
+        near = [j for j in order[:NEIGHBOURS] if distance[j] <= MAX_GAP_MONTHS]
+        if len(near) >= 2:
+            out[i] = np.median(values[near], axis=0)
+    return pd.DataFrame(out, index=table.index, columns=table.columns)
+
+
+def score_months(table: pd.DataFrame) -> pd.DataFrame:
+    """Score each month of a month × category table against its neighbours.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by month: ``rows``, ``expected`` (sum of the baselines),
+        ``off_share`` (rows off in anomalous cells / expected), ``worst``
+        (the anomalous categories with count and baseline) and ``implausible``.
+    """
+    base = baselines(table)
+    counts = table.astype(float)
+    ratio = (counts + 1.0) / (base + 1.0)
+    # Poisson noise of the month and of a median of NEIGHBOURS months, plus
+    # ordinary month-to-month variation
+    variance = base * (1.0 + np.pi / (2 * NEIGHBOURS)) + (OVERDISPERSION * base) ** 2
+    z = (counts - base) / np.sqrt(variance.where(base > 0, 1.0))
+    anomalous = (
+        ((ratio >= RATIO_LIMIT) | (ratio <= 1.0 / RATIO_LIMIT))
+        & (z.abs() >= Z_LIMIT)
+        & ((counts - base).abs() >= MIN_OFF_ROWS)
+    ).fillna(False)
+    off = (counts - base).abs().where(anomalous, 0.0).sum(axis=1)
+    expected = base.sum(axis=1, min_count=1)
+    share = off / expected.where(expected > 0)
+    worst = []
     for month in table.index:
-        others = table.index != month
-        typical = shares[others].median(axis=0)
-        typical = typical / typical.sum() if typical.sum() > 0 else typical
-        tvd = 0.5 * float(np.abs(shares.loc[month] - typical).sum())
-        ratio = float(totals[month] / totals[others].median())
-        out.append((month, int(totals[month]), ratio, tvd))
-    scores = pd.DataFrame(out, columns=["month", "rows", "volume_ratio", "mix_tvd"])
-    scores = scores.set_index("month")
-    low, high = VOLUME_RATIO_LIMITS
-    scores["implausible"] = (scores["mix_tvd"] > MIX_TVD_LIMIT) | ~scores[
-        "volume_ratio"
-    ].between(low, high)
+        cells = anomalous.columns[anomalous.loc[month].to_numpy(dtype=bool)]
+        gap = (counts.loc[month] - base.loc[month]).abs()
+        ranked = sorted(cells, key=lambda c: -gap[c])
+        worst.append("; ".join(
+            f"{c} {int(counts.at[month, c])} against about {base.at[month, c]:.0f}"
+            for c in ranked[:3]
+        ))
+    scores = pd.DataFrame(
+        {
+            "rows": table.sum(axis=1).astype(int),
+            "expected": expected,
+            "off_share": share.fillna(0.0),
+            "worst": worst,
+        },
+        index=table.index,
+    )
+    scores.index.name = "month"
+    scores["implausible"] = (scores["off_share"] >= OFF_SHARE_LIMIT) & base.notna().all(
+        axis=1
+    )
     return scores
 
 
+def missing_months(months: pd.Series) -> list[str]:
+    """Calendar months (``YYYY-MM``) absent between the first and the last."""
+    present = sorted({str(m) for m in months.dropna()})
+    if len(present) < 2:
+        return []
+    span = pd.period_range(present[0], present[-1], freq="M").astype(str)
+    return [m for m in span if m not in set(present)]
+
+
+def _spans(months: list[str]) -> str:
+    """``2024-05..2024-12, 2025-03`` for a sorted list of months."""
+    parts: list[list[str]] = []
+    for month in months:
+        if parts and _month_number(month) == _month_number(parts[-1][-1]) + 1:
+            parts[-1].append(month)
+        else:
+            parts.append([month])
+    return ", ".join(p[0] if len(p) == 1 else f"{p[0]}..{p[-1]}" for p in parts)
+
+
 def check_months(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
-    """Flag every row of a month whose volume or category mix is implausible."""
+    """Flag every row of an implausible month; report missing months.
+
+    Parameters
+    ----------
+    frame
+        Accepted occurrences with ``source``, ``occurred_from`` and
+        ``crime_type`` or ``offence_code``.
+
+    Returns
+    -------
+    tuple
+        True for rows of implausible months, and the findings (one per
+        implausible month, one ``missing_months`` per source with gaps).
+    """
     flagged = pd.Series(False, index=frame.index)
     findings: list[Finding] = []
     for source, part in frame.groupby("source", sort=True):
+        month = part["occurred_from"].dt.to_period("M").astype(str)
+        gaps = missing_months(month)
+        if gaps:
+            findings.append(
+                Finding(
+                    "missing_months",
+                    str(source),
+                    f"{len(gaps)} months with no rows between {month.min()} and "
+                    f"{month.max()}: {_spans(gaps)}; treat them as missing, not zero",
+                    0,
+                )
+            )
         table = month_mix(part)
         if len(table) < 3:
             continue
         scores = score_months(table)
-        month = part["occurred_from"].dt.to_period("M").astype(str)
         for bad, row in scores[scores["implausible"]].iterrows():
             mask = month == bad
             flagged.loc[mask[mask].index] = True
@@ -157,9 +283,10 @@ def check_months(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
                 Finding(
                     "implausible_month",
                     str(source),
-                    f"{bad}: {row['rows']} rows, {row['volume_ratio']:.2f} times "
-                    f"the usual volume, category mix distance {row['mix_tvd']:.2f} "
-                    f"from the other months (limit {MIX_TVD_LIMIT})",
+                    f"{bad}: {row['rows']} rows; counts far from the same category "
+                    f"in the neighbouring months ({row['worst']}), off by "
+                    f"{row['off_share']:.2f} of the month's expected "
+                    f"{row['expected']:.0f} rows (limit {OFF_SHARE_LIMIT})",
                     int(mask.sum()),
                 )
             )

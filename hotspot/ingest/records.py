@@ -17,13 +17,13 @@ from hotspot.ingest.fields import (
     Rejections,
     age_band,
     blank,
-    parse_datetimes,
+    parse_dates,
     parse_flags,
     parse_numbers,
 )
 from hotspot.ingest.mapping import ColumnMapping, template_mapping
 from hotspot.ingest.schema import FLAG_COLUMNS, LOCATION_COLUMNS, ReadResult, conform
-from hotspot.ingest.tables import TextTable, match_headers, read_text_table
+from hotspot.ingest.tables import TextTable, match_headers, read_text_table, shown
 
 logger = logging.getLogger(__name__)
 
@@ -120,16 +120,18 @@ def parse_records(
     )
     out["occurrence_id"] = ids
 
-    start, precision, bad = parse_datetimes(
-        raw["occurred_from"], formats=mapping.datetime_formats
+    parsed = parse_dates(
+        raw["occurred_from"], formats=mapping.datetime_formats,
+        expected=_date_reason(mapping),
     )
+    start, precision = parsed.when, parsed.precision
     header = mapping.columns["occurred_from"]
     rejects.add(
-        bad,
+        parsed.bad,
         field_name=header,
         values=raw["occurred_from"],
         ids=ids,
-        reason=_date_reason(mapping),
+        reason=parsed.reason,
     )
     rejects.add(
         blank(raw["occurred_from"]),
@@ -142,16 +144,18 @@ def parse_records(
         precision.map({"day": "1439min", "minute": "0min"}).fillna("0min")
     )
     if "occurred_to" in raw:
-        stop, _, bad_to = parse_datetimes(
-            raw["occurred_to"], formats=mapping.datetime_formats
+        parsed_to = parse_dates(
+            raw["occurred_to"], formats=mapping.datetime_formats,
+            expected=_date_reason(mapping),
         )
+        stop = parsed_to.when
         header_to = mapping.columns["occurred_to"]
         rejects.add(
-            bad_to,
+            parsed_to.bad,
             field_name=header_to,
             values=raw["occurred_to"],
             ids=ids,
-            reason=_date_reason(mapping),
+            reason=parsed_to.reason,
         )
         before = (stop < start).fillna(False)
         rejects.add(
@@ -256,5 +260,5 @@ def _require_any(
         raise InputFileError(
             table.path,
             f"needs at least one of the columns {list(names)}; the file's "
-            f"columns are {list(table.frame.columns)}",
+            f"columns are {shown(table.frame.columns)}",
         )

@@ -80,10 +80,17 @@ def read_sources(
     fmt: Format | None = None,
     mapping: ColumnMapping | None = None,
 ) -> ReadResult:
-    """Read several sources into one result; every file is read before any is kept."""
+    """Read several sources into one result; every file is read before any is kept.
+
+    Returns
+    -------
+    police_uk.PoliceUkReadResult
+        The rows of every source, and (``skipped``) the files of police.uk
+        download folders and zips left out, with the reason.
+    """
     parts = [read_source(p, fmt=fmt, mapping=mapping) for p in paths]
     accepted = [p.accepted for p in parts if not p.accepted.empty]
-    return ReadResult(
+    return police_uk.PoliceUkReadResult(
         accepted=conform(pd.concat(accepted, ignore_index=True))
         if accepted
         else conform(pd.DataFrame()),
@@ -92,4 +99,5 @@ def read_sources(
         ),
         n_read=sum(p.n_read for p in parts),
         files=[f for p in parts for f in p.files],
+        skipped=[s for p in parts for s in getattr(p, "skipped", [])],
     )

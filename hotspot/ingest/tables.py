@@ -8,13 +8,15 @@ becomes a rejected row with a reason rather than a crash.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -56,18 +58,49 @@ class TextTable:
         return len(self.frame) + len(self.ragged)
 
 
+def shown(items: Iterable[object], *, limit: int = 15, width: int = 40) -> str:
+    """Format a list for a message: at most ``limit`` items of ``width`` chars."""
+    values = [str(v) for v in items]
+    cut = [v if len(v) <= width else v[: width - 1] + "…" for v in values[:limit]]
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{cut}{more}"
+
+
+def brief(error: object, *, limit: int = 300) -> str:
+    """Cut an exception's text to ``limit`` characters for a one-line message."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _decode(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding is not None:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError as exc:
+            raise InputFileError(
+                path, f"encoding {encoding!r} is not a known text encoding"
+            ) from exc
+        if codec == "utf-8":
+            # Excel's "CSV UTF-8" starts with a byte-order mark: accept it
+            encoding = "utf-8-sig"
         try:
             return raw.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputFileError(
                 path,
-                f"cannot be decoded as {encoding}: {exc}; check the encoding "
+                f"cannot be decoded as {encoding}: {brief(exc)}; check the encoding "
                 "the export was saved in",
             ) from exc
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                path,
+                f"starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                f"({len(raw)} bytes{', an odd length' if len(raw) % 2 else ''}: "
+                f"{exc.reason} at byte {exc.start}); was the file cut short?",
+            ) from exc
     if b"\x00" in raw[:65536]:
         raise InputFileError(
             path,
@@ -98,7 +131,7 @@ def _rows_to_frame(
         raise InputFileError(path, "is empty: expected a header row and data rows")
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
-        raise InputFileError(path, f"has repeated column headers {dupes}")
+        raise InputFileError(path, f"has repeated column headers {shown(dupes)}")
     width = len(header)
     good: list[Sequence[str]] = []
     numbers: list[int] = []
@@ -160,16 +193,78 @@ def read_text_table(
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(label, data, sheet=sheet)
     text, used = _decode(Path(label), data, encoding)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = _unmerged(reader, text=text, delimiter=delimiter, label=label)
     try:
-        return _rows_to_frame(label, reader, encoding=used)
+        return _rows_to_frame(label, rows, encoding=used)
     except csv.Error as exc:
-        raise InputFileError(label, f"is not a readable CSV table: {exc}") from exc
+        raise InputFileError(
+            label, f"is not a readable CSV table: {brief(exc)}"
+        ) from exc
+
+
+#: Delimiters recognised, preferred in this order on a tie.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+
+
+def _delimiter(text: str) -> str:
+    """Return the delimiter that splits the header line into the most fields.
+
+    Decided on the header alone, so that semicolons (or commas) inside quoted
+    data values never change it; ``,`` when no candidate splits the header.
+    """
+    header = next((line for line in text[:65536].splitlines() if line.strip()), "")
+    best, most = ",", 1
+    for candidate in DELIMITERS:
+        fields = next(csv.reader([header], delimiter=candidate), [])
+        if len(fields) > most:
+            best, most = candidate, len(fields)
+    return best
+
+
+def _unmerged(
+    reader: Any, *, text: str, delimiter: str, label: str
+) -> Iterator[list[str]]:
+    """Yield the reader's rows; raise when a stray quote merged whole rows.
+
+    A quoted field may hold line breaks (an address on two lines), but when a
+    record spans several physical lines and one of the swallowed lines is by
+    itself a complete row (as many fields as the header), a quote was left open
+    and rows would be merged silently: that is an error naming the row and lines.
+    """
+    lines: list[str] | None = None
+    width: int | None = None
+    previous = 0
+    data_row = 0
+    for row in reader:
+        first_line, last_line = previous + 1, reader.line_num
+        previous = last_line
+        if width is None:
+            if any(cell.strip() for cell in row):
+                width = len(row)
+            yield row
+            continue
+        data_row += 1
+        if last_line > first_line:
+            if lines is None:
+                lines = io.StringIO(text, newline="").readlines()
+            swallowed = lines[first_line:last_line]  # the lines after the first
+            for offset, line in enumerate(swallowed, start=first_line + 1):
+                bare = line.rstrip("\r\n")
+                cells = next(csv.reader([bare], delimiter=delimiter), [])
+                # a whole row by itself, parsed alone or counted with its quotes
+                # ignored (it may hold the stray quote's partner)
+                whole = max(len(cells), bare.count(delimiter) + 1)
+                if whole >= width > 1:
+                    raise InputFileError(
+                        label,
+                        f"row {data_row} (line {first_line}): a quote opened in this "
+                        f"row is not closed before line {offset}, which is a whole row "
+                        f"by itself; lines {first_line}-{last_line} would be merged "
+                        "into one row. Fix the stray quote (or double it: \"\")",
+                    )
+        yield row
 
 
 def _read_excel(label: str, data: bytes, *, sheet: str | None) -> TextTable:
@@ -178,7 +273,9 @@ def _read_excel(label: str, data: bytes, *, sheet: str | None) -> TextTable:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad workbook
-        raise InputFileError(label, f"is not a readable Excel workbook: {exc}") from exc
+        raise InputFileError(
+            label, f"is not a readable Excel workbook: {brief(exc)}"
+        ) from exc
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputFileError(
@@ -227,17 +324,25 @@ def match_headers(
     InputFileError
         Naming every required header that is missing and the headers found.
     """
-    actual = {" ".join(h.lower().split()): h for h in table.frame.columns}
+    actual: dict[str, list[str]] = {}
+    for header in table.frame.columns:
+        actual.setdefault(" ".join(str(header).lower().split()), []).append(str(header))
     found: dict[str, str] = {}
     for canonical, header in wanted.items():
         key = " ".join(header.lower().split())
+        if len(actual.get(key, [])) > 1:
+            raise InputFileError(
+                table.path,
+                f"has columns {actual[key]} for {header!r}, which differ only by "
+                "case or spacing; rename all but one so that it is clear which to read",
+            )
         if key in actual:
-            found[canonical] = actual[key]
+            found[canonical] = actual[key][0]
     missing = [wanted[c] for c in required if c not in found]
     if missing:
         raise InputFileError(
             table.path,
             f"required column(s) {missing} missing; the file's columns are "
-            f"{list(table.frame.columns)}",
+            f"{shown(table.frame.columns)}",
         )
     return found
