@@ -448,10 +448,14 @@ def test_ambiguous_street_lists_candidates(tiny: Gazetteer) -> None:
     assert "High Street (Winchester)" in reason
 
 
-def test_misspelt_street_matches_fuzzily(tiny: Gazetteer) -> None:
+def test_misspelt_street_is_named_not_guessed(tiny: Gazetteer) -> None:
+    # a similar name is usually a different street (docs/geocoding.md): it is
+    # named in the reason, never placed
     result = geocode(rows(location_text=["Carington Cresent"]), gazetteer=tiny)
-    assert result["geocode_method"].iloc[0] == "street"
-    assert result["x"].iloc[0] == 459500.0
+    assert pd.isna(result["x"].iloc[0])
+    reason = result["reject_reason"].iloc[0]
+    assert reason.startswith("no street or place matched 'carington cresent'")
+    assert "closest street 'carrington crescent'" in reason
 
 
 def test_junction_uses_nearest_snap_points(tiny: Gazetteer) -> None:

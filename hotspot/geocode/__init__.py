@@ -26,7 +26,11 @@ from hotspot.geocode.gazetteer import (
     Gazetteer,
     load_gazetteer,
 )
-from hotspot.geocode.normalise import normalise_postcode, normalise_text
+from hotspot.geocode.normalise import (
+    NON_STREET_LOCATIONS,
+    normalise_postcode,
+    normalise_text,
+)
 from hotspot.geocode.points import (
     COORDINATE_UNCERTAINTY_M,
     GEOCODE_COLUMNS,
@@ -43,6 +47,7 @@ __all__ = [
     "GEOCODE_COLUMNS",
     "HIPS_BOX_MARGIN_M",
     "MIN_AREA_UNCERTAINTY_M",
+    "NON_STREET_LOCATIONS",
     "POSTCODE_UNIT_UNCERTAINTY_M",
     "Box",
     "Gazetteer",

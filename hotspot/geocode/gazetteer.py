@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from hotspot.errors import DataNotFoundError
 from hotspot.settings import DATA_DIR
@@ -28,9 +29,17 @@ GAZETTEER_TABLES: tuple[str, ...] = (
     "streets",
     "street_points",
     "places",
+    "snap_points",
 )
 #: Margin (m) added around the HIPS postcodes to form the plausibility box.
 HIPS_BOX_MARGIN_M = 10_000.0
+#: Uncertainty (m) of a police.uk snap point when no snap-point table is loaded.
+SNAP_POINT_UNCERTAINTY_M = 200.0
+#: Largest uncertainty (m) reported for a police.uk snap point (the catchment clip).
+SNAP_POINT_MAX_M = 1000.0
+#: A coordinate this close (m) to a known snap point is that snap point.
+SNAP_MATCH_M = 1.0
+
 
 @dataclass(frozen=True)
 class Box:
@@ -79,6 +88,10 @@ class Gazetteer:
     box : Box
         Plausible HIPS extent: the postcodes' bounding box plus
         :data:`HIPS_BOX_MARGIN_M`.
+    snap_points : pandas.DataFrame, optional
+        Every known police.uk snap point (``x``, ``y``, m) with ``radius_m``, the
+        radius (m) of a circle with the area of its catchment (Voronoi cell among
+        the known points, clipped at 1 km).
     """
 
     postcodes: pd.DataFrame
@@ -88,7 +101,29 @@ class Gazetteer:
     street_points: pd.DataFrame
     places: pd.DataFrame
     box: Box
+    snap_points: pd.DataFrame | None = None
     _matcher: _TextMatcher | None = field(default=None, repr=False, compare=False)
+    _snap_tree: cKDTree | None = field(default=None, repr=False, compare=False)
+
+    def snap_uncertainty(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Uncertainty (m) of police.uk snap points at ``x``, ``y`` (BNG, m).
+
+        A known snap point (within :data:`SNAP_MATCH_M`) gets its catchment
+        radius; another point gets the larger of its nearest known point's radius
+        and the distance to it, at most :data:`SNAP_POINT_MAX_M`. Without a
+        snap-point table every point gets :data:`SNAP_POINT_UNCERTAINTY_M`.
+        """
+        if self.snap_points is None or not len(self.snap_points):
+            return np.full(len(x), SNAP_POINT_UNCERTAINTY_M)
+        if self._snap_tree is None:
+            xy = self.snap_points[["x", "y"]].to_numpy(dtype=float)
+            self._snap_tree = cKDTree(xy)
+        dist, idx = self._snap_tree.query(np.column_stack([x, y]))
+        radius = self.snap_points["radius_m"].to_numpy(dtype=float)[idx]
+        unc = np.where(dist <= SNAP_MATCH_M, radius, np.maximum(radius, dist))
+        return np.asarray(np.minimum(unc, SNAP_POINT_MAX_M), dtype=float)
 
     def matcher(self) -> _TextMatcher:
         """Return the (lazily built, result-caching) free-text matcher."""
@@ -155,4 +190,5 @@ def _load_gazetteer_cached(folder: str) -> Gazetteer:
         street_points=tables["street_points"],
         places=tables["places"],
         box=box,
+        snap_points=tables["snap_points"],
     )

@@ -8,6 +8,29 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+#: police.uk ``Location`` values that name a kind of premises, not a street.
+NON_STREET_LOCATIONS: frozenset[str] = frozenset(
+    {
+        "Airport/Airfield",
+        "Bus/Coach Station",
+        "Conference/Exhibition Centre",
+        "Ferry Terminal",
+        "Further/Higher Educational Building",
+        "Hospital",
+        "Motorway Service Area",
+        "Nightclub",
+        "Park/Open Space",
+        "Parking Area",
+        "Petrol Station",
+        "Police Station",
+        "Prison",
+        "Shopping Area",
+        "Sports/Recreation Area",
+        "Supermarket",
+        "Theatre/Concert Hall",
+    }
+)
+
 _ABBREVIATIONS: dict[str, str] = {
     "rd": "road",
     "ave": "avenue",

@@ -13,6 +13,7 @@ from hotspot.crs import lonlat_to_bng
 from hotspot.errors import ParameterError
 from hotspot.geocode.gazetteer import Box, Gazetteer, load_gazetteer
 from hotspot.geocode.normalise import normalise_postcode
+from hotspot.geocode.precision import METHOD_PRECISION
 from hotspot.geocode.text import geocode_text
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ GEOCODE_COLUMNS: dict[str, str] = {
     "y": "float64",
     "geocode_method": "string",
     "geocode_uncertainty_m": "float64",
+    "geocode_precision": "string",
+    "geocode_lad_code": "string",
+    "geocode_note": "string",
     "reject_field": "string",
     "reject_value": "string",
     "reject_reason": "string",
@@ -45,6 +49,7 @@ POSTCODE_UNIT_UNCERTAINTY_M: dict[int, float] = {
 #: a junction.
 MIN_AREA_UNCERTAINTY_M = 100.0
 
+
 class _Outcome:
     """Per-row results being filled in, stage by stage."""
 
@@ -53,6 +58,9 @@ class _Outcome:
         self.y = np.full(n, np.nan)
         self.method = np.full(n, None, dtype=object)
         self.unc = np.full(n, np.nan)
+        self.precision = np.full(n, None, dtype=object)
+        self.lad = np.full(n, None, dtype=object)
+        self.note = np.full(n, None, dtype=object)
         self.fail_field = np.full(n, None, dtype=object)
         self.fail_value = np.full(n, None, dtype=object)
         self.fail_reason = np.full(n, None, dtype=object)
@@ -79,11 +87,19 @@ class _Outcome:
         y: npt.ArrayLike,
         method: str | npt.NDArray[np.object_],
         unc: float | npt.ArrayLike,
+        *,
+        precision: str | npt.NDArray[np.object_] | None = None,
+        lad: str | npt.NDArray[np.object_] | None = None,
     ) -> None:
         self.x[rows] = x
         self.y[rows] = y
         self.method[rows] = method
         self.unc[rows] = unc
+        if precision is None:
+            methods = np.broadcast_to(np.asarray(method, dtype=object), rows.shape)
+            precision = np.array([METHOD_PRECISION[m] for m in methods], dtype=object)
+        self.precision[rows] = precision
+        self.lad[rows] = lad
 
     def fail(
         self,
@@ -114,6 +130,9 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         ``latitude``, ``longitude`` (WGS84, degrees), ``postcode`` and
         ``location_text``; missing columns count as empty. A non-missing
         ``geocode_uncertainty_m`` (m) is kept for rows resolved from coordinates.
+        Rows whose ``source`` is ``"police_uk"`` and that are placed by their
+        WGS84 coordinates are police.uk snap points (precision ``snap_point``,
+        uncertainty from the snap point's catchment unless given).
     gazetteer : Gazetteer, optional
         Tables to match against; default :func:`load_gazetteer`.
 
@@ -121,9 +140,14 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
     -------
     pandas.DataFrame
         Indexed like ``frame`` with :data:`GEOCODE_COLUMNS`: ``x``, ``y`` (BNG, m;
-        NaN when unresolved), ``geocode_method``, ``geocode_uncertainty_m`` (m), and
-        for unresolved rows ``reject_field``, ``reject_value``, ``reject_reason``
-        (NA when resolved). Every row is either resolved or has a reason.
+        NaN when unresolved), ``geocode_method``, ``geocode_uncertainty_m`` (m),
+        ``geocode_precision`` (see :mod:`hotspot.geocode.precision`),
+        ``geocode_lad_code`` (the district the location certainly lies in, when
+        the match says so: a street's, a place's, a postcode's; NA for
+        coordinates, whose point decides), ``geocode_note`` (why a text match is
+        only coarse, naming the candidates; NA otherwise), and for unresolved rows
+        ``reject_field``, ``reject_value``, ``reject_reason`` (NA when resolved).
+        Every row is either resolved or has a reason.
 
     Raises
     ------
@@ -145,6 +169,7 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
 
     _geocode_grid(frame, out, gaz.box, coord_unc)
     _geocode_lonlat(frame, out, gaz.box, coord_unc)
+    _mark_snap_points(frame, out, gaz, given=np.isfinite(given_unc))
     _geocode_postcode(frame, out, gaz)
     geocode_text(frame, out, gaz)
 
@@ -158,6 +183,9 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
             "y": out.y,
             "geocode_method": pd.array(out.method, dtype="string"),
             "geocode_uncertainty_m": out.unc,
+            "geocode_precision": pd.array(out.precision, dtype="string"),
+            "geocode_lad_code": pd.array(out.lad, dtype="string"),
+            "geocode_note": pd.array(out.note, dtype="string"),
             "reject_field": pd.array(out.fail_field, dtype="string"),
             "reject_value": pd.array(out.fail_value, dtype="string"),
             "reject_reason": pd.array(out.fail_reason, dtype="string"),
@@ -171,6 +199,28 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         counts = result["geocode_method"].fillna("(rejected)").value_counts()
         log.info("geocoded %d rows: %s", n, counts.to_dict())
     return result
+
+
+def _mark_snap_points(
+    frame: pd.DataFrame,
+    out: _Outcome,
+    gaz: Gazetteer,
+    *,
+    given: npt.NDArray[np.bool_],
+) -> None:
+    """police.uk coordinates are snap points, not exact: say so and how far off."""
+    if "source" not in frame.columns:
+        return
+    police = (frame["source"].astype("string") == "police_uk").to_numpy(
+        dtype=bool, na_value=False
+    )
+    rows = np.flatnonzero(police & (out.method == "wgs84"))
+    if not len(rows):
+        return
+    out.precision[rows] = "snap_point"
+    own = rows[~given[rows]]
+    if len(own):
+        out.unc[own] = gaz.snap_uncertainty(out.x[own], out.y[own])
 
 
 def _numeric(
@@ -402,12 +452,22 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
                 looked["spread_m"].to_numpy(dtype=float), MIN_AREA_UNCERTAINTY_M
             )
         ok = rows[found]
+        lad = looked["lad_code"].astype(object).where(looked["lad_code"].notna(), None)
+        if level != "unit":
+            # a sector or district straddling districts has no certain one
+            certain = (
+                looked["lad_certain"].fillna(False).to_numpy(dtype=bool)
+                if "lad_certain" in looked.columns
+                else np.zeros(len(looked), dtype=bool)
+            )
+            lad = lad.where(certain, None)
         out.resolve(
             ok,
             looked["easting"].to_numpy(dtype=float)[found],
             looked["northing"].to_numpy(dtype=float)[found],
             method,
             unc[found],
+            lad=lad.to_numpy(dtype=object)[found],
         )
         missing = rows[~found]
         if len(missing):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,8 +16,12 @@ from hotspot.geocode.normalise import (
     _JUNCTION_INFIX,
     _JUNCTION_PREFIX,
     _STREET_TYPES,
+    NON_STREET_LOCATIONS,
     normalise_text,
 )
+
+#: police.uk premises-type labels as matching keys ("supermarket").
+_PREMISES: frozenset[str] = frozenset(normalise_text(v) for v in NON_STREET_LOCATIONS)
 
 if TYPE_CHECKING:
     from hotspot.geocode.gazetteer import Gazetteer
@@ -27,10 +31,11 @@ log = logging.getLogger(__name__)
 
 #: Smallest uncertainty (m) reported for a street and a junction.
 MIN_STREET_UNCERTAINTY_M = 100.0
-#: Lowest rapidfuzz ``token_sort_ratio`` (0–100) accepted for a street name.
+#: A street (or pieces of one) whose uncertainty would exceed this (m) is not placed:
+#: the ~750 m within which a text match must be right to be worth a point.
+MAX_STREET_UNCERTAINTY_M = 750.0
+#: Lowest rapidfuzz ``token_sort_ratio`` (0–100) of a similar name shown in a reason.
 STREET_MIN_SCORE = 85.0
-#: Candidates within this many points of the best score are treated as ties.
-TIE_BAND = 3.0
 #: Lowest ``ratio`` accepted when a text part is fuzzily compared to place names.
 PLACE_MIN_SCORE = 90.0
 #: Streets within this distance (m) of a named town's point are its candidates.
@@ -63,12 +68,23 @@ def geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
     um = np.array([r.method for r in results], dtype=object)
     uu = np.array([r.uncertainty_m for r in results])
     ur = np.array([r.reason for r in results], dtype=object)
+    up = np.array([r.precision for r in results], dtype=object)
+    ul = np.array([r.lad_code for r in results], dtype=object)
     rows_all = np.flatnonzero(pending)
     present = codes >= 0
     rows = rows_all[present]
     c = codes[present]
     ok = um[c] != None  # noqa: E711
-    out.resolve(rows[ok], ux[c[ok]], uy[c[ok]], um[c[ok]], uu[c[ok]])
+    out.resolve(
+        rows[ok],
+        ux[c[ok]],
+        uy[c[ok]],
+        um[c[ok]],
+        uu[c[ok]],
+        precision=up[c[ok]],
+        lad=ul[c[ok]],
+    )
+    out.note[rows[ok]] = ur[c[ok]]
     bad = ~ok
     if bad.any():
         out.fail(
@@ -80,26 +96,46 @@ def geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
     log.debug("location_text: %d unique strings matched", len(uniques))
 
 
+# -------------------------------------------------------------------- text matcher
+
+
 @dataclass(frozen=True)
 class TextMatch:
-    """The result of matching one location string."""
+    """The result of matching one location string.
+
+    ``precision`` is ``street``, ``place`` or ``area``; ``lad_code`` the district
+    the location certainly lies in (None when unknown); ``reason`` says why a
+    string was rejected or, for a coarse match, why it is only coarse.
+    """
 
     x: float = np.nan
     y: float = np.nan
     method: str | None = None
     uncertainty_m: float = np.nan
     reason: str | None = None
+    precision: str | None = None
+    lad_code: str | None = None
 
 
 def _sort_tokens(text: str) -> str:
     return " ".join(sorted(text.split()))
 
 
+def _shown(labels: list[str], limit: int = 6) -> str:
+    return ", ".join(labels[:limit]) + (" ..." if len(labels) > limit else "")
+
+
 @dataclass
 class _Scope:
-    """Which streets a string may match, given the towns it names."""
+    """Which streets a string may match, given the places it names.
+
+    ``mask`` is the hard constraint (None: no place named, every street);
+    ``tiers`` are preferences inside it (streets of the named town first).
+    """
 
     town_rows: list[int]
+    lads: set[str] | None
+    label: str
     mask: npt.NDArray[np.bool_] | None
     tiers: list[npt.NDArray[np.bool_]]
     choices: list[str]
@@ -170,8 +206,6 @@ class _TextMatcher:
             self.cache[text] = hit
         return hit
 
-    # -- parsing ------------------------------------------------------------------
-
     def _parse(self, norm: str) -> list[_Part]:
         parts: list[_Part] = []
         for raw in norm.split(", "):
@@ -195,19 +229,43 @@ class _TextMatcher:
                         break
             else:
                 parts.append(_Part("street", part))
+        # "North Street, Havant": a place name that is also a street name, followed
+        # by another place, is the street
+        towns = [i for i, p in enumerate(parts) if p.kind == "town"]
+        for i in towns[:-1]:
+            if parts[i].text in self.name_index:
+                parts[i] = _Part("street", parts[i].text)
         return parts
 
     # -- towns and places ---------------------------------------------------------
 
-    def _town_rows(self, towns: list[str]) -> tuple[list[int], set[str] | None]:
-        """Place rows of the most specific town part, consistent with the others."""
+    # -- towns and places ---------------------------------------------------------
+
+    def _is_district(self, town: str) -> bool:
+        """Return whether a place name also stands for a district.
+
+        True for a district's own name and for the town a district is named
+        after ("Basingstoke" for Basingstoke and Deane).
+        """
+        rows = self.place_rows[town]
+        if any(self.places.at[i, "kind"] == "district" for i in rows):
+            return True
+        lads = {str(self.places.at[i, "lad_code"]) for i in rows}
+        districts = self.places[self.places["kind"] == "district"]
+        named = districts["name_norm"].astype(str).str.startswith(town + " ")
+        return bool((named & districts["lad_code"].astype(str).isin(lads)).any())
+
+    def _town_rows(self, towns: list[str]) -> tuple[list[int], set[str]]:
+        """Place rows of the most specific town part, consistent with the others.
+
+        Returns the rows and the districts every named place lies in (an empty
+        set when they lie in no common district).
+        """
         lad_sets = [
             {str(self.places.at[i, "lad_code"]) for i in self.place_rows[t]}
             for t in towns
         ]
-        lads: set[str] | None = set.intersection(*lad_sets) if lad_sets else None
-        if lads is not None and not lads:
-            lads = lad_sets[0]
+        lads: set[str] = set.intersection(*lad_sets)
         specific = sorted(
             towns,
             key=lambda t: all(
@@ -217,11 +275,12 @@ class _TextMatcher:
         rows = [
             i
             for i in self.place_rows[specific]
-            if lads is None or str(self.places.at[i, "lad_code"]) in lads
+            if str(self.places.at[i, "lad_code"]) in lads
         ]
         return rows, lads
 
     def _place_match(self, rows: list[int], query: str) -> TextMatch:
+        """Place a town, village or district: coarse, never a map point."""
         sub = self.places.iloc[rows]
         geon = sub[sub["kind"] == "geonames"]
         use = geon if len(geon) else sub
@@ -229,13 +288,13 @@ class _TextMatcher:
         y = use["y"].to_numpy(dtype=float)
         cx, cy = float(x.mean()), float(y.mean())
         spread = float(np.hypot(x - cx, y - cy).max())
+        lads = sorted(set(sub["lad_code"].astype(str)))
         if spread > PLACE_MERGE_M:
             where = use["outward"].fillna(use["lad_code"]).astype(str)
             labels = (use["name"].astype(str) + " (" + where + ")").tolist()
             return TextMatch(
-                reason=f"ambiguous place: {query!r} matches "
-                f"{', '.join(labels[:5])}{' ...' if len(labels) > 5 else ''}"
-                " (add a district or postcode)"
+                reason=f"ambiguous place: {query!r} matches {_shown(labels, 5)} "
+                "(add a district or postcode)"
             )
         unc = float(use["uncertainty_m"].max()) + spread
         # a name that is also a district ("Winchester") may mean either: keep the
@@ -243,18 +302,34 @@ class _TextMatcher:
         district = sub.loc[sub["kind"] == "district", "uncertainty_m"]
         if len(district):
             unc = max(unc, float(district.max()))
-        return TextMatch(x=cx, y=cy, method="place", uncertainty_m=unc)
+        return TextMatch(
+            x=cx,
+            y=cy,
+            method="place",
+            uncertainty_m=unc,
+            precision="place" if len(geon) else "area",
+            lad_code=lads[0] if len(lads) == 1 else None,
+        )
 
     # -- streets ------------------------------------------------------------------
 
     def _scope(self, towns: tuple[str, ...]) -> _Scope:
-        """Candidate streets for the named towns (cached per tuple of towns)."""
+        """Candidate streets for the named places (cached per tuple of places).
+
+        A named district, or a name that is both a town and a district
+        ("Winchester"), allows every street of that district. A town or village
+        only allows streets of its district whose nearest place is that town or
+        that lie within :data:`TOWN_RADIUS_M` of it. The constraint is hard: a
+        street outside it is never matched.
+        """
         hit = self.scopes.get(towns)
         if hit is not None:
             return hit
         if not towns:
             scope = _Scope(
                 town_rows=[],
+                lads=None,
+                label="",
                 mask=None,
                 tiers=[],
                 choices=self.sorted_names,
@@ -262,74 +337,88 @@ class _TextMatcher:
             )
         else:
             town_rows, lads = self._town_rows(list(towns))
-            # candidates, most to least specific: streets whose nearest place is the
-            # named town; streets in the town's district; streets near the town
-            by_town = np.isin(self.s_town, list(towns))
-            in_lad = np.isin(self.s_lad, list(lads or ()))
-            near = np.zeros(len(self.sx), dtype=bool)
-            for i in town_rows:
-                if self.places.at[i, "kind"] == "geonames":
-                    px, py = self.places.at[i, "x"], self.places.at[i, "y"]
-                    near |= np.hypot(self.sx - px, self.sy - py) <= TOWN_RADIUS_M
-            mask = by_town | in_lad | near
+            in_lad = np.isin(self.s_lad, sorted(lads))
+            town_only = [t for t in towns if not self._is_district(t)]
+            if town_only:
+                by_town = np.isin(self.s_town, town_only)
+                near = np.zeros(len(self.sx), dtype=bool)
+                for i in town_rows:
+                    if self.places.at[i, "kind"] == "geonames":
+                        px, py = self.places.at[i, "x"], self.places.at[i, "y"]
+                        near |= np.hypot(self.sx - px, self.sy - py) <= TOWN_RADIUS_M
+                mask = in_lad & (by_town | near)
+                tiers = [in_lad & by_town]
+                label = town_only[0]
+            else:
+                mask, tiers, label = in_lad, [], towns[0]
             name_ids = np.unique(self.s_name_code[mask])
             scope = _Scope(
                 town_rows=town_rows,
+                lads=lads,
+                label=label,
                 mask=mask,
-                tiers=[by_town, in_lad, near],
+                tiers=tiers,
                 choices=[self.sorted_names[i] for i in name_ids],
                 name_ids=name_ids,
             )
         self.scopes[towns] = scope
         return scope
 
-    def _candidates(self, query: str, scope: _Scope) -> Any:
-        """Street rows (within the scope) whose names tie for the best score.
+    def _candidates(
+        self, query: str, scope: _Scope
+    ) -> tuple[npt.NDArray[np.intp], float]:
+        """Street rows (within the scope) whose name is exactly ``query``.
 
-        The score is rapidfuzz ``ratio`` on token-sorted names, i.e.
-        ``token_sort_ratio`` with the choices' sorting done once.
+        Names are compared after :func:`normalise_text` (so ``St``/``Street``,
+        ``Rd``/``Road``, case and punctuation do not matter). A merely similar
+        name is never a candidate: on held-out police.uk streets, 92% of fuzzy
+        matches (rapidfuzz ``token_sort_ratio`` ≥ 85) were a different street
+        1–30 km away, because the gazetteer holds only streets where crime was
+        recorded; see ``docs/geocoding.md``. :meth:`_closest` names them instead.
 
         Returns
         -------
         tuple of (numpy.ndarray of int, float)
-            Street rows and the best score, 0–100 (0 when none).
+            Street rows and 100.0, or no rows and 0.0.
         """
-        mask = scope.mask
         exact = self.name_index.get(query)
-        if exact is not None:
-            rows = self.rows_by_name[exact]
-            if mask is not None:
-                rows = rows[mask[rows]]
-            if len(rows):
-                return rows, 100.0
+        if exact is None:
+            return np.array([], dtype=np.intp), 0.0
+        rows = self.rows_by_name[exact]
+        if scope.mask is not None:
+            rows = rows[scope.mask[rows]]
+        return rows, 100.0 if len(rows) else 0.0
+
+    def _closest(self, query: str, scope: _Scope) -> str:
+        """Similar street names in scope (rapidfuzz ``token_sort_ratio``), as text."""
         hits = process.extract(
             _sort_tokens(query),
             scope.choices,
             scorer=fuzz.ratio,
-            limit=None,
+            limit=3,
             score_cutoff=STREET_MIN_SCORE,
         )
         if not hits:
-            return np.array([], dtype=np.intp), 0.0
-        best = max(float(h[1]) for h in hits)
-        floor = 100.0 if best >= 100.0 else best - TIE_BAND
-        chosen = [int(scope.name_ids[h[2]]) for h in hits if h[1] >= floor]
-        rows = np.concatenate([self.rows_by_name[i] for i in chosen])
-        if mask is not None:
-            rows = rows[mask[rows]]
-        return np.unique(rows), best
-
-    def _ambiguous(self, what: str, query: str, rows: npt.NDArray[np.intp]) -> str:
-        labels = sorted(set(self.s_label[rows].tolist()))
-        shown = ", ".join(labels[:6]) + (" ..." if len(labels) > 6 else "")
-        return (
-            f"ambiguous {what}: {query!r} matches {shown} "
-            f"({len(rows)} candidates; add a town)"
+            return ""
+        shown = ", ".join(
+            f"{self.names[int(scope.name_ids[h[2]])]!r} ({h[1]:.0f})" for h in hits
         )
+        return f"; similar names not used: {shown}"
 
-    @staticmethod
-    def _narrow(rows: npt.NDArray[np.intp], scope: _Scope) -> npt.NDArray[np.intp]:
-        """Keep the rows of the most specific tier (town, district, radius) hit."""
+    def _elsewhere(self, query: str, scope: _Scope) -> str:
+        """Why a street was not found in scope, naming where else it exists."""
+        exact = self.name_index.get(query)
+        where = f" in {scope.label}" if scope.label else ""
+        if exact is None:
+            return (
+                f"street {query!r} not in the gazetteer{where}"
+                f"{self._closest(query, scope)}"
+            )
+        labels = sorted(set(self.s_label[self.rows_by_name[exact]].tolist()))
+        return f"no street {query!r}{where}; found at {_shown(labels, 4)}"
+
+    def _narrow(self, rows: npt.NDArray[np.intp], scope: _Scope) -> Any:
+        """Keep the rows of the first preference tier hit (the named town's)."""
         for tier in scope.tiers:
             sel = rows[tier[rows]]
             if len(sel):
@@ -337,33 +426,60 @@ class _TextMatcher:
         return rows
 
     def _street_match(self, rows: npt.NDArray[np.intp], query: str) -> TextMatch:
-        """One street cluster, or several pieces of one street, or ambiguity.
+        """One street cluster, or several pieces of one street, or a rejection.
 
         Clusters with the same name in the same district whose snap points all lie
         within :data:`STREET_MERGE_M` of each other are pieces of one road (a long
         lane snapped in two places): they resolve to the mean of their snap points
-        with half their overall extent as uncertainty.
+        with their largest distance from it as uncertainty. A street whose
+        uncertainty exceeds :data:`MAX_STREET_UNCERTAINTY_M` is not placed.
         """
+        lad = str(self.s_lad[rows[0]])
         if len(rows) == 1:
             i = int(rows[0])
             unc = max(MIN_STREET_UNCERTAINTY_M, self.s_extent[i] / 2)
-            return TextMatch(
-                x=self.sx[i], y=self.sy[i], method="street", uncertainty_m=unc
-            )
-        same_name = len(np.unique(self.s_name_code[rows])) == 1
-        same_lad = len(set(self.s_lad[rows].tolist())) == 1
-        if same_name and same_lad:
+            x, y = float(self.sx[i]), float(self.sy[i])
+        else:
+            same_name = len(np.unique(self.s_name_code[rows])) == 1
+            same_lad = len(set(self.s_lad[rows].tolist())) == 1
+            if not (same_name and same_lad):
+                return TextMatch(reason=self._ambiguous("street", query, rows))
             pts = np.vstack([self.points[int(self.s_ids[i])] for i in rows])
             cx, cy = pts.mean(axis=0)
-            far = float(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy).max())
-            if 2 * far <= STREET_MERGE_M:
-                return TextMatch(
-                    x=float(cx),
-                    y=float(cy),
-                    method="street",
-                    uncertainty_m=max(MIN_STREET_UNCERTAINTY_M, far),
-                )
-        return TextMatch(reason=self._ambiguous("street", query, rows))
+            unc = max(
+                MIN_STREET_UNCERTAINTY_M,
+                float(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy).max()),
+            )
+            x, y = float(cx), float(cy)
+        if unc > MAX_STREET_UNCERTAINTY_M:
+            return TextMatch(reason=self._ambiguous("street", query, rows, unc=unc))
+        return TextMatch(
+            x=x,
+            y=y,
+            method="street",
+            uncertainty_m=unc,
+            precision="street",
+            lad_code=lad,
+        )
+
+    def _ambiguous(
+        self,
+        what: str,
+        query: str,
+        rows: npt.NDArray[np.intp],
+        *,
+        unc: float | None = None,
+    ) -> str:
+        labels = sorted(set(self.s_label[rows].tolist()))
+        spread = (
+            f"; its points spread {unc:,.0f} m, over {MAX_STREET_UNCERTAINTY_M:.0f} m"
+            if unc is not None
+            else ""
+        )
+        return (
+            f"ambiguous {what}: {query!r} matches {_shown(labels)} "
+            f"({len(rows)} candidates{spread}; add a town or postcode)"
+        )
 
     def _junction(
         self, a_rows: npt.NDArray[np.intp], b_rows: npt.NDArray[np.intp]
@@ -396,6 +512,44 @@ class _TextMatcher:
 
     # -- resolution ---------------------------------------------------------------
 
+    def _junction_part(self, part: _Part, scope: _Scope) -> TextMatch:
+        """Place a junction of two streets, else either street on its own."""
+        a_rows, _ = self._candidates(part.text, scope)
+        b_rows, _ = self._candidates(part.other, scope)
+        problems: list[str] = []
+        if len(a_rows) and len(b_rows):
+            found, labels = self._junction(a_rows, b_rows)
+            if len(found) == 1 or (
+                found
+                and np.ptp([f[0] for f in found]) <= JUNCTION_MAX_GAP_M
+                and np.ptp([f[1] for f in found]) <= JUNCTION_MAX_GAP_M
+            ):
+                mx = float(np.mean([f[0] for f in found]))
+                my = float(np.mean([f[1] for f in found]))
+                gap = max(f[2] for f in found)
+                return TextMatch(
+                    x=mx,
+                    y=my,
+                    method="junction",
+                    uncertainty_m=max(MIN_STREET_UNCERTAINTY_M, gap / 2 + 50.0),
+                    precision="street",
+                    lad_code=str(self.s_lad[a_rows[0]]),
+                )
+            if found:
+                return TextMatch(
+                    reason=f"ambiguous junction: {part.text!r} and {part.other!r} "
+                    f"meet at {_shown(labels, 4)}"
+                )
+        for q, rows in ((part.text, a_rows), (part.other, b_rows)):
+            if len(rows):
+                hit = self._street_match(self._narrow(rows, scope), q)
+                if hit.method is not None:
+                    return hit
+                problems.append(str(hit.reason))
+            else:
+                problems.append(self._elsewhere(q, scope))
+        return TextMatch(reason="; ".join(problems))
+
     def _resolve(self, text: str) -> TextMatch:
         norm = normalise_text(text)
         if not norm:
@@ -403,63 +557,52 @@ class _TextMatcher:
         parts = self._parse(norm)
         towns = [p.text for p in parts if p.kind == "town"]
         scope = self._scope(tuple(towns))
+        if towns and not scope.lads:
+            return TextMatch(reason=f"places {towns} do not lie in one district")
         problems: list[str] = []
         for part in parts:
             if part.kind == "junction":
-                a_rows, _ = self._candidates(part.text, scope)
-                b_rows, _ = self._candidates(part.other, scope)
-                if len(a_rows) and len(b_rows):
-                    found, labels = self._junction(a_rows, b_rows)
-                    if len(found) == 1 or (
-                        found
-                        and np.ptp([f[0] for f in found]) <= JUNCTION_MAX_GAP_M
-                        and np.ptp([f[1] for f in found]) <= JUNCTION_MAX_GAP_M
-                    ):
-                        mx = float(np.mean([f[0] for f in found]))
-                        my = float(np.mean([f[1] for f in found]))
-                        gap = max(f[2] for f in found)
-                        unc = max(MIN_STREET_UNCERTAINTY_M, gap / 2 + 50.0)
-                        return TextMatch(
-                            x=mx, y=my, method="junction", uncertainty_m=unc
-                        )
-                    if found:
-                        shown = ", ".join(labels[:4])
-                        problems.append(
-                            f"ambiguous junction: {part.text!r} and {part.other!r} "
-                            f"meet at {shown}"
-                        )
-                        continue
-                for q, rows in ((part.text, a_rows), (part.other, b_rows)):
-                    if len(rows):
-                        hit = self._street_match(self._narrow(rows, scope), q)
-                        if hit.method is not None:
-                            return hit
-                        problems.append(str(hit.reason))
-                continue
-            if part.kind != "street":
-                continue
-            rows, _ = self._candidates(part.text, scope)
-            if len(rows):
+                hit = self._junction_part(part, scope)
+            elif part.kind == "street":
+                if part.text in _PREMISES:
+                    problems.append(
+                        f"{part.text!r} is a police.uk premises-type label, "
+                        "not a street"
+                    )
+                    continue
+                rows, _ = self._candidates(part.text, scope)
+                if not len(rows):
+                    # with no place named the part may still be a misspelt place
+                    if towns:
+                        problems.append(self._elsewhere(part.text, scope))
+                    continue
                 hit = self._street_match(self._narrow(rows, scope), part.text)
-                if hit.method is not None:
-                    return hit
-                problems.append(str(hit.reason))
+            else:
+                continue
+            if hit.method is not None:
+                return hit
+            problems.append(str(hit.reason))
+        if towns:
+            # the named place is certain even when no street in it could be
+            # placed: a coarse location (kept for area totals, never mapped)
+            place = self._place_match(scope.town_rows, towns[0])
+            if place.method is None or not problems:
+                return place
+            return replace(
+                place, reason=f"located only to {scope.label}: {'; '.join(problems)}"
+            )
         if problems:
             return TextMatch(reason="; ".join(problems))
-        if towns:
-            if not scope.town_rows:
-                return TextMatch(reason=f"places {towns} do not lie in one district")
-            return self._place_match(scope.town_rows, towns[0])
         # no town named exactly: a part may still be a misspelt place
         for part in parts:
-            place = process.extractOne(
+            found = process.extractOne(
                 part.text,
                 self.place_names,
                 scorer=fuzz.ratio,
                 score_cutoff=PLACE_MIN_SCORE,
             )
-            if place is not None:
-                return self._place_match(self.place_rows[place[0]], part.text)
+            if found is not None:
+                return self._place_match(self.place_rows[found[0]], part.text)
         best = process.extractOne(
             _sort_tokens(norm.replace(",", "")), self.sorted_names, scorer=fuzz.ratio
         )
