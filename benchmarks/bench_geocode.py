@@ -6,8 +6,9 @@ postcodes with messy case and spacing (units, sectors, districts, unknown and
 malformed), free location text drawn from a pool of a few thousand strings, Null
 Island and empty rows, and police.uk rows on snap points (``source`` police_uk,
 precision ``snap_point`` with a catchment lookup). The whole frame is geocoded
-once (timed), then each input kind on its own, and a naive per-row loop (pyproj per point, dict per postcode,
-rapidfuzz per text without a cache) runs on a small subset as the baseline.
+once (timed), then each input kind on its own, and a naive per-row loop (pyproj
+per point, dict per postcode, rapidfuzz per text without a cache) runs on a small
+subset as the baseline.
 
 Usage::
 
