@@ -149,3 +149,71 @@ def test_held_out_sample_meets_the_targets() -> None:
     # and every wrong row claimed no more than a street's precision
     wrong = scored[scored["outcome"] == "wrong"]
     assert (wrong["geocode_precision"] == "street").all()
+
+
+def test_the_street_after_filler_and_a_street_named_like_a_far_place(
+    tiny: Gazetteer,
+) -> None:
+    streets = pd.concat(
+        [
+            tiny.streets,
+            pd.DataFrame(
+                {
+                    "street_id": [6],
+                    "street": ["The Brook"],
+                    "street_norm": ["the brook"],
+                    "lad_code": ["E07000094"],
+                    "lad_name": ["Winchester"],
+                    "town": ["Winchester"],
+                    "town_dist_m": [500.0],
+                    "x": [448300.0],
+                    "y": [129900.0],
+                    "n_points": [1],
+                    "n_records": [1],
+                    "extent_m": [0.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    points = pd.concat(
+        [
+            tiny.street_points,
+            pd.DataFrame(
+                {"street_id": [6], "x": [448300.0], "y": [129900.0], "n_records": [1]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    # a village called Brook in the New Forest
+    places = pd.concat(
+        [
+            tiny.places,
+            pd.DataFrame(
+                {
+                    "name": ["Brook"],
+                    "kind": ["geonames"],
+                    "outward": ["SO43"],
+                    "county": ["Hampshire"],
+                    "lad_code": ["E07000091"],
+                    "x": [430000.0],
+                    "y": [114000.0],
+                    "uncertainty_m": [1500.0],
+                    "name_norm": ["brook"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    gaz = dataclasses.replace(
+        tiny, streets=streets, street_points=points, places=places, _matcher=None
+    )
+    # "on or near the" takes the street's "The"; Brook (New Forest) and
+    # Winchester share no district, so the last place is the hint
+    r = one(gaz, "On or near The Brook, Winchester")
+    assert (r["x"], r["y"]) == (448300.0, 129900.0)
+    assert r["geocode_precision"] == "street"
+    # Brook on its own is still the village
+    r = one(gaz, "Brook")
+    assert r["geocode_precision"] == "place"
+    assert r["geocode_lad_code"] == "E07000091"

@@ -231,10 +231,18 @@ class _TextMatcher:
                 parts.append(_Part("street", part))
         # "North Street, Havant": a place name that is also a street name, followed
         # by another place, is the street
+        # and when named places lie in no common district, the last is the hint
+        # and the earlier ones are read as streets ("The Brook, Winchester")
         towns = [i for i, p in enumerate(parts) if p.kind == "town"]
         for i in towns[:-1]:
-            if parts[i].text in self.name_index:
+            if self._exact(parts[i].text) is not None:
                 parts[i] = _Part("street", parts[i].text)
+        towns = [i for i, p in enumerate(parts) if p.kind == "town"]
+        if len(towns) > 1:
+            _, lads = self._town_rows([parts[i].text for i in towns])
+            if not lads:
+                for i in towns[:-1]:
+                    parts[i] = _Part("street", parts[i].text)
         return parts
 
     # -- towns and places ---------------------------------------------------------
@@ -381,13 +389,21 @@ class _TextMatcher:
         tuple of (numpy.ndarray of int, float)
             Street rows and 100.0, or no rows and 0.0.
         """
-        exact = self.name_index.get(query)
+        exact = self._exact(query)
         if exact is None:
             return np.array([], dtype=np.intp), 0.0
         rows = self.rows_by_name[exact]
         if scope.mask is not None:
             rows = rows[scope.mask[rows]]
         return rows, 100.0 if len(rows) else 0.0
+
+    def _exact(self, query: str) -> int | None:
+        """Return the index of street name ``query``, or of ``the`` + it.
+
+        The filler words "on or near the" also take the "The" of "The Brook".
+        """
+        hit = self.name_index.get(query)
+        return hit if hit is not None else self.name_index.get(f"the {query}")
 
     def _closest(self, query: str, scope: _Scope) -> str:
         """Similar street names in scope (rapidfuzz ``token_sort_ratio``), as text."""
@@ -407,7 +423,7 @@ class _TextMatcher:
 
     def _elsewhere(self, query: str, scope: _Scope) -> str:
         """Why a street was not found in scope, naming where else it exists."""
-        exact = self.name_index.get(query)
+        exact = self._exact(query)
         where = f" in {scope.label}" if scope.label else ""
         if exact is None:
             return (
