@@ -379,10 +379,10 @@ class _TextMatcher:
 
         Names are compared after :func:`normalise_text` (so ``St``/``Street``,
         ``Rd``/``Road``, case and punctuation do not matter). A merely similar
-        name is never a candidate: on held-out police.uk streets, 92% of fuzzy
+        name is never a candidate: on held-out police.uk streets, 150 of 163 fuzzy
         matches (rapidfuzz ``token_sort_ratio`` ≥ 85) were a different street
-        1–30 km away, because the gazetteer holds only streets where crime was
-        recorded; see ``docs/geocoding.md``. :meth:`_closest` names them instead.
+        1.0–27.6 km away, because the gazetteer holds only streets where crime
+        was recorded; see ``docs/geocoding.md``. :meth:`_closest` names them instead.
 
         Returns
         -------
