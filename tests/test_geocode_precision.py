@@ -17,6 +17,7 @@ from hotspot.geocode.precision import (
     MAPPABLE_PRECISIONS,
     METHOD_PRECISION,
     PRECISIONS,
+    fill_precision,
     h3_edge_m,
     lsoa_is_certain,
     precise_enough,
@@ -270,3 +271,34 @@ def test_real_snap_table_keeps_most_police_records_at_resolution_9() -> None:
     # catchment radius is within a resolution-9 edge
     assert 0.82 <= share <= 0.92
     assert 80.0 <= float(snap["radius_m"].median()) <= 110.0
+
+
+def test_fill_precision_upgrades_a_store_written_before_precision() -> None:
+    snap = pd.DataFrame({"x": [442000.0], "y": [111000.0], "radius_m": [80.0]})
+    old = pd.DataFrame(
+        {
+            "source": ["police_uk", "records", "records", "records", "records"],
+            "geocode_method": ["wgs84", "bng", "street", "place", "bng"],
+            "geocode_uncertainty_m": [10.0, 10.0, 100.0, 4000.0, 10.0],
+            "geocode_precision": pd.array(
+                [None, None, None, None, "postcode_unit"], dtype="string"
+            ),
+            "x": [442000.0, 442000.0, 442000.0, 442000.0, 442000.0],
+            "y": [111000.0] * 5,
+        }
+    )
+    new = fill_precision(old, gazetteer=_gaz(snap))
+    assert new["geocode_precision"].tolist() == [
+        "snap_point",
+        "exact",
+        "street",
+        "place",
+        "postcode_unit",  # already set: left alone
+    ]
+    assert new["geocode_uncertainty_m"].tolist() == [80.0, 10.0, 100.0, 4000.0, 10.0]
+    assert old["geocode_precision"].isna().sum() == 4  # input unchanged
+    # without the column at all
+    bare = fill_precision(old.drop(columns="geocode_precision"), gazetteer=_gaz(snap))
+    assert bare["geocode_precision"].iloc[1] == "exact"
+    with pytest.raises(ParameterError, match="geocode_method"):
+        fill_precision(pd.DataFrame({"x": [1.0]}))

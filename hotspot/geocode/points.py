@@ -14,7 +14,6 @@ from hotspot.errors import ParameterError
 from hotspot.geocode.gazetteer import Box, Gazetteer, load_gazetteer
 from hotspot.geocode.normalise import normalise_postcode
 from hotspot.geocode.precision import METHOD_PRECISION
-from hotspot.geocode.text import geocode_text
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +170,7 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
     _geocode_lonlat(frame, out, gaz.box, coord_unc)
     _mark_snap_points(frame, out, gaz, given=np.isfinite(given_unc))
     _geocode_postcode(frame, out, gaz)
-    geocode_text(frame, out, gaz)
+    _geocode_text(frame, out, gaz)
 
     nothing = out.pending & (out.fail_field == None)  # noqa: E711
     out.fail_field[nothing] = "location"
@@ -479,3 +478,49 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
                 if level != "unit"
                 else "postcode not in Code-Point Open (HIPS)",
             )
+
+
+def _geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
+    """Free location text: match each unique string once."""
+    if "location_text" not in frame.columns:
+        return
+    text = frame["location_text"].astype("string").str.strip()
+    text = text.where(text != "")
+    pending = out.pending
+    sub = text[pending]
+    codes, uniques = pd.factorize(sub, use_na_sentinel=True)
+    if not len(uniques):
+        return
+    matcher = gaz.matcher()
+    results = [matcher.resolve(str(u)) for u in uniques]
+    ux = np.array([r.x for r in results])
+    uy = np.array([r.y for r in results])
+    um = np.array([r.method for r in results], dtype=object)
+    uu = np.array([r.uncertainty_m for r in results])
+    ur = np.array([r.reason for r in results], dtype=object)
+    up = np.array([r.precision for r in results], dtype=object)
+    ul = np.array([r.lad_code for r in results], dtype=object)
+    rows_all = np.flatnonzero(pending)
+    present = codes >= 0
+    rows = rows_all[present]
+    c = codes[present]
+    ok = um[c] != None  # noqa: E711
+    out.resolve(
+        rows[ok],
+        ux[c[ok]],
+        uy[c[ok]],
+        um[c[ok]],
+        uu[c[ok]],
+        precision=up[c[ok]],
+        lad=ul[c[ok]],
+    )
+    out.note[rows[ok]] = ur[c[ok]]
+    bad = ~ok
+    if bad.any():
+        out.fail(
+            rows[bad],
+            "location_text",
+            np.asarray(uniques, dtype=object)[c[bad]],
+            ur[c[bad]],
+        )
+    log.debug("location_text: %d unique strings matched", len(uniques))

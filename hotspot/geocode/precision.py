@@ -34,11 +34,16 @@ when finer) and in their LSOA's only where :func:`lsoa_is_certain` says so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import h3
 import numpy as np
 import pandas as pd
 
 from hotspot.errors import ParameterError
+
+if TYPE_CHECKING:
+    from hotspot.geocode.gazetteer import Gazetteer
 
 #: Precision classes, finest first, with a label for people.
 PRECISIONS: dict[str, str] = {
@@ -263,3 +268,68 @@ def precision_summary(occurrences: pd.DataFrame, *, cell_edge_m: float) -> pd.Da
             }
         )
     return pd.DataFrame(rows)
+
+
+def fill_precision(
+    occurrences: pd.DataFrame, *, gazetteer: Gazetteer | None = None
+) -> pd.DataFrame:
+    """Return ``occurrences`` with ``geocode_precision`` filled where it is missing.
+
+    For stores written before precision classes existed: the class follows from
+    ``geocode_method`` (:data:`METHOD_PRECISION`); police.uk rows placed by their
+    coordinates become ``snap_point`` with the snap point's catchment radius as
+    their uncertainty (they were stored as exact, 10 m). Rows that already have a
+    precision are left alone; the input is not changed.
+
+    Parameters
+    ----------
+    occurrences : pandas.DataFrame
+        With ``geocode_method`` and ``geocode_uncertainty_m`` (m), optionally
+        ``source`` and point coordinates as a ``geometry`` column (EPSG:27700) or
+        ``x``/``y`` (m).
+    gazetteer : Gazetteer, optional
+        For the snap-point catchments; default :func:`load_gazetteer`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if not isinstance(occurrences, pd.DataFrame):
+        raise ParameterError(
+            f"occurrences must be a pandas DataFrame, got {type(occurrences).__name__}"
+        )
+    if "geocode_method" not in occurrences.columns:
+        raise ParameterError("occurrences must have column 'geocode_method'")
+    out = occurrences.copy()
+    if "geocode_precision" not in out.columns:
+        out["geocode_precision"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    missing = out["geocode_precision"].isna().to_numpy()
+    if not missing.any():
+        return out
+    method = out["geocode_method"].astype(object)
+    filled = method.map(METHOD_PRECISION).astype(object)
+    out.loc[missing, "geocode_precision"] = filled[missing].where(
+        filled[missing].notna(), pd.NA
+    )
+    if "source" in out.columns:
+        police = (
+            missing
+            & (out["source"].astype("string") == "police_uk").to_numpy(
+                dtype=bool, na_value=False
+            )
+            & (method == "wgs84").to_numpy(dtype=bool)
+        )
+        if police.any():
+            from hotspot.geocode.gazetteer import load_gazetteer
+
+            gaz = gazetteer if gazetteer is not None else load_gazetteer()
+            if "geometry" in out.columns:
+                x = np.asarray(out.geometry.x)[police]
+                y = np.asarray(out.geometry.y)[police]
+            else:
+                x = out["x"].to_numpy(dtype=float)[police]
+                y = out["y"].to_numpy(dtype=float)[police]
+            out.loc[police, "geocode_precision"] = "snap_point"
+            out.loc[police, "geocode_uncertainty_m"] = gaz.snap_uncertainty(x, y)
+    out["geocode_precision"] = out["geocode_precision"].astype("string")
+    return out

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from rapidfuzz import fuzz, process
 
 from hotspot.geocode.normalise import (
@@ -25,7 +24,6 @@ _PREMISES: frozenset[str] = frozenset(normalise_text(v) for v in NON_STREET_LOCA
 
 if TYPE_CHECKING:
     from hotspot.geocode.gazetteer import Gazetteer
-    from hotspot.geocode.points import _Outcome
 
 log = logging.getLogger(__name__)
 
@@ -48,52 +46,6 @@ STREET_MERGE_M = 3000.0
 TEXT_CACHE_SIZE = 200_000
 #: Same-named places closer than this (m) are treated as one place.
 PLACE_MERGE_M = 3000.0
-
-
-def geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
-    """Free location text: match each unique string once."""
-    if "location_text" not in frame.columns:
-        return
-    text = frame["location_text"].astype("string").str.strip()
-    text = text.where(text != "")
-    pending = out.pending
-    sub = text[pending]
-    codes, uniques = pd.factorize(sub, use_na_sentinel=True)
-    if not len(uniques):
-        return
-    matcher = gaz.matcher()
-    results = [matcher.resolve(str(u)) for u in uniques]
-    ux = np.array([r.x for r in results])
-    uy = np.array([r.y for r in results])
-    um = np.array([r.method for r in results], dtype=object)
-    uu = np.array([r.uncertainty_m for r in results])
-    ur = np.array([r.reason for r in results], dtype=object)
-    up = np.array([r.precision for r in results], dtype=object)
-    ul = np.array([r.lad_code for r in results], dtype=object)
-    rows_all = np.flatnonzero(pending)
-    present = codes >= 0
-    rows = rows_all[present]
-    c = codes[present]
-    ok = um[c] != None  # noqa: E711
-    out.resolve(
-        rows[ok],
-        ux[c[ok]],
-        uy[c[ok]],
-        um[c[ok]],
-        uu[c[ok]],
-        precision=up[c[ok]],
-        lad=ul[c[ok]],
-    )
-    out.note[rows[ok]] = ur[c[ok]]
-    bad = ~ok
-    if bad.any():
-        out.fail(
-            rows[bad],
-            "location_text",
-            np.asarray(uniques, dtype=object)[c[bad]],
-            ur[c[bad]],
-        )
-    log.debug("location_text: %d unique strings matched", len(uniques))
 
 
 # -------------------------------------------------------------------- text matcher
