@@ -302,3 +302,61 @@ def test_fill_precision_upgrades_a_store_written_before_precision() -> None:
     assert bare["geocode_precision"].iloc[1] == "exact"
     with pytest.raises(ParameterError, match="geocode_method"):
         fill_precision(pd.DataFrame({"x": [1.0]}))
+
+
+@pytest.mark.parametrize(
+    ("precision", "unc", "expected"),
+    [
+        # typical uncertainties; expected use at H3 resolutions 10, 9, 8
+        # (edges about 73, 193, 511 m in HIPS)
+        ("exact", 10.0, (True, True, True)),
+        ("snap_point", 96.0, (False, True, True)),
+        ("snap_point", 396.0, (False, False, True)),
+        ("postcode_unit", 50.0, (True, True, True)),
+        ("postcode_unit", 200.0, (False, False, True)),
+        ("street", 100.0, (False, True, True)),
+        ("street", 600.0, (False, False, False)),
+        ("postcode_sector", 450.0, (False, False, True)),
+        ("postcode_district", 2500.0, (False, False, False)),
+        ("place", 1500.0, (False, False, False)),
+        ("area", 14000.0, (False, False, False)),
+    ],
+)
+def test_each_class_at_resolutions_10_9_8(
+    precision: str, unc: float, expected: tuple[bool, bool, bool]
+) -> None:
+    frame = occ([precision], [unc])
+    got = tuple(
+        bool(precise_enough(frame, cell_edge_m=h3_edge_m(r)).iloc[0])
+        for r in (10, 9, 8)
+    )
+    assert got == expected
+
+
+def test_postcode_levels_carry_their_precision_and_certain_district() -> None:
+    from tests.geocode_tiny import make_tiny
+
+    tiny = make_tiny()
+    sectors = tiny.sectors.assign(lad_certain=[True, False, True])
+    gaz = Gazetteer(
+        postcodes=tiny.postcodes,
+        sectors=sectors,
+        districts=tiny.districts,
+        streets=tiny.streets,
+        street_points=tiny.street_points,
+        places=tiny.places,
+        box=tiny.box,
+    )
+    frame = pd.DataFrame({"postcode": ["so14 2aa", "SO14 2", "SO14 3", "SO14"]})
+    result = geocode(frame, gazetteer=gaz)
+    assert result["geocode_precision"].tolist() == [
+        "postcode_unit",
+        "postcode_sector",
+        "postcode_sector",
+        "postcode_district",
+    ]
+    # a unit's district is Code-Point's; a sector's only when all its units agree;
+    # the tiny districts table has no lad_certain column: never certain
+    lad = result["geocode_lad_code"]
+    assert lad.iloc[:2].tolist() == ["E06000045", "E06000045"]
+    assert lad.iloc[2:].isna().all()
