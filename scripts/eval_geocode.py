@@ -198,12 +198,14 @@ def reasons(scored: pd.DataFrame) -> pd.DataFrame:
             text.str.contains("not in the gazetteer"),
             text.str.contains(r"no street '.*'.*; found at", regex=True),
             text.str.contains("premises-type"),
+            text.str.contains("street too long"),
         ],
         [
             "ambiguous street (candidates named)",
             "street not in the gazetteer for the district",
             "street only outside the named district",
             "premises-type label",
+            "street too long to place within 750 m",
         ],
         default="other",
     )

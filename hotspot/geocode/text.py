@@ -414,13 +414,18 @@ class _TextMatcher:
                 return TextMatch(reason=self._ambiguous("street", query, rows))
             pts = np.vstack([self.points[int(self.s_ids[i])] for i in rows])
             cx, cy = pts.mean(axis=0)
-            unc = max(
-                MIN_STREET_UNCERTAINTY_M,
-                float(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy).max()),
-            )
+            far = float(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy).max())
+            if 2 * far > STREET_MERGE_M:
+                return TextMatch(reason=self._ambiguous("street", query, rows))
+            unc = max(MIN_STREET_UNCERTAINTY_M, far)
             x, y = float(cx), float(cy)
         if unc > MAX_STREET_UNCERTAINTY_M:
-            return TextMatch(reason=self._ambiguous("street", query, rows, unc=unc))
+            labels = sorted(set(self.s_label[rows].tolist()))
+            return TextMatch(
+                reason=f"street too long to place: {query!r} ({_shown(labels, 3)}) "
+                f"has snap points {unc:,.0f} m from its middle, over "
+                f"{MAX_STREET_UNCERTAINTY_M:.0f} m"
+            )
         return TextMatch(
             x=x,
             y=y,
@@ -430,23 +435,11 @@ class _TextMatcher:
             lad_code=lad,
         )
 
-    def _ambiguous(
-        self,
-        what: str,
-        query: str,
-        rows: npt.NDArray[np.intp],
-        *,
-        unc: float | None = None,
-    ) -> str:
+    def _ambiguous(self, what: str, query: str, rows: npt.NDArray[np.intp]) -> str:
         labels = sorted(set(self.s_label[rows].tolist()))
-        spread = (
-            f"; its points spread {unc:,.0f} m, over {MAX_STREET_UNCERTAINTY_M:.0f} m"
-            if unc is not None
-            else ""
-        )
         return (
             f"ambiguous {what}: {query!r} matches {_shown(labels)} "
-            f"({len(rows)} candidates{spread}; add a town or postcode)"
+            f"({len(rows)} candidates; add a town or postcode)"
         )
 
     def _junction(
