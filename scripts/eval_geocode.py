@@ -199,6 +199,7 @@ def reasons(scored: pd.DataFrame) -> pd.DataFrame:
             text.str.contains(r"no street '.*'.*; found at", regex=True),
             text.str.contains("premises-type"),
             text.str.contains("street too long"),
+            text.str.contains("only a place named"),
         ],
         [
             "ambiguous street (candidates named)",
@@ -206,6 +207,7 @@ def reasons(scored: pd.DataFrame) -> pd.DataFrame:
             "street only outside the named district",
             "premises-type label",
             "street too long to place within 750 m",
+            "only a place named",
         ],
         default="other",
     )

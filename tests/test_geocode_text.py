@@ -218,3 +218,10 @@ def test_the_street_after_filler_and_a_street_named_like_a_far_place(
     r = one(gaz, "Brook")
     assert r["geocode_precision"] == "place"
     assert r["geocode_lad_code"] == "E07000091"
+
+
+def test_a_place_alone_says_so(tiny: Gazetteer) -> None:
+    r = one(tiny, "Newport")
+    assert r["geocode_precision"] == "place"
+    assert r["geocode_note"] == "only a place named: 'newport'"
+    assert pd.isna(r["reject_reason"])

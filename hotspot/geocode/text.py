@@ -269,6 +269,7 @@ class _TextMatcher:
             uncertainty_m=unc,
             precision="place" if len(geon) else "area",
             lad_code=lads[0] if len(lads) == 1 else None,
+            reason=f"only a place named: {query!r}",
         )
 
     # -- streets ------------------------------------------------------------------
