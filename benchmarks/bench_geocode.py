@@ -4,9 +4,11 @@ Rows are generated from the gazetteer itself (seeded): BNG grid references (some
 swapped, some WGS84 typed into BNG fields), WGS84 coordinates (some swapped),
 postcodes with messy case and spacing (units, sectors, districts, unknown and
 malformed), free location text drawn from a pool of a few thousand strings, Null
-Island and empty rows. The whole frame is geocoded once (timed), then each input
-kind on its own, and a naive per-row loop (pyproj per point, dict per postcode,
-rapidfuzz per text without a cache) runs on a small subset as the baseline.
+Island and empty rows, and police.uk rows on snap points (``source`` police_uk,
+precision ``snap_point`` with a catchment lookup). The whole frame is geocoded
+once (timed), then each input kind on its own, and a naive per-row loop (pyproj
+per point, dict per postcode, rapidfuzz per text without a cache) runs on a small
+subset as the baseline.
 
 Usage::
 
@@ -36,7 +38,8 @@ MIX: dict[str, float] = {
     "bng": 0.28,
     "bng_swapped": 0.02,
     "wgs84_in_bng_fields": 0.02,
-    "wgs84": 0.25,
+    "wgs84": 0.20,
+    "police_uk": 0.05,
     "wgs84_swapped": 0.03,
     "postcode": 0.25,
     "location_text": 0.13,
@@ -71,6 +74,7 @@ def make_rows(n: int, gaz: Gazetteer, *, seed: int = 20251121) -> pd.DataFrame:
             "postcode": pd.array([pd.NA] * n, dtype="string"),
             "location_text": pd.array([pd.NA] * n, dtype="string"),
             "kind": kinds,
+            "source": np.where(kinds == "police_uk", "police_uk", "records"),
         }
     )
     pc = gaz.postcodes
@@ -92,6 +96,18 @@ def make_rows(n: int, gaz: Gazetteer, *, seed: int = 20251121) -> pd.DataFrame:
     put("wgs84_in_bng_fields", "northing", lat.round(6))
     put("wgs84", "latitude", lat.round(6))
     put("wgs84", "longitude", lon.round(6))
+    # police.uk rows sit on snap points (precision snap_point, catchment lookup)
+    snap = gaz.snap_points
+    if snap is not None and len(snap):
+        s_pick = rng.integers(0, len(snap), size=n)
+        s_lon, s_lat = bng_to_lonlat(
+            snap["x"].to_numpy()[s_pick], snap["y"].to_numpy()[s_pick]
+        )
+        put("police_uk", "latitude", s_lat.round(6))
+        put("police_uk", "longitude", s_lon.round(6))
+    else:
+        put("police_uk", "latitude", lat.round(6))
+        put("police_uk", "longitude", lon.round(6))
     put("wgs84_swapped", "latitude", lon.round(6))
     put("wgs84_swapped", "longitude", lat.round(6))
     m = k == "null_island"
@@ -200,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "methods: %s",
         result["geocode_method"].fillna("(rejected)").value_counts().to_dict(),
+    )
+    log.info(
+        "precisions: %s",
+        result["geocode_precision"].fillna("(rejected)").value_counts().to_dict(),
     )
 
     per_kind: list[tuple[str, int, float, float]] = []

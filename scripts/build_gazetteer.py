@@ -11,7 +11,9 @@ and writes compact parquet tables that :mod:`hotspot.geocode` loads:
   snap points within 1 km of each other), with its centroid, extent and town;
 - ``street_points.parquet``: the unique snap points of each street cluster
   (used to place junctions);
-- ``places.parquet``: GeoNames places plus the 14 HIPS districts.
+- ``places.parquet``: GeoNames places plus the 14 HIPS districts;
+- ``snap_points.parquet``: every police.uk snap point with its catchment radius
+  (the uncertainty of a police.uk coordinate).
 
 Run from the repository root::
 
@@ -26,45 +28,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial import cKDTree
 
 from hotspot.boundaries import HIPS_LADS
 from hotspot.crs import lonlat_to_bng
 from hotspot.errors import InputFileError
-from hotspot.geocode import normalise_postcode, normalise_text
+from hotspot.geocode import NON_STREET_LOCATIONS, normalise_postcode, normalise_text
 from hotspot.settings import DATA_DIR, SHARED_DATA_DIR
 
 log = logging.getLogger("build_gazetteer")
 
 
-#: police.uk ``Location`` values that name a kind of premises, not a street.
-NON_STREET_LOCATIONS: frozenset[str] = frozenset(
-    {
-        "Airport/Airfield",
-        "Bus/Coach Station",
-        "Conference/Exhibition Centre",
-        "Ferry Terminal",
-        "Further/Higher Educational Building",
-        "Hospital",
-        "Motorway Service Area",
-        "Nightclub",
-        "Park/Open Space",
-        "Parking Area",
-        "Petrol Station",
-        "Police Station",
-        "Prison",
-        "Shopping Area",
-        "Sports/Recreation Area",
-        "Supermarket",
-        "Theatre/Concert Hall",
-    }
-)
-
 #: Snap points of one street name within this distance (m) form one cluster.
 CLUSTER_LINK_M = 1000.0
 #: Nominal uncertainty (m) of a GeoNames place by its accuracy code.
 PLACE_UNCERTAINTY_M = {"precise": 1500.0, "estimated": 2000.0}
+#: Radius (m) at which a snap point's catchment (Voronoi cell) is clipped.
+SNAP_CLIP_M = 1000.0
 #: Postcode spread quantile used as the uncertainty of sectors and districts.
 SPREAD_QUANTILE = 0.9
 
@@ -141,6 +123,7 @@ def aggregate_postcodes(units: pd.DataFrame, *, key: str) -> pd.DataFrame:
             "n_postcodes": grouped.size().astype("int32"),
             "spread_m": joined.groupby(key)["dist"].quantile(SPREAD_QUANTILE).round(1),
             "lad_code": grouped["lad_code"].agg(lambda s: s.mode().iloc[0]),
+            "lad_certain": grouped["lad_code"].nunique().eq(1),
         }
     )
     out.index.name = key
@@ -361,6 +344,76 @@ def build_streets(
     return streets, points
 
 
+def catchment_radius(xy: np.ndarray, *, clip_m: float) -> np.ndarray:
+    """Radius (m) of the circle with the area of each point's clipped Voronoi cell.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray, shape (n, 2)
+        Distinct points, BNG metres.
+    clip_m : float
+        Each cell is intersected with a disk of this radius (m) around its point.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        ``sqrt(area / pi)`` of each clipped cell, metres.
+    """
+    geoms = shapely.points(xy)
+    pad = 5 * clip_m
+    frame = shapely.box(*(xy.min(axis=0) - pad), *(xy.max(axis=0) + pad))
+    cells = np.asarray(
+        shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(geoms), extend_to=frame)
+        )
+    )
+    which = shapely.STRtree(cells).query(geoms, predicate="within")
+    order = np.full(len(xy), -1)
+    order[which[0]] = which[1]
+    if (order < 0).any() or len(np.unique(order)) != len(xy):
+        raise ValueError("points must be distinct: a Voronoi cell holds two")
+    disks = shapely.buffer(geoms, clip_m, quad_segs=64)
+    clipped = shapely.intersection(cells[order], disks)
+    return np.asarray(np.sqrt(shapely.area(clipped) / np.pi), dtype=float)
+
+
+def build_snap_points(shared: Path) -> pd.DataFrame:
+    """Every police.uk snap point of Jan–Sep 2025 with its catchment radius (m).
+
+    police.uk moves each crime to the nearest point of a fixed set of map points,
+    so a crime lies in its point's Voronoi cell. The cell is computed among the
+    known points (those that received a crime in Jan–Sep 2025; the full set is
+    denser, so cells are if anything too large), clipped to a disk of
+    :data:`SNAP_CLIP_M`, and ``radius_m`` is the radius of the circle with the
+    clipped cell's area.
+    """
+    path = _require(
+        shared
+        / "streets"
+        / "police_uk_snap_points_hips_2025-01_09"
+        / "DERIVED_police_uk_snap_points_hips.csv"
+    )
+    raw = pd.read_csv(path, usecols=["Longitude", "Latitude", "n_records"])
+    x, y = lonlat_to_bng(raw["Longitude"].to_numpy(), raw["Latitude"].to_numpy())
+    pts = (
+        pd.DataFrame({"x": np.round(x, 1), "y": np.round(y, 1), "n": raw["n_records"]})
+        .groupby(["x", "y"], sort=True)["n"]
+        .sum()
+        .rename("n_records")
+        .reset_index()
+    )
+    pts["radius_m"] = np.round(
+        catchment_radius(pts[["x", "y"]].to_numpy(), clip_m=SNAP_CLIP_M), 1
+    )
+    log.info(
+        "snap points: %d, catchment radius median %.0f m, 90th percentile %.0f m",
+        len(pts),
+        pts["radius_m"].median(),
+        pts["radius_m"].quantile(0.9),
+    )
+    return pts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED_DATA_DIR)
@@ -386,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "streets": streets,
         "street_points": points,
         "places": places,
+        "snap_points": build_snap_points(args.shared),
     }
     for name, table in tables.items():
         path = args.out / f"{name}.parquet"

@@ -56,6 +56,9 @@ OCCURRENCE_COLUMNS: dict[str, str] = {
     # location as resolved
     "geocode_method": "string",
     "geocode_uncertainty_m": "Float64",
+    # exact | snap_point | postcode_unit | street | postcode_sector |
+    # postcode_district | place | area (hotspot.geocode.precision)
+    "geocode_precision": "string",
     "csp_code": "string",
     "csp_name": "string",
     "lsoa21_code": "string",
