@@ -425,3 +425,23 @@ def test_peak_windows_by_cell_equals_the_rule_on_each_cell() -> None:
     assert pooled.iloc[1]["times_from"] == "pool"
     assert pooled.iloc[1]["count"] == peak_windows(points).count
     assert "the pool's window" in pooled.iloc[1]["text"]
+
+
+def test_even_spread_p_by_hand_and_unclear_windows_are_labelled() -> None:
+    from hotspot.context.peaks import N_SIMULATIONS, even_spread_p, peak_windows
+
+    # one time: every even spread's best one-hour window holds it
+    assert even_spread_p(1, 1, days=1, hours=1) == 1.0
+    # more than all the times: never reached, the smallest p there is
+    assert even_spread_p(21, 20, days=2, hours=4) == 1 / (1 + N_SIMULATIONS)
+    # 20 times in 20 different hours of the week: the best 2-day, 4-hour
+    # window of an even spread of 20 holds at least 2 almost always
+    assert even_spread_p(2, 20, days=2, hours=4) > 0.9
+    spread = _timed([f"2025-06-0{2 + d}T{h:02d}:00" for d in range(5)
+                     for h in (1, 7, 13, 19)])
+    win = peak_windows(spread, min_count=1)
+    assert win.found and not win.clear and win.p_even > 0.05
+    assert "not clearly above an even spread" in win.text
+    evening = [f"2025-06-0{d}T{h}:15" for d in (6, 7) for h in (20, 21, 21, 22, 23, 23)]
+    sharp = peak_windows(_timed(evening + FILLER))
+    assert sharp.clear and sharp.p_even < 0.01

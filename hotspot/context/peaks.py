@@ -22,10 +22,16 @@ The rule
    then the earlier weekdays.
 4. When even the best window holds fewer than ``min_count`` rows, there is no
    clear peak, and the result says so.
+5. How sure: ``p_even`` is the chance that as many timed occurrences spread
+   evenly over the week would fill their best window as full (999 seeded
+   simulations of the same search). At ``p_even >= 0.05`` the window is
+   reported with "not clearly above an even spread: treat as a guide", and
+   the per-cell form falls back on the pool's window when that one is clear.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +47,10 @@ from hotspot.errors import ParameterError
 MIN_TIMED = 20
 #: The best window must hold at least this many timed occurrences.
 MIN_COUNT = 5
+#: A window whose count an even spread reaches this often is "not clear".
+ALPHA = 0.05
+#: Simulated even spreads behind :attr:`PeakWindow.p_even` (seeded: deterministic).
+N_SIMULATIONS = 999
 #: Defaults shared with the patrol plan: two days, a four-hour span.
 DEFAULT_DAYS = 2
 DEFAULT_HOURS = 4
@@ -51,7 +61,8 @@ SOURCE_NAMES: dict[str, str] = {
 }
 WINDOW_COLUMNS: tuple[str, ...] = (
     "h3", "found", "days", "start_hour", "end_hour", "hours", "count", "n_timed",
-    "share", "even_share", "times_from", "source", "synthetic", "text", "window",
+    "share", "even_share", "p_even", "clear", "times_from", "source", "synthetic",
+    "text", "window",
 )
 
 
@@ -94,6 +105,12 @@ class PeakWindow:
     synthetic: bool
     reason: str = ""
     excluded: dict[str, int] = field(default_factory=dict)
+    p_even: float = math.nan
+
+    @property
+    def clear(self) -> bool:
+        """Found, and above what an even spread gives (``p_even < ALPHA``)."""
+        return self.found and self.p_even < ALPHA
 
     @property
     def found(self) -> bool:
@@ -132,9 +149,13 @@ class PeakWindow:
         """One line: the window with its count and share, or the reason."""
         if not self.found:
             return self.reason
-        return (f"{self.day_text} {self.hour_text}: {self.count} of {self.n_timed} "
+        text = (f"{self.day_text} {self.hour_text}: {self.count} of {self.n_timed} "
                 f"timed occurrences ({100 * self.share:.0f}%; an even spread would "
                 f"give {100 * self.even_share:.0f}%)")
+        if not self.clear:
+            text += (f", not clearly above an even spread (p = {self.p_even:.2f}): "
+                     "treat as a guide")
+        return text
 
     @property
     def caption(self) -> str:
@@ -203,6 +224,24 @@ def best_window(grid: npt.ArrayLike, *, days: int, hours: int
     return tuple(sorted(int(d) for d in order[:, start])), start, int(totals[start])
 
 
+@functools.lru_cache(maxsize=512)
+def even_spread_p(count: int, n_timed: int, *, days: int, hours: int,
+                  n_simulations: int = N_SIMULATIONS) -> float:
+    """Chance that ``n_timed`` times spread evenly over the week give a window this full.
+
+    The best window of each of ``n_simulations`` even spreads (each time
+    uniform over the 168 hours of the week, seeded) is found with the same
+    search as :func:`best_window`, so the search over every start hour and
+    day set is accounted for. Returns ``(1 + #{best >= count}) / (1 + n)``.
+    """
+    rng = np.random.default_rng(20_251_202 + 7919 * n_timed + 31 * days + hours)
+    grids = rng.multinomial(n_timed, np.full(168, 1 / 168), size=n_simulations)
+    sums = window_counts(grids.reshape(n_simulations, 7, 24), hours=hours)
+    top = -np.sort(-sums, axis=1)[:, :days, :].sum(axis=1)  # (n, 24)
+    best = top.max(axis=1)
+    return float((1 + int(np.sum(best >= count))) / (1 + n_simulations))
+
+
 def name_sources(rows: pd.DataFrame) -> tuple[str, bool]:
     """Name the sources of ``rows`` ("records system (SYNTHETIC)") and flag synthetic.
 
@@ -249,7 +288,9 @@ def _window(grid: npt.NDArray[np.int64], *, n_rows: int, source: str,
             f"no clear peak: the busiest {days}-day, {hours}-hour window holds "
             f"{count} of {n_timed} timed occurrences (fewer than {min_count})"),
             **base)
-    return PeakWindow(days=chosen, start_hour=start, count=count, **base)
+    p_even = even_spread_p(count, n_timed, days=days, hours=hours)
+    return PeakWindow(days=chosen, start_hour=start, count=count, p_even=p_even,
+                      **base)
 
 
 def peak_windows(
@@ -327,8 +368,9 @@ def peak_windows_by_cell(
         H3 resolution of ``cells``.
     pool : pandas.DataFrame, optional, keyword-only
         Rows to fall back on (the CSP's or the plan area's) when a cell has no
-        window of its own; the row then says ``times_from = "pool"`` and its
-        counts are the pool's.
+        clear window of its own (none, or ``p_even >= ALPHA``) and the pool's
+        is clear; the row then says ``times_from = "pool"`` and its counts are
+        the pool's.
     days, hours, min_timed, min_count : int, keyword-only
         As :func:`peak_windows`.
 
@@ -369,8 +411,8 @@ def peak_windows_by_cell(
                       synthetic=synthetic, excluded={}, days=days, hours=hours,
                       min_timed=min_timed, min_count=min_count)
         times_from, text = ("cell" if win.found else "none"), win.text
-        if not win.found and fallback is not None and fallback.found:
-            text = f"{win.reason}; the pool's window: {fallback.text}"
+        if not win.clear and fallback is not None and fallback.clear:
+            text = f"{win.text}; the pool's window: {fallback.text}"
             win, times_from = fallback, "pool"
         out.append({
             "h3": cell, "found": win.found, "days": ",".join(WEEKDAYS[d]
@@ -378,6 +420,7 @@ def peak_windows_by_cell(
             "start_hour": win.start_hour, "end_hour": win.end_hour,
             "hours": hours, "count": win.count, "n_timed": win.n_timed,
             "share": win.share, "even_share": win.even_share,
+            "p_even": win.p_even, "clear": win.clear,
             "times_from": times_from, "source": win.source,
             "synthetic": win.synthetic, "text": text, "window": win,
         })
