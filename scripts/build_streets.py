@@ -61,6 +61,8 @@ OSM_ROAD_CLASSES: tuple[str, ...] = (
     "residential", "living_street", "pedestrian", "primary_link",
     "secondary_link", "tertiary_link",
 )
+ROAD_SOURCES: dict[str, str] = {"osm": "OpenStreetMap 2020-04-22",
+                                "os": "OS Open Map Local 2015"}
 #: Road lines are simplified to this tolerance (metres) before they are stored.
 SIMPLIFY_M = 2.0
 #: OSM places of interest within this distance and of one name and category
@@ -203,6 +205,7 @@ def build_iow_roads(shared: Path, *, which: str) -> gpd.GeoDataFrame:
         "ref": ref.astype("string").to_numpy(),
         "kind": np.where(major, "major", np.where(kind == "tertiary", "minor",
                                                   "local")),
+        "source": ROAD_SOURCES[which],
     }, geometry=raw.geometry.to_numpy(), crs=raw.crs).to_crs(BNG)
     roads["geometry"] = shapely.set_precision(roads.geometry.simplify(SIMPLIFY_M), 1.0)
     roads = roads[~roads.geometry.is_empty]
