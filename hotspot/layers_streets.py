@@ -136,10 +136,13 @@ def labels_in(
     _check(table, ("x", "y", "lad_code"), name="table")
     keep = np.ones(len(table), dtype=bool)
     if bounds is not None:
-        if len(bounds) != 4 or not bounds[0] <= bounds[2] or not bounds[1] <= bounds[3]:
-            raise ParameterError(f"bounds must be (xmin, ymin, xmax, ymax), got {bounds!r}")
+        if len(bounds) != 4 or not bounds[0] <= bounds[2] \
+                or not bounds[1] <= bounds[3]:
+            raise ParameterError(
+                f"bounds must be (xmin, ymin, xmax, ymax), got {bounds!r}")
+        x0, y0, x1, y1 = bounds
         x, y = table["x"].to_numpy(float), table["y"].to_numpy(float)
-        keep &= (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+        keep &= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
     if lad_codes is not None:
         keep &= table["lad_code"].isin(list(lad_codes)).to_numpy(bool)
     out = table[keep]
@@ -335,7 +338,7 @@ def poi_layers(pois: pd.DataFrame, *, layer_id: str = "pois",
 
 
 def streets_note(lad_codes: Sequence[str] | None = None) -> str:
-    """The sentence the map shows about what its streets are.
+    """Return the sentence the map shows about what its streets are.
 
     Parameters
     ----------

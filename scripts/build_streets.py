@@ -19,7 +19,8 @@ writes small parquet tables (BNG, EPSG:27700) that :mod:`hotspot.context.places`
 
 Run from the repository root::
 
-    .venv/bin/python scripts/build_streets.py [--shared DIR] [--out DIR] [--iow-roads osm|os]
+    .venv/bin/python scripts/build_streets.py [--shared DIR] [--out DIR] \
+        [--iow-roads osm|os]
 
 The build is deterministic: run twice on the same sources it writes the same
 tables.
@@ -50,7 +51,8 @@ log = logging.getLogger("build_streets")
 SNAP_CSV = ("streets/police_uk_snap_points_hips_2025-01_09/"
             "DERIVED_police_uk_snap_points_hips.csv")
 OSM_POIS = "pois/isle_of_wight_osm_2020-04-22/DERIVED_iow_osm_pois.geojson"
-OSM_ROADS = "streets/isle_of_wight_osm_geofabrik_2020-04-22/DERIVED_iow_osm_highways.gpkg"
+OSM_ROADS = ("streets/isle_of_wight_osm_geofabrik_2020-04-22/"
+             "DERIVED_iow_osm_highways.gpkg")
 OS_ROADS = "streets/isle_of_wight_os_openmap_local_2015/iow_os_opendata.pbf"
 #: Snap points of one street name in one district further apart than this are
 #: separate streets (the several "High Street"s of New Forest), as in the gazetteer.

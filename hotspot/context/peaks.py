@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -176,7 +176,7 @@ def _check(days: int, hours: int, min_timed: int, min_count: int) -> None:
 
 
 def window_counts(grid: npt.ArrayLike, *, hours: int) -> npt.NDArray[np.int64]:
-    """Timed rows in every window of ``hours`` hours, by start day and hour.
+    """Count timed rows in every window of ``hours`` hours, by start day and hour.
 
     Parameters
     ----------
@@ -201,7 +201,7 @@ def window_counts(grid: npt.ArrayLike, *, hours: int) -> npt.NDArray[np.int64]:
 
 def best_window(grid: npt.ArrayLike, *, days: int, hours: int
                 ) -> tuple[tuple[int, ...], int, int]:
-    """The days and start hour of the busiest window in a weekday × hour grid.
+    """Find the days and start hour of the busiest window in a weekday × hour grid.
 
     Returns
     -------
@@ -227,7 +227,7 @@ def best_window(grid: npt.ArrayLike, *, days: int, hours: int
 @functools.lru_cache(maxsize=512)
 def even_spread_p(count: int, n_timed: int, *, days: int, hours: int,
                   n_simulations: int = N_SIMULATIONS) -> float:
-    """Chance that ``n_timed`` times spread evenly over the week give a window this full.
+    """Chance that ``n_timed`` even times fill their best window with ``count``.
 
     The best window of each of ``n_simulations`` even spreads (each time
     uniform over the 168 hours of the week, seeded) is found with the same
@@ -270,27 +270,27 @@ def _window(grid: npt.NDArray[np.int64], *, n_rows: int, source: str,
             synthetic: bool, excluded: dict[str, int], days: int, hours: int,
             min_timed: int, min_count: int) -> PeakWindow:
     n_timed = int(grid.sum())
-    base = {"hours": hours, "n_timed": n_timed, "n_rows": n_rows, "source": source,
-            "synthetic": synthetic, "excluded": dict(excluded)}
+    none = PeakWindow(days=(), start_hour=-1, hours=hours, count=0, n_timed=n_timed,
+                      n_rows=n_rows, source=source, synthetic=synthetic,
+                      reason="no occurrences", excluded=dict(excluded))
     if n_timed == 0:
-        untimed = n_rows
-        reason = (f"no time of day: none of the {untimed} occurrences has one "
-                  "(police.uk gives the month only)" if untimed else
-                  "no occurrences")
-        return PeakWindow(days=(), start_hour=-1, count=0, reason=reason, **base)
+        if not n_rows:
+            return none
+        return replace(none, reason=(
+            f"no time of day: none of the {n_rows} occurrences has one "
+            "(police.uk gives the month only)"))
     if n_timed < min_timed:
-        return PeakWindow(days=(), start_hour=-1, count=0, reason=(
+        return replace(none, reason=(
             f"too few timed occurrences: {n_timed} with a time of day, at least "
-            f"{min_timed} needed for a peak window"), **base)
+            f"{min_timed} needed for a peak window"))
     chosen, start, count = best_window(grid, days=days, hours=hours)
     if count < min_count:
-        return PeakWindow(days=(), start_hour=-1, count=0, reason=(
+        return replace(none, reason=(
             f"no clear peak: the busiest {days}-day, {hours}-hour window holds "
-            f"{count} of {n_timed} timed occurrences (fewer than {min_count})"),
-            **base)
+            f"{count} of {n_timed} timed occurrences (fewer than {min_count})"))
     p_even = even_spread_p(count, n_timed, days=days, hours=hours)
-    return PeakWindow(days=chosen, start_hour=start, count=count, p_even=p_even,
-                      **base)
+    return replace(none, days=chosen, start_hour=start, count=count, reason="",
+                   p_even=p_even)
 
 
 def peak_windows(
@@ -301,7 +301,7 @@ def peak_windows(
     min_timed: int = MIN_TIMED,
     min_count: int = MIN_COUNT,
 ) -> PeakWindow:
-    """The visit window of a set of occurrences (a hot spot, a CSP, a plan).
+    """Find the visit window of a set of occurrences (a hot spot, a CSP, a plan).
 
     Parameters
     ----------

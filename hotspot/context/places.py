@@ -147,7 +147,8 @@ def _check_cells(h3_cells: Sequence[str], resolution: int | None) -> tuple[list[
     if isinstance(h3_cells, str) or not isinstance(h3_cells, Sequence | pd.Series
                                                    | np.ndarray):
         raise ParameterError(
-            f"h3_cells must be a sequence of H3 cell ids, got {type(h3_cells).__name__}")
+            "h3_cells must be a sequence of H3 cell ids, got "
+            f"{type(h3_cells).__name__}")
     cells = [str(c) for c in h3_cells]
     bad = [c for c in cells if not h3.is_valid_cell(c)]
     if bad:
@@ -356,7 +357,8 @@ def _wards_of(idx: PlaceIndex, x: npt.NDArray[np.float64], y: npt.NDArray[np.flo
     chosen[hit_pt[::-1]] = hit_ward[::-1]  # first hit wins
     lost = np.flatnonzero(chosen < 0)
     if len(lost):
-        near_pt, near_ward = idx._ward_tree.query_nearest(pts[lost], max_distance=2000.0)
+        near_pt, near_ward = idx._ward_tree.query_nearest(pts[lost],
+                                                          max_distance=2000.0)
         chosen[lost[near_pt]] = near_ward
     names = idx.wards["ward22_name"].astype(str).to_numpy()
     lads = idx.wards["lad_name"].astype(str).to_numpy()

@@ -1,0 +1,1 @@
+"""Printable and phone-sized renderings (matplotlib only, no internet)."""
