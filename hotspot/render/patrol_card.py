@@ -228,7 +228,7 @@ def draw_card_map(ax: Axes, card: PatrolCard, *, tables: StreetTables,
     half_w = (x1 - x0) / 2 + MAP_MARGIN_M
     half_h = (y1 - y0) / 2 + MAP_MARGIN_M
     box = ax.get_position()
-    fw, fh = ax.figure.get_size_inches()
+    fw, fh = ax.get_figure(root=True).get_size_inches()  # type: ignore[union-attr]
     aspect = (box.width * fw) / (box.height * fh)  # width over height
     if half_w / half_h < aspect:
         half_w = half_h * aspect
@@ -264,15 +264,19 @@ def draw_card_map(ax: Axes, card: PatrolCard, *, tables: StreetTables,
     streets = _street_points(snap[~snap["facility"].to_numpy(bool)], bounds)
     ax.scatter(streets["x"], streets["y"], s=5 * font_scale, color="0.35", zorder=5)
     texts = []
-    for _, s in streets.iterrows():
-        texts.append(ax.text(s["x"], s["y"], str(s["street"]), fontsize=7.5 * font_scale,
-                             ha="center", va="bottom", color="0.1", zorder=8, clip_on=True,
-                             bbox={"boxstyle": "round,pad=0.15", "fc": "white",
-                                   "ec": "none", "alpha": 0.75}))
-    for _, p in pois.iterrows():
-        texts.append(ax.text(p["x"], p["y"], f" {p['label']}", fontsize=6.5 * font_scale,
-                             ha="left", va="center", color="#5a3c8c", zorder=7, clip_on=True,
-                             style="italic"))
+    street_style: dict[str, Any] = {
+        "fontsize": 7.5 * font_scale, "ha": "center", "va": "bottom",
+        "color": "0.1", "zorder": 8, "clip_on": True,
+        "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                 "alpha": 0.75}}
+    for sx, sy, name in zip(streets["x"], streets["y"], streets["street"],
+                            strict=True):
+        texts.append(ax.text(sx, sy, str(name), **street_style))
+    poi_style: dict[str, Any] = {
+        "fontsize": 6.5 * font_scale, "ha": "left", "va": "center",
+        "color": "#5a3c8c", "zorder": 7, "clip_on": True, "style": "italic"}
+    for px, py, label in zip(pois["x"], pois["y"], pois["label"], strict=True):
+        texts.append(ax.text(px, py, f" {label}", **poi_style))
     if len(streets):
         used.insert(0, "labels")
     ax.set_xlim(bounds[0], bounds[2])
@@ -303,7 +307,7 @@ def _wrap(text: str, *, width_in: float, size_pt: float) -> str:
 
 
 def _lines(card: PatrolCard) -> list[tuple[str, str]]:
-    """The card's text blocks: (heading, body)."""
+    """Return the card's text blocks as (heading, body) pairs."""
     win = card.window
     when = f"{win.day_text} {win.hour_text}" if win.found else "Times not known"
     detail = win.text if win.found else win.reason
