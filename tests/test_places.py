@@ -11,6 +11,7 @@ import shapely
 
 from hotspot.context.places import (
     PLACE_COLUMNS,
+    SHORT_LANDMARKS,
     PlaceIndex,
     compose_place,
     load_place_index,
@@ -202,7 +203,8 @@ def test_real_southampton_cell_is_named_from_its_own_occurrences(
     assert "Above Bar Street" in counts.index
     assert (row["ward"], row["town"]) == ("Bargate", "Southampton")
     assert row["postcode_sector"].startswith("SO14 ")
-    assert row["place"].endswith(f"Bargate ward, Southampton ({row['postcode_sector']})")
+    sector = row["postcode_sector"]
+    assert row["place"].endswith(f"Bargate ward, Southampton ({sector})")
 
 
 def test_real_cells_are_named_without_counts_or_record_text(
@@ -218,6 +220,24 @@ def test_real_cells_are_named_without_counts_or_record_text(
         for part in streets.split(" / "):
             assert part.removeprefix("near ") not in record_texts or \
                 part.removeprefix("near ") in set(load_place_index().snap["street"])
-    public = set(load_place_index().snap["street"])
+    public = set(load_place_index().snap["street"]) | set(SHORT_LANDMARKS.values())
     named = {p.removeprefix("near ") for s in table["streets"] for p in s.split(" / ")}
     assert named <= public  # every label is a police.uk snap-point label
+
+
+def test_long_facility_labels_are_shortened_in_names_only() -> None:
+    base = _index()
+    fx, fy = _centre(FAR)
+    parking = pd.DataFrame({"x": [fx], "y": [fy], "street": ["Parking Area"],
+                            "n_records": [1], "facility": [True],
+                            "ward": "Testward", "lad_code": "E06000045"})
+    idx = PlaceIndex(snap=pd.concat([base.snap, parking], ignore_index=True),
+                     wards=base.wards, places=base.places, postcodes=base.postcodes)
+    occ = _occurrences([
+        (HOME, "police_uk", False, "On or near Alpha Street", 9),
+        (HOME, "police_uk", False, "On or near Parking Area", 6),
+    ])
+    row = name_cells([HOME], occurrences=occ, index=idx).iloc[0]
+    assert row["streets"] == "Alpha Street / Car park"
+    # landmarks: the view's first (police.uk's own label), then the gazetteer's
+    assert row["landmarks"] == "Parking Area, Nightclub"

@@ -13,8 +13,9 @@ gives each H3 cell a partner-facing name made from real public data only::
   record count) is used; a cell with no snap point at all is named after the
   nearest snap street within :data:`NEAR_M` ("near Carlton Road").
   police.uk facility labels ("Nightclub", "Supermarket") are kept as
-  landmarks: they may stand in the name next to a street, and are listed in
-  ``landmarks``.
+  landmarks: they may stand in the name next to a street (the long ones
+  shortened, "Parking Area" as "Car park": :data:`SHORT_LANDMARKS`), and are
+  listed as police.uk gives them in ``landmarks``.
 - **ward**: the 2022 ward (``boundaries/wards.parquet``) holding the cell
   centre, so the name matches the ward outlines on the map.
 - **town**: the nearest GeoNames place to the cell centre.
@@ -57,6 +58,17 @@ PLACE_COLUMNS: tuple[str, ...] = (
 )
 #: A cell with no snap point is named after the nearest snap street within this (m).
 NEAR_M = 300.0
+#: Shorter names for police.uk's longer facility labels, used inside cell names
+#: (``landmarks`` keeps police.uk's own label).
+SHORT_LANDMARKS: dict[str, str] = {
+    "Further/Higher Educational Building": "College or university",
+    "Sports/Recreation Area": "Sports ground",
+    "Theatre/Concert Hall": "Theatre",
+    "Conference/Exhibition Centre": "Conference centre",
+    "Bus/Coach Station": "Bus station",
+    "Parking Area": "Car park",
+    "Airport/Airfield": "Airport",
+}
 #: The prefix police.uk puts before every anonymised location.
 ON_OR_NEAR = "On or near "
 
@@ -333,6 +345,7 @@ def name_cells(
             labels, landmarks, source = [], [], "none"
         if labels and all(n in facilities for n in labels) and dist[i] <= NEAR_M:
             labels = [*labels, f"near {near_street[i]}"]
+        labels = [SHORT_LANDMARKS.get(n, n) for n in labels]
         streets = " / ".join(labels)
         town = str(idx.places["name"].iat[int(place_i[i])])
         sector = str(idx.postcodes["sector"].iat[int(pc_i[i])])
