@@ -193,9 +193,11 @@ def window_counts(grid: npt.ArrayLike, *, hours: int) -> npt.NDArray[np.int64]:
     """
     arr = np.asarray(grid, dtype=np.int64)
     week = arr.reshape(*arr.shape[:-2], 168)
-    out = np.zeros_like(week)
-    for k in range(hours):
-        out += np.roll(week, -k, axis=-1)
+    # running sums over the week with its first hours appended (the wrap)
+    ext = np.concatenate([week, week[..., : hours - 1]], axis=-1)
+    csum = np.concatenate([np.zeros((*week.shape[:-1], 1), dtype=np.int64),
+                           np.cumsum(ext, axis=-1)], axis=-1)
+    out = csum[..., hours: hours + 168] - csum[..., :168]
     return out.reshape(arr.shape)
 
 
@@ -224,21 +226,34 @@ def best_window(grid: npt.ArrayLike, *, days: int, hours: int
     return tuple(sorted(int(d) for d in order[:, start])), start, int(totals[start])
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
+def _even_best(n_timed: int, days: int, hours: int,
+               n_simulations: int) -> npt.NDArray[np.int64]:
+    """Best-window counts of ``n_simulations`` even spreads of ``n_timed`` times."""
+    rng = np.random.default_rng(20_251_202 + 7919 * n_timed + 31 * days + hours)
+    slots = rng.integers(0, 168, size=(n_simulations, n_timed))
+    offset = (np.arange(n_simulations)[:, None] * 168 + slots).ravel()
+    grids = np.bincount(offset, minlength=n_simulations * 168).reshape(
+        n_simulations, 7, 24)
+    sums = window_counts(grids, hours=hours)
+    # the sum of the `days` largest of each column, as best_window takes them
+    top = -np.partition(-sums, days - 1, axis=1)[:, :days, :].sum(axis=1)
+    best: npt.NDArray[np.int64] = top.max(axis=1)
+    return best
+
+
 def even_spread_p(count: int, n_timed: int, *, days: int, hours: int,
                   n_simulations: int = N_SIMULATIONS) -> float:
     """Chance that ``n_timed`` even times fill their best window with ``count``.
 
-    The best window of each of ``n_simulations`` even spreads (each time
-    uniform over the 168 hours of the week, seeded) is found with the same
-    search as :func:`best_window`, so the search over every start hour and
-    day set is accounted for. Returns ``(1 + #{best >= count}) / (1 + n)``.
+    Each of ``n_simulations`` even spreads puts every time in one of the 168
+    hours of the week at random (uniform, seeded), and its best window is
+    found with the same search as :func:`best_window`, so the search over
+    every start hour and day set is accounted for. Returns
+    ``(1 + #{best >= count}) / (1 + n_simulations)``. The simulated maxima are
+    cached per ``(n_timed, days, hours)``.
     """
-    rng = np.random.default_rng(20_251_202 + 7919 * n_timed + 31 * days + hours)
-    grids = rng.multinomial(n_timed, np.full(168, 1 / 168), size=n_simulations)
-    sums = window_counts(grids.reshape(n_simulations, 7, 24), hours=hours)
-    top = -np.sort(-sums, axis=1)[:, :days, :].sum(axis=1)  # (n, 24)
-    best = top.max(axis=1)
+    best = _even_best(int(n_timed), int(days), int(hours), int(n_simulations))
     return float((1 + int(np.sum(best >= count))) / (1 + n_simulations))
 
 
