@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 
 import geopandas as gpd
 import numpy as np
@@ -154,3 +155,37 @@ def test_southampton_labels_are_small_enough_for_the_first_render() -> None:
                            map_provider=None).to_json())
     assert 1000 < len(soton) < 2500
     assert size < 200_000  # bytes of deck JSON for the whole CSP
+
+
+def _build_script() -> ModuleType:
+    import importlib.util
+
+    from hotspot.settings import ROOT
+
+    path = ROOT / "scripts" / "build_streets.py"
+    spec = importlib.util.spec_from_file_location("build_streets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_street_labels_by_hand() -> None:
+    build = _build_script()
+    points = pd.DataFrame({
+        # two High Streets 5 km apart in one district, one in another district
+        "x": [400000.0, 400300.0, 405000.0, 400000.0, 400100.0, 400200.0],
+        "y": [100000.0, 100000.0, 100000.0, 100000.0, 100000.0, 100000.0],
+        "street": ["High Street", "High Street", "High Street", "High Street",
+                   "Nightclub", "Bell Street"],
+        "n_records": [3, 8, 2, 4, 50, 1],
+        "ward": "W", "lad_code": ["A", "A", "A", "B", "A", "A"],
+        "facility": [False, False, False, False, True, False],
+    })
+    labels = build.build_street_labels(points)
+    got = {(r.street, r.lad_code, r.x, r.n_records, r.n_points)
+           for r in labels.itertuples()}
+    assert got == {("High Street", "A", 400300.0, 11, 2),  # busiest point, 3 + 8
+                   ("High Street", "A", 405000.0, 2, 1),
+                   ("High Street", "B", 400000.0, 4, 1),
+                   ("Bell Street", "A", 400200.0, 1, 1)}  # no facility label
