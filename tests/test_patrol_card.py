@@ -151,6 +151,10 @@ def test_card_validation(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="window"):
         PatrolCard(h3=ABOVE_BAR, place="", window="Fri",  # type: ignore[arg-type]
                    visits_per_week=1, minutes_per_visit=15, reason="", period="")
+    with pytest.raises(ParameterError, match="times_from"):
+        PatrolCard(h3=ABOVE_BAR, place="", window=_window(synthetic=False),
+                   visits_per_week=1, minutes_per_visit=15, reason="", period="",
+                   times_from="somewhere")
     with pytest.raises(ParameterError, match="fmt"):
         render_patrol_card(_card(synthetic=False), out=tmp_path / "c.svg",
                            fmt="svg")  # type: ignore[arg-type]

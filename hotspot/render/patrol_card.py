@@ -59,6 +59,9 @@ PHONE_DPI = 180
 MAP_MARGIN_M = 220.0
 HOT_RGB = (178, 24, 43)
 SYNTHETIC_RED = "#b2182b"
+#: Where the window's times come from: the cell, or a wider pool (``"csp"`` is
+#: the patrol plan's word for it); ``"none"`` when there is no window.
+TIMES_FROM: tuple[str, ...] = ("cell", "pool", "csp", "none")
 KOPER_NOTE = ("Koper (1995): visits of 10 minutes at least, 11–15 best; vary the "
               "order and the exact times.")
 
@@ -97,7 +100,8 @@ class PatrolCard:
     csp : str
         CSP name.
     times_from : str
-        ``"cell"`` or ``"pool"`` (the window is the CSP's or plan area's).
+        ``"cell"``, or ``"pool"``/``"csp"`` (the window is the CSP's or plan
+        area's), or ``"none"`` (no window): :data:`TIMES_FROM`.
     title : str
     attributions : tuple of str
         Attribution lines; the data's standard lines by default, with the
@@ -133,8 +137,8 @@ class PatrolCard:
                 self.minutes_per_visit, int) or not 1 <= self.minutes_per_visit <= 60:
             raise ParameterError("minutes_per_visit must be a whole number from 1 to "
                                  f"60, got {self.minutes_per_visit!r}")
-        if self.times_from not in ("cell", "pool"):
-            raise ParameterError(f"times_from must be 'cell' or 'pool', got "
+        if self.times_from not in TIMES_FROM:
+            raise ParameterError(f"times_from must be one of {TIMES_FROM}, got "
                                  f"{self.times_from!r}")
 
     @property
@@ -311,7 +315,7 @@ def _lines(card: PatrolCard) -> list[tuple[str, str]]:
     win = card.window
     when = f"{win.day_text} {win.hour_text}" if win.found else "Times not known"
     detail = win.text if win.found else win.reason
-    if win.found and card.times_from == "pool":
+    if win.found and card.times_from in ("pool", "csp"):
         detail = ("This cell's own timed occurrences give no clear window (too "
                   "few, or no clear peak), so this is the wider area's: "
                   f"{detail}")
