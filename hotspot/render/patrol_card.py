@@ -26,7 +26,6 @@ from typing import Any, Literal
 import h3
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon as MplPolygon
@@ -34,18 +33,11 @@ from matplotlib.patches import Polygon as MplPolygon
 from hotspot.context.peaks import PeakWindow
 from hotspot.crs import BNG
 from hotspot.errors import ParameterError
-from hotspot.export.briefing import draw_north_arrow, draw_scale_bar
 from hotspot.export.bundle import ATTRIBUTIONS, SYNTHETIC_LABEL
 from hotspot.grid import cell_polygons
-from hotspot.layers_streets import (
-    ATTRIBUTION,
-    ROAD_RGB,
-    StreetTables,
-    labels_in,
-    load_street_tables,
-    roads_in,
-)
+from hotspot.layers_streets import ATTRIBUTION, StreetTables, load_street_tables
 from hotspot.operations.model import DEFAULT_VISIT_MINUTES
+from hotspot.render.streetmap import draw_base, draw_labels, fit_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -189,33 +181,6 @@ def card_from_plan_row(
 # ----------------------------------------------------------------------------
 
 
-def _street_points(snap: pd.DataFrame, bounds: tuple[float, float, float, float]
-                   ) -> pd.DataFrame:
-    """One point per distinct label in the box: its busiest snap point there."""
-    inside = labels_in(snap, bounds=bounds)
-    if inside.empty:
-        return inside
-    return (inside.sort_values(["n_records", "street"], ascending=[False, True],
-                               kind="stable")
-            .drop_duplicates("street"))
-
-
-def _no_overlap(ax: Axes, texts: list[Any]) -> int:
-    """Remove texts (drawn in priority order) that overlap one kept before; count."""
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    kept: list[Any] = []
-    removed = 0
-    for text in texts:
-        box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-        if any(box.overlaps(k) for k in kept):
-            text.remove()
-            removed += 1
-        else:
-            kept.append(box)
-    return removed
-
-
 def draw_card_map(ax: Axes, card: PatrolCard, *, tables: StreetTables,
                   snap: pd.DataFrame, font_scale: float = 1.0) -> list[str]:
     """Draw the cell, its neighbours, streets and places of interest on ``ax``.
@@ -228,70 +193,17 @@ def draw_card_map(ax: Axes, card: PatrolCard, *, tables: StreetTables,
     """
     hexagon = cell_polygons([card.h3], crs=BNG).iloc[0]
     ring = [c for c in h3.grid_disk(card.h3, 1) if c != card.h3]
-    x0, y0, x1, y1 = hexagon.bounds
-    half_w = (x1 - x0) / 2 + MAP_MARGIN_M
-    half_h = (y1 - y0) / 2 + MAP_MARGIN_M
-    box = ax.get_position()
-    fw, fh = ax.get_figure(root=True).get_size_inches()  # type: ignore[union-attr]
-    aspect = (box.width * fw) / (box.height * fh)  # width over height
-    if half_w / half_h < aspect:
-        half_w = half_h * aspect
-    else:
-        half_h = half_w / aspect
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    bounds = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-    ax.set_facecolor("#f2efe9")
-    used: list[str] = []
-    roads = roads_in(tables.roads, bounds=bounds)
-    if len(roads):
-        for kind, width in (("local", 2.0), ("minor", 2.6), ("major", 3.4)):
-            part = roads[roads["kind"].astype(str) == kind]
-            for geom in shapely.get_parts(part.geometry.to_numpy()):
-                xy = shapely.get_coordinates(geom)
-                ax.plot(xy[:, 0], xy[:, 1], color=_rgb(ROAD_RGB[kind]),
-                        lw=width * font_scale, solid_capstyle="round", zorder=2)
-        source = str(roads["source"].iloc[0]) if "source" in roads.columns else ""
-        used.append("roads_os" if source.startswith("OS") else "roads_osm")
-    for cell in ring:
-        poly = cell_polygons([cell], crs=BNG).iloc[0]
+    bounds = fit_bounds(ax, hexagon.bounds, margin_m=MAP_MARGIN_M)
+    used = draw_base(ax, bounds, tables=tables, font_scale=font_scale)
+    for poly in cell_polygons(ring, crs=BNG):
         ax.add_patch(MplPolygon(np.asarray(poly.exterior.coords), closed=True,
                                 fill=False, edgecolor="0.6", lw=0.6, ls="--",
                                 zorder=3))
     ax.add_patch(MplPolygon(np.asarray(hexagon.exterior.coords), closed=True,
                             facecolor=(*_rgb(HOT_RGB), 0.22), edgecolor=_rgb(HOT_RGB),
                             lw=2.2, zorder=4))
-    pois = labels_in(tables.pois, bounds=bounds)
-    if len(pois):
-        ax.scatter(pois["x"], pois["y"], s=18 * font_scale, color="#5a3c8c",
-                   edgecolor="white", lw=0.6, zorder=6)
-        used.append("pois")
-    streets = _street_points(snap[~snap["facility"].to_numpy(bool)], bounds)
-    ax.scatter(streets["x"], streets["y"], s=5 * font_scale, color="0.35", zorder=5)
-    texts = []
-    street_style: dict[str, Any] = {
-        "fontsize": 7.5 * font_scale, "ha": "center", "va": "bottom",
-        "color": "0.1", "zorder": 8, "clip_on": True,
-        "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                 "alpha": 0.75}}
-    for sx, sy, name in zip(streets["x"], streets["y"], streets["street"],
-                            strict=True):
-        texts.append(ax.text(sx, sy, str(name), **street_style))
-    poi_style: dict[str, Any] = {
-        "fontsize": 6.5 * font_scale, "ha": "left", "va": "center",
-        "color": "#5a3c8c", "zorder": 7, "clip_on": True, "style": "italic"}
-    for px, py, label in zip(pois["x"], pois["y"], pois["label"], strict=True):
-        texts.append(ax.text(px, py, f" {label}", **poi_style))
-    if len(streets):
-        used.insert(0, "labels")
-    ax.set_xlim(bounds[0], bounds[2])
-    ax.set_ylim(bounds[1], bounds[3])
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    _no_overlap(ax, texts)
-    draw_scale_bar(ax)
-    draw_north_arrow(ax)
-    return used
+    return used + draw_labels(ax, bounds, tables=tables, snap=snap,
+                              font_scale=font_scale)
 
 
 # ----------------------------------------------------------------------------
