@@ -160,3 +160,28 @@ def test_card_validation(tmp_path: Path) -> None:
                            fmt="svg")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="does not exist"):
         render_patrol_card(_card(synthetic=False), out=tmp_path / "no" / "c.pdf")
+
+
+def test_plan_map_page_numbers_and_names_every_cell(tmp_path: Path) -> None:
+    from hotspot.render.plan_map import render_plan_map
+
+    ring = sorted(h3.grid_ring(ABOVE_BAR, 2))[:3]
+    cells = pd.DataFrame({"rank": [1, 2, 3, 4], "h3": [ABOVE_BAR, *ring],
+                          "peak_days": ["Fri,Sat", "", "Sun", "Mon"],
+                          "peak_window": ["20:00-00:00", "unknown", "01:00-05:00",
+                                          "09:00-13:00"]})
+    places = ["Above Bar Street / Park Walk, Bargate ward, Southampton (SO14 7)",
+              "Second Place", "Third Place", "Fourth Place"]
+    pdf = render_plan_map(cells, out=tmp_path / "plan.pdf", title="Patrol plan: X",
+                          places=places, synthetic=True)
+    text = _pdf_text(pdf)
+    assert "SYNTHETIC DATA" in text and "Patrol plan: X" in text
+    assert f"1. {places[0]} — Fri, Sat 20:00-00:00" in text
+    assert "2. Second Place" in text and "2. Second Place —" not in text
+    assert "4. Fourth Place — Mon 09:00-13:00" in text
+    assert "Above Bar Street" in text.split("Patrol plan: X", 1)[1]
+    real = _pdf_text(render_plan_map(cells, out=tmp_path / "real.pdf", title="P",
+                                     places=places))
+    assert "SYNTHETIC" not in real.upper()
+    with pytest.raises(ParameterError, match="one name per cell"):
+        render_plan_map(cells, out=tmp_path / "x.pdf", title="P", places=["a"])
