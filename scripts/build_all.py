@@ -35,7 +35,7 @@ STEPS = (
     "build_gazetteer.py",
     "make_synthetic_extract.py",
 )
-POLICE_UK = DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
+POLICE_UK = DATA_DIR / "police_uk" / "hampshire_street_2024-01_2025-09.parquet"
 SYNTHETIC = DATA_DIR / "synthetic" / "SYNTHETIC_rms_extract_2024-10_2025-09.csv"
 SYNTHETIC_MAPPING = DATA_DIR / "mappings" / "synthetic_rms.toml"
 

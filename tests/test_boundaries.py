@@ -32,7 +32,7 @@ HIPS_LADS = {
     "E07000094": "Winchester",
 }
 NORTH_HAMPSHIRE = "E22000374"
-POLICE_UK = settings.DATA_DIR / "police_uk" / "hampshire_street_2025-01_2025-09.parquet"
+POLICE_UK = settings.DATA_DIR / "police_uk" / "hampshire_street_2024-01_2025-09.parquet"
 
 # Hand-picked places (lon, lat), checked on a map.
 SOUTHAMPTON_BARGATE = (-1.4044, 50.9038)
@@ -331,7 +331,7 @@ def police_uk_points() -> gpd.GeoDataFrame:
 
 @pytest.mark.slow
 def test_police_uk_points_land_in_their_recorded_district(police_uk_points):
-    assert len(police_uk_points) == 126_106
+    assert len(police_uk_points) == 180_165
     lsoa21 = boundaries.load_lsoa21().set_index("lsoa21_code")
     recorded = police_uk_points["LSOA code"].astype(str)
     recorded_lad = recorded.map(lsoa21["lad_code"])
@@ -394,7 +394,7 @@ def test_police_uk_file_keeps_every_row_and_column():
         "source_file",
         "source_row",
     ]
-    assert len(data) == 126_106
+    assert len(data) == 180_165
     assert not data.duplicated(["source_file", "source_row"]).any()
     per_file = data.groupby("source_file", observed=True)["source_row"].agg(
         ["min", "max", "size"]

@@ -258,3 +258,190 @@ def test_select_occurrences_by_hot_spot_cells() -> None:
         select_occurrences(frame, cells={"not-a-cell"})
     with pytest.raises(ParameterError, match="point geometry"):
         select_occurrences(pd.DataFrame(frame.drop(columns="geometry")), cells={inside})
+
+
+# ------------------------------------------------------------- peak windows
+# Dates used below: 2025-06-06 is a Friday, 2025-06-07 Saturday, 2025-06-08
+# Sunday, 2025-06-09 Monday.
+FILLER = ["2025-06-02T09:10", "2025-06-02T09:40", "2025-06-03T13:05",
+          "2025-06-03T13:50", "2025-06-04T15:20", "2025-06-04T15:25",
+          "2025-06-05T11:00", "2025-06-05T11:30"]  # Mon..Thu, two each
+
+
+def _timed(stamps: list[str], *, synthetic: bool = True,
+           source: str = "records") -> pd.DataFrame:
+    frame = _frame(stamps, ["minute"] * len(stamps))
+    frame["source"] = pd.Series(source, index=frame.index, dtype="string")
+    frame["is_synthetic"] = pd.Series(synthetic, index=frame.index, dtype="boolean")
+    return frame
+
+
+def test_peak_window_by_hand_evening_weekend() -> None:
+    from hotspot.context.peaks import peak_windows
+
+    evening = [f"2025-06-0{d}T{h}:15" for d in (6, 7) for h in (20, 21, 21, 22, 23, 23)]
+    win = peak_windows(_timed(evening + FILLER))
+    # 6 on Friday and 6 on Saturday between 20:00 and 23:59; no other
+    # two-day, four-hour window holds more than 4 of the 20.
+    assert win.found
+    assert (win.days, win.start_hour, win.end_hour) == ((4, 5), 20, 0)
+    assert (win.count, win.n_timed) == (12, 20)
+    assert win.share == pytest.approx(0.6)
+    assert win.even_share == pytest.approx(8 / 168)
+    assert win.text == ("Fri, Sat 20:00–00:00: 12 of 20 timed occurrences (60%; "
+                        "an even spread would give 5%)")
+
+
+def test_peak_window_runs_past_midnight_into_the_next_day() -> None:
+    from hotspot.context.peaks import peak_windows
+
+    # Friday night: Fri 22:30 and Sat 01:10; Saturday night: Sat 23:00 and
+    # Sun 00:30 — three each. The 22:00 start holds all 12 (Fri 22-02 = 6,
+    # Sat 22-02 = 6); the 21:00 start holds 3 + 6 = 9, the 23:00 start 3 + 6.
+    night = (["2025-06-06T22:30"] * 3 + ["2025-06-07T01:10"] * 3
+             + ["2025-06-07T23:00"] * 3 + ["2025-06-08T00:30"] * 3)
+    win = peak_windows(_timed(night + FILLER))
+    assert (win.days, win.start_hour, win.end_hour, win.count) == ((4, 5), 22, 2, 12)
+    assert win.hour_text == "22:00–02:00"
+    # Sunday night runs into Monday morning (the week wraps)
+    wrap = ["2025-06-08T23:05"] * 5 + ["2025-06-09T00:30"] * 5 + FILLER * 2
+    one = peak_windows(_timed(wrap), days=1, hours=2)
+    assert (one.days, one.start_hour, one.count) == ((6,), 23, 10)
+
+
+def test_peak_window_needs_enough_timed_occurrences() -> None:
+    from hotspot.context.peaks import MIN_TIMED, peak_windows
+
+    handful = _timed(["2025-06-08T02:30"] * (MIN_TIMED - 1))
+    win = peak_windows(handful)
+    assert not win.found and win.days == () and win.start_hour == -1
+    assert win.text.startswith("too few timed occurrences: 19 with a time of day")
+    assert np.isnan(win.share)
+    assert peak_windows(handful, min_timed=MIN_TIMED - 1).found
+    # enough rows, but spread so thinly that no one-hour window holds 5
+    spread = _timed([f"2025-06-0{2 + d}T{h:02d}:00" for d in range(5)
+                     for h in (1, 5, 9, 13)])
+    thin = peak_windows(spread, days=1, hours=1)
+    assert not thin.found
+    assert thin.reason == ("no clear peak: the busiest 1-day, 1-hour window holds 1 "
+                           "of 20 timed occurrences (fewer than 5)")
+
+
+def test_peak_window_month_only_rows_never_get_hours() -> None:
+    from hotspot.context.peaks import peak_windows
+
+    rows = _frame(["2025-03-01"] * 40, ["month"] * 40)
+    rows["source"] = "police_uk"
+    rows["is_synthetic"] = False
+    win = peak_windows(rows)
+    assert not win.found and win.n_timed == 0 and win.source == ""
+    assert win.excluded == {"month": 40}
+    assert "no time of day" in win.text and "40" in win.text
+
+
+def test_peak_window_names_its_source_and_synthetic() -> None:
+    from hotspot.context.peaks import peak_windows
+
+    evening = [f"2025-06-0{d}T{h}:15" for d in (6, 7) for h in (20, 21, 21, 22, 23, 23)]
+    synthetic = peak_windows(_timed(evening + FILLER))
+    assert synthetic.synthetic and synthetic.source == "records system (SYNTHETIC)"
+    assert synthetic.caption.endswith("Times from records system (SYNTHETIC)")
+    real = peak_windows(_timed(evening + FILLER, synthetic=False, source="istv"))
+    assert not real.synthetic and "SYNTHETIC" not in real.caption
+    assert real.source == "A&E (ISTV)"
+    # month-only police.uk rows beside the timed synthetic rows: the times are
+    # still all synthetic, and the month-only rows are counted as left out
+    police = _frame(["2025-03-01"] * 7, ["month"] * 7)
+    police["source"], police["is_synthetic"] = "police_uk", False
+    mixed = peak_windows(pd.concat([_timed(evening + FILLER), police],
+                                   ignore_index=True))
+    assert mixed.synthetic and mixed.count == 12 and mixed.excluded == {"month": 7}
+
+
+def test_best_window_matches_exhaustive_search_on_timestamps() -> None:
+    """Reference: every day set and start hour counted from the timestamps."""
+    from itertools import combinations
+
+    from hotspot.context.peaks import peak_windows
+
+    rng = np.random.default_rng(13)
+    monday = pd.Timestamp("2025-06-02")
+    for trial in range(6):
+        n = int(rng.integers(20, 120))
+        # clustered: half in a random hot day-hour, the rest anywhere
+        hot = rng.integers(0, 168)
+        offsets = np.where(rng.random(n) < 0.5, hot + rng.integers(-3, 4, n),
+                           rng.integers(0, 168, n)) % 168
+        stamps = [monday + pd.Timedelta(hours=int(o), minutes=int(m))
+                  for o, m in zip(offsets, rng.integers(0, 60, n), strict=True)]
+        rows = _timed([s.isoformat() for s in stamps])
+        week_hour = np.array([(s - monday) / pd.Timedelta(hours=1) for s in stamps])
+        days, hours = int(rng.integers(1, 4)), int(rng.integers(1, 7))
+        best = (-1, None, None)
+        for start in range(24):
+            for combo in combinations(range(7), days):
+                inside = sum(
+                    int(np.sum(((week_hour - (24 * d + start)) % 168) < hours))
+                    for d in combo)
+                if inside > best[0]:
+                    best = (inside, combo, start)
+        win = peak_windows(rows, days=days, hours=hours, min_timed=1, min_count=1)
+        assert win.count == best[0], trial
+        assert (win.days, win.start_hour) == (best[1], best[2]), trial
+
+
+def test_peak_windows_by_cell_equals_the_rule_on_each_cell() -> None:
+    import geopandas as gpd
+    import h3
+
+    from hotspot.context.peaks import peak_windows, peak_windows_by_cell
+    from hotspot.grid import cell_centres_bng
+
+    a = h3.latlng_to_cell(50.9077, -1.4046, 9)
+    b = h3.latlng_to_cell(50.7990, -1.0910, 9)
+    empty = h3.latlng_to_cell(51.2600, -1.0870, 9)
+    evening = [f"2025-06-0{d}T{h}:15" for d in (6, 7) for h in (20, 21, 21, 22, 23, 23)]
+    rows_a = _timed(evening + FILLER)
+    rows_b = _timed(FILLER[:5])  # too few for its own window
+    frame = pd.concat([rows_a, rows_b], ignore_index=True)
+    xa, ya = cell_centres_bng([a])
+    xb, yb = cell_centres_bng([b])
+    x = np.r_[np.full(len(rows_a), xa[0]), np.full(len(rows_b), xb[0])]
+    y = np.r_[np.full(len(rows_a), ya[0]), np.full(len(rows_b), yb[0])]
+    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y),
+                              crs="EPSG:27700")
+    table = peak_windows_by_cell(points, [a, b, empty], resolution=9)
+    assert table["h3"].tolist() == [a, b, empty]
+    own = peak_windows(rows_a)
+    first = table.iloc[0]
+    assert (first["found"], first["days"], first["start_hour"], first["count"],
+            first["times_from"]) == (True, "Fri,Sat", 20, 12, "cell")
+    assert first["text"] == own.text and first["synthetic"]
+    assert table.iloc[1]["times_from"] == "none" and not table.iloc[1]["found"]
+    assert table.iloc[1]["text"].startswith("too few timed occurrences: 5")
+    assert table.iloc[2]["text"] == "no occurrences"
+    # with a pool (the whole CSP), the thin cell takes the pool's window
+    pooled = peak_windows_by_cell(points, [a, b], resolution=9, pool=points)
+    assert pooled.iloc[1]["times_from"] == "pool"
+    assert pooled.iloc[1]["count"] == peak_windows(points).count
+    assert "the pool's window" in pooled.iloc[1]["text"]
+
+
+def test_even_spread_p_by_hand_and_unclear_windows_are_labelled() -> None:
+    from hotspot.context.peaks import N_SIMULATIONS, even_spread_p, peak_windows
+
+    # one time: every even spread's best one-hour window holds it
+    assert even_spread_p(1, 1, days=1, hours=1) == 1.0
+    # more than all the times: never reached, the smallest p there is
+    assert even_spread_p(21, 20, days=2, hours=4) == 1 / (1 + N_SIMULATIONS)
+    # 20 times in 20 different hours of the week: the best 2-day, 4-hour
+    # window of an even spread of 20 holds at least 2 almost always
+    assert even_spread_p(2, 20, days=2, hours=4) > 0.9
+    spread = _timed([f"2025-06-0{2 + d}T{h:02d}:00" for d in range(5)
+                     for h in (1, 7, 13, 19)])
+    win = peak_windows(spread, min_count=1)
+    assert win.found and not win.clear and win.p_even > 0.05
+    assert "not clearly above an even spread" in win.text
+    evening = [f"2025-06-0{d}T{h}:15" for d in (6, 7) for h in (20, 21, 21, 22, 23, 23)]
+    sharp = peak_windows(_timed(evening + FILLER))
+    assert sharp.clear and sharp.p_even < 0.01

@@ -32,7 +32,7 @@ logger = logging.getLogger("hotspot")
 
 EPILOG = """\
 examples:
-  hotspot ingest data/police_uk/hampshire_street_2025-01_2025-09.parquet \
+  hotspot ingest data/police_uk/hampshire_street_2024-01_2025-09.parquet \
       --out var/police
   hotspot ingest extract.xlsx --format records --mapping my_rms.toml --out var/rms
   hotspot summary var/police

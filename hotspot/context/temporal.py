@@ -15,7 +15,9 @@ its recorded window).
 
 Selections (a CSP, a hot spot as a set of H3 cells, any mask) are made with
 :func:`select_occurrences` before calling the views. Charts are drawn apart,
-by :mod:`hotspot.cli.profile`.
+by :mod:`hotspot.cli.profile`. Peak visit windows (days and a span of hours,
+with their count, share and source) are :mod:`hotspot.context.peaks`, built on
+:func:`timed_rows`.
 """
 
 from __future__ import annotations
