@@ -21,6 +21,7 @@ from scipy import sparse
 from hotspot.detect.analyse import hotspots, noun_for
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
+from hotspot.geocode.precision import h3_edge_m
 from hotspot.selection import Selected, Selection, select
 from hotspot.settings import GROUPING_LABELS
 from hotspot.view import ALL_CSPS, FLAG_FILTERS, View, check_view
@@ -140,7 +141,7 @@ def analyse(
         drawn_only=drawn_only, progress=progress,
     )
     result.counts["occurrences_in"] = len(selected.rows)
-    result.notes.extend(selected.notes)
+    result.notes.extend(dict.fromkeys(selected.notes + counted.notes))
     return Analysis(view=view, selected=selected, counted=counted, csps=csps,
                     result=result)
 
@@ -167,8 +168,8 @@ def _prepare(occurrences: gpd.GeoDataFrame, view: View,
     else:
         selection = replace(selection, csps=())
     pick = selector or (lambda s: select(occurrences, s))
-    counted = pick(selection.without_csps())
-    selected = pick(selection) if selection.csps else counted
+    counted = pick(selection.for_cells(h3_edge_m(view.settings().resolution)))
+    selected = pick(selection)
     if require_rows and counted.rows.empty:
         raise ParameterError(
             "no occurrences left after the filters "
@@ -209,7 +210,7 @@ def emerging(
     if selected.selection.csps and result.cells is not None:
         result.cells = result.cells[
             result.cells["csp_code"].isin(selected.selection.csps)]
-    result.notes.extend(selected.notes)
+    result.notes.extend(dict.fromkeys(selected.notes + counted.notes))
     return result
 
 
@@ -232,7 +233,7 @@ def density(
         counted.rows, csps.geometry.union_all(), view.settings(),
         filters=_filters(selected, csps), period=_period(view, selected))
     result.counts["occurrences_in"] = len(selected.rows)
-    result.notes.extend(selected.notes)
+    result.notes.extend(dict.fromkeys(selected.notes + counted.notes))
     result.extra["csps"] = sorted(csps["csp_name"])
     return surface, result
 
@@ -329,7 +330,27 @@ def rows_between(
     start: date | None = None,
     end: date | None = None,
     selector: Callable[[Selection], Selected] | None = None,
+    cell_edge_m: float | None = None,
 ) -> gpd.GeoDataFrame:
-    """Serious-violence rows (the one rule) whose first moment lies in the days."""
-    selection = Selection(start=_day(start), end=_day(end))
+    """Serious-violence rows (the one rule) whose first moment lies in the days.
+
+    With ``cell_edge_m`` (rows counted in cells or small areas: a plan's test
+    period, an evaluation), only points precise enough for cells of that edge.
+    """
+    selection = Selection(start=_day(start), end=_day(end), cell_edge_m=cell_edge_m)
     return (selector or (lambda s: select(occurrences, s)))(selection).rows
+
+
+#: H3 resolution whose cell edge sets how precise a point must be to count in an
+#: operation's areas (treated, buffer, control) and a plan's test period.
+EVALUATION_RESOLUTION = 9
+
+
+def evaluation_rows(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    selector: Callable[[Selection], Selected] | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the rows an operation's evaluation counts (precise points only)."""
+    return rows_between(occurrences, selector=selector,
+                        cell_edge_m=h3_edge_m(EVALUATION_RESOLUTION))

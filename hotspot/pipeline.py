@@ -126,6 +126,9 @@ def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     kept = frame[ok].copy()
     kept["geocode_method"] = points.loc[ok, "geocode_method"]
     kept["geocode_uncertainty_m"] = points.loc[ok, "geocode_uncertainty_m"]
+    for name in ("geocode_precision", "geocode_lad_code"):
+        if name in points.columns:
+            kept[name] = points.loc[ok, name]
     kept["x"] = points.loc[ok, "x"].astype(float)
     kept["y"] = points.loc[ok, "y"].astype(float)
     return kept, rejects
@@ -173,7 +176,40 @@ def _locate(
     points = points[inside].copy()
     for name in ("csp_code", "csp_name", "lsoa21_code"):
         points[name] = areas.loc[inside, name]
-    return points, rejects
+    return _areas_of_coarse_points(points, grouping=grouping), rejects
+
+
+def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
+                            grouping: Grouping) -> gpd.GeoDataFrame:
+    """Take a coarse point's CSP from its certain district, never from its centroid.
+
+    A town, postcode sector or district centroid can sit across a boundary from
+    the occurrence; the geocoder says which district the location certainly lies
+    in (``geocode_lad_code``). Such rows take that district's CSP, and their LSOA
+    is left empty unless it is certain (:func:`hotspot.geocode.lsoa_is_certain`).
+    """
+    from hotspot.boundaries import load_csps
+    from hotspot.geocode import lsoa_is_certain
+
+    if "geocode_precision" not in points.columns:
+        return points
+    out = points.copy()
+    if "geocode_lad_code" in out.columns:
+        csps = load_csps(grouping=grouping)
+        by_lad = {lad.strip(): (code, name) for code, name, lads in zip(
+            csps["csp_code"], csps["csp_name"], csps["lad_code"], strict=True)
+            for lad in str(lads).split(",")}
+        coarse = out["geocode_precision"].astype("string").isin(
+            ["place", "area", "postcode_sector", "postcode_district"]).fillna(False)
+        lad = out["geocode_lad_code"].astype("string")
+        known = coarse & lad.isin(list(by_lad)).fillna(False)
+        if known.any():
+            pairs = lad[known].map(by_lad)
+            out.loc[known, "csp_code"] = [p[0] for p in pairs]
+            out.loc[known, "csp_name"] = [p[1] for p in pairs]
+    uncertain = ~lsoa_is_certain(out)
+    out.loc[uncertain, "lsoa21_code"] = pd.NA
+    return out
 
 
 def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
@@ -269,6 +305,8 @@ def summarise(
         "accepted_by_source": _counts(occurrences["source"]),
         "synthetic_rows": int(occurrences["is_synthetic"].fillna(False).sum()),
         "geocoded_by_method": _counts(occurrences["geocode_method"]),
+        "geocoded_by_precision": (_counts(occurrences["geocode_precision"])
+                                  if "geocode_precision" in occurrences else {}),
         "median_uncertainty_m_by_method": {
             str(k): float(v)
             for k, v in occurrences.groupby("geocode_method")["geocode_uncertainty_m"]

@@ -22,7 +22,14 @@ The rule, in order (each step's count is reported):
    such rows out, ``"keep"`` keeps them; either way the number of rows with an
    unknown flag and what was done with them is reported in
    :attr:`Selected.notes`;
-7. the CSPs (``csp_code`` assigned at ingest), when given.
+7. the CSPs (``csp_code`` assigned at ingest), when given;
+8. for analyses on cells (``cell_edge_m`` given: hot spots, density, rankings,
+   plans), only points precise enough for cells of that edge
+   (:func:`hotspot.geocode.precise_enough`: a town or district centroid never, a
+   postcode or street only when its uncertainty is at most the edge). Rows left
+   out here still count in their CSP's totals; the note says how many. A store
+   written before precision classes existed (no ``geocode_precision``) has its
+   points used as given, and the note says so.
 
 Cell counts for hot spots use the rows of steps 1–6 over the chosen CSPs' cells
 (a CSP's cells count every point inside them, whatever CSP the point was
@@ -107,6 +114,9 @@ class Selection:
         Count approximate police.uk matches as serious violence.
     unknown_flags : {"drop", "keep"}
         What a flag filter does with rows whose flag is not recorded.
+    cell_edge_m : float or None
+        For an analysis on cells of this edge (m): only points precise enough
+        for them (step 8); None for totals, which count every located row.
     """
 
     start: str | None = None
@@ -117,6 +127,7 @@ class Selection:
     include_flagged: bool = False
     include_approximate: bool = False
     unknown_flags: UnknownFlags = "drop"
+    cell_edge_m: float | None = None
 
     def validate(self) -> Selection:
         """Return ``self`` when every value is allowed, else raise ParameterError."""
@@ -150,6 +161,10 @@ class Selection:
             hi = (end + pd.offsets.MonthBegin(1) if len(self.end) == 7
                   else end + pd.Timedelta(days=1))
         return lo, hi
+
+    def for_cells(self, cell_edge_m: float) -> Selection:
+        """Return the rows an analysis on cells of this edge counts (all CSPs)."""
+        return replace(self, csps=(), cell_edge_m=float(cell_edge_m))
 
     def without_csps(self) -> Selection:
         """Return the same selection over all of HIPS (the rows cells count)."""
@@ -186,6 +201,26 @@ class Selected:
         if "is_synthetic" not in self.rows.columns:
             return False
         return bool(self.rows["is_synthetic"].astype("boolean").fillna(False).any())
+
+
+def _precision_step(occ: pd.DataFrame, edge_m: float, keep: np.ndarray,
+                    step: Any, notes: list[str], filters: dict[str, Any]) -> None:
+    """Step 8: keep points precise enough for cells of ``edge_m`` (with a note)."""
+    from hotspot.geocode import precise_enough
+
+    if "geocode_precision" not in occ.columns:
+        notes.append("this store records no location precision (written before "
+                     "precision classes): its points are used as given")
+        return
+    fine = precise_enough(occ, cell_edge_m=edge_m).to_numpy()
+    coarse = int((keep & ~fine).sum())
+    step("too_coarse_for_cells", fine)
+    filters["precision"] = f"points within {edge_m:.0f} m (the cell's edge)"
+    if coarse:
+        notes.append(
+            f"{coarse:,} occurrences are located too coarsely for cells of "
+            f"{edge_m:.0f} m (a town, postcode district or a wide snap point): "
+            "counted in their CSP's totals, not in the cells")
 
 
 def flag_known(occurrences: pd.DataFrame, flag: str) -> pd.Series:
@@ -292,6 +327,8 @@ def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
         step("other_csp", occ["csp_code"].astype("string")
              .isin(sel.csps).fillna(False).to_numpy())
         filters["csps"] = list(sel.csps)
+    if sel.cell_edge_m is not None:
+        _precision_step(occ, sel.cell_edge_m, keep, step, notes, filters)
     steps["selected"] = int(keep.sum())
     chosen = occ[keep]
     rows = gpd.GeoDataFrame(chosen.copy(), geometry=chosen.geometry.name,

@@ -9,6 +9,7 @@
 7. the SYNTHETIC fire incidents         scripts/make_synthetic_fires.py
 8. the default store the app opens      police.uk + synthetic extract, ingested
 9. the demo operation (Op Meero 2025)   scripts/make_demo_operation.py (reads the store)
+10. street labels, roads, POIs for the map  scripts/build_streets.py
 
 Run: ``make data`` (or ``.venv/bin/python scripts/build_all.py``). Each step is
 deterministic, so a rebuild reproduces the committed files.
@@ -34,6 +35,7 @@ STEPS = (
     "build_police_uk.py",
     "build_gazetteer.py",
     "make_synthetic_extract.py",
+    "build_streets.py",
 )
 POLICE_UK = DATA_DIR / "police_uk" / "hampshire_street_2024-01_2025-09.parquet"
 SYNTHETIC = DATA_DIR / "synthetic" / "SYNTHETIC_rms_extract_2024-10_2025-09.csv"

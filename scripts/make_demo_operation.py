@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from hotspot.analysis import rows_between, training_hotspots
+from hotspot.analysis import evaluation_rows, rows_between, training_hotspots
 from hotspot.boundaries import load_csps, load_wards
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
 from hotspot.operations import (
@@ -79,7 +79,7 @@ def _near(cell_centre: Point, dx: float, dy: float) -> Point:
 def build(store_dir: Path) -> tuple[Operation, PatrolPlan, Evaluation]:
     """Return (operation, patrol plan, evaluation) built from the default store."""
     stored = load_occurrences(store_dir)
-    occ = rows_between(stored)
+    occ = evaluation_rows(stored)
     csps = load_csps()
     csp = csps[csps["csp_name"] == CSP_NAME]
     csp_geom = shapely.union_all(csp.geometry.to_numpy())

@@ -23,8 +23,8 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
-
 from hotspot.app.analysis import serious_violence
+
 from hotspot.boundaries import load_csps
 from hotspot.context.peaks import peak_windows_by_cell
 from hotspot.context.places import name_cells

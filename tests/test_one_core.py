@@ -131,7 +131,9 @@ def test_exports_and_briefings_ask_the_core(core, tmp_path: Path) -> None:  # ty
     bundle = build_bundle(spec)
     layer = bundle.layers["hotspots"]
     pd.testing.assert_series_equal(_counts(layer), _counts(core.view_cells()))
-    assert bundle.metadata.parameters.get("notes") == core.result.notes
+    # partner files state the unknown-flag rule, never the count it left out
+    assert "left out" in bundle.metadata.parameters["unknown_flags"]
+    assert "notes" not in bundle.metadata.parameters
     assert bundle.metadata.parameters.get("warnings", []) == core.result.warnings
     # the app's export page builds its bundle the same way
     app_spec = ViewFile(path=tmp_path / "app.toml", store=DEFAULT_STORE,

@@ -32,6 +32,7 @@ from hotspot.detect.result import DetectResult
 from hotspot.detect.top import cells_for_csp
 from hotspot.detect.top import top_hotspots as top_table
 from hotspot.errors import HotspotError
+from hotspot.geocode.precision import h3_edge_m
 from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
@@ -109,9 +110,15 @@ def view_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
     return selected(store_dir, view.selection()).rows
 
 
+def area_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
+    """Return every located row of the view in all CSPs (area totals and rates)."""
+    return selected(store_dir, view.selection().without_csps()).rows
+
+
 def counted_rows(store_dir: str, view: View) -> gpd.GeoDataFrame:
     """Return the rows the view's cells count (every CSP: a cell counts its own)."""
-    return selected(store_dir, view.selection().without_csps()).rows
+    return selected(store_dir, view.selection().for_cells(
+        h3_edge_m(view.resolution))).rows
 
 
 @st.cache_data(max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
@@ -223,7 +230,7 @@ def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     from hotspot.context.deprivation import attach_imd
     from hotspot.context.rates import decile_table
 
-    rows = counted_rows(store_dir, view)
+    rows = area_rows(store_dir, view)
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
     area = "HIPS" if view.csp == ALL_CSPS else view.csp
     return table[table["csp_code"] == area].reset_index(drop=True)

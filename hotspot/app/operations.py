@@ -130,6 +130,7 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
     ``version`` is part of the cache key only (an edit makes a new plan).
     """
     from hotspot.analysis import rows_between, training_hotspots
+    from hotspot.geocode.precision import h3_edge_m
 
     del version  # cache key only
     op = open_store(ops_path).get(operation_id)
@@ -145,7 +146,7 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
                                  selector=selector)
     hot, train = analysis.view_cells(), analysis.counted.rows
     test = rows_between(occ, start=op.period_start, end=op.period_end,
-                        selector=selector)
+                        selector=selector, cell_edge_m=h3_edge_m(PLAN_RESOLUTION))
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=hours_per_week, area=op.area,
         minutes_per_visit=minutes_per_visit, test_occurrences=test,
@@ -182,7 +183,11 @@ def evaluation(store_dir: str, grouping: str, ops_path: str, operation_id: str,
     """:func:`~hotspot.operations.evaluate.evaluate_operation`."""
     del version  # cache key only
     op = open_store(ops_path).get(operation_id)
-    return evaluate_operation(app_cache.points(store_dir), op, buffer_m=buffer_m,
+    from hotspot.analysis import evaluation_rows
+
+    rows = evaluation_rows(app_cache.occurrences(store_dir),
+                           selector=lambda s: app_cache.selected(store_dir, s))
+    return evaluate_operation(rows, op, buffer_m=buffer_m,
                               csps=load_csps(grouping=grouping))  # type: ignore[arg-type]
 
 

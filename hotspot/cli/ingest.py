@@ -155,6 +155,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     sections = [
         ("rejected, by reason", summary.get("rejected_by_reason", {})),
         ("geocoded, by method", summary.get("geocoded_by_method", {})),
+        ("located, by precision", summary.get("geocoded_by_precision", {})),
+        ("files skipped", {f"{k.get('file')}: {k.get('reason')}": 1 for k in
+                           summary.get("skipped_files", [])}),
         ("accepted, by CSP", summary.get("per_csp", {})),
         (
             "serious violence, by category",

@@ -206,8 +206,9 @@ def _hot_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *, start: date | No
 def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
              ) -> gpd.GeoDataFrame:
     from hotspot.analysis import rows_between
+    from hotspot.geocode.precision import h3_edge_m
 
-    return rows_between(occ, start=start, end=end)
+    return rows_between(occ, start=start, end=end, cell_edge_m=h3_edge_m(9))
 
 
 def _print_table(frame: pd.DataFrame) -> None:
@@ -382,7 +383,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     op = _store(args).get(args.operation_id)
     check_operation(op)
     control = _polygon(args.control) if args.control else None
-    rows = _between(_occurrences(args), None, None)
+    from hotspot.analysis import evaluation_rows
+
+    rows = evaluation_rows(_occurrences(args))
     ev = evaluate_operation(rows, op, buffer_m=args.buffer_m, control=control)
     for p in ev.periods:
         print(p.label())

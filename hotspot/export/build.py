@@ -128,8 +128,11 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
                           cell_size_m=surface.cell_size_m)
     if warnings:
         parameters["warnings"] = warnings
-    if result.notes:
-        parameters["notes"] = list(result.notes)
+    if view.flags:
+        # the rule, not the counts: a count of left-out rows could be small
+        parameters["unknown_flags"] = (
+            "rows whose flag is not recorded (police.uk) are "
+            + ("kept" if view.unknown_flags == "keep" else "left out"))
     meta = ExportMetadata(
         title=title, period=f"{result.data_from} to {result.data_to}",
         filters={**result.filters, "csp": place}, parameters=parameters,
