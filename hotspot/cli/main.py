@@ -50,6 +50,8 @@ EXTRA_SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("hotspot.cli.operation", "add_parser"),
     ("hotspot.cli.export", "add_parser"),
     ("hotspot.cli.serve", "add_parser"),
+    ("hotspot.cli.rank", "add_parser"),
+    ("hotspot.cli.backtest", "add_parser"),
 )
 
 

@@ -80,7 +80,7 @@ import pandas as pd
 from scipy import sparse
 
 from hotspot.detect.accuracy import best_hits, take_weights
-from hotspot.detect.gistar import ring_weights
+from hotspot.detect.gistar import gi_star, ring_weights
 from hotspot.errors import ParameterError
 from hotspot.grid import points_to_cells
 from hotspot.ingest.quality import PRECISE_METHODS, flagged
@@ -118,6 +118,11 @@ INDICATOR_SETS: dict[str, tuple[str, ...]] = {
     "violence+public order": ("violence", "public_order"),
     "all": tuple(INDICATOR_GROUPS),
 }
+#: Columns of :attr:`Ranking.cells` (besides the geometry).
+RANK_COLUMNS: tuple[str, ...] = (
+    "h3", "csp_code", "csp_name", "rank", "csp_rank", "score", "count", "harm",
+    "reason", "z", "bin",
+)
 #: Area shares of the validation score (HIPS-wide and per CSP).
 VALIDATION_SHARES = (0.01, 0.05)
 #: Origins scored in validation (the last ones before the cut-off).
@@ -247,7 +252,9 @@ class Ranking:
         ``csp_name``, ``rank`` (1 = highest expected, across all cells given),
         ``csp_rank`` (within the CSP), ``score`` (expected target occurrences, or
         harm, in the next ``horizon_months``), ``count`` and ``harm`` (target
-        occurrences and their harm in the months used), ``reason`` and geometry.
+        occurrences and their harm in the months used), ``reason``, ``z`` and
+        ``bin`` (Gi* of ``count`` per study area: the evidence shown beside the
+        rank, never the order) and geometry.
     settings : RankSettings
         The settings used.
     chosen_by : str
@@ -793,8 +800,14 @@ def _table(cells: gpd.GeoDataFrame, panel: Panel, xf: FloatArray, names: list[st
     out["reason"] = _reasons(count, recent, other_here, xf, names, b, score,
                              settings=settings, target=target, horizon=horizon,
                              n_months=len([m for m in panel.months]))
-    out = out[["h3", "csp_code", "csp_name", "rank", "csp_rank", "score", "count",
-               "harm", "reason"]]
+    # Gi* on the same counts, per study area: the evidence, never the order
+    study = (cells["study_area"].to_numpy() if "study_area" in cells.columns
+             else cells["csp_code"].to_numpy())
+    evidence = gi_star(pd.DataFrame({"h3": out["h3"], "study_area": study,
+                                     "count": count}), column="count", k=1)
+    out["z"] = evidence["z"].to_numpy()
+    out["bin"] = evidence["bin"].to_numpy()
+    out = out[list(RANK_COLUMNS)]
     gdf = gpd.GeoDataFrame(out, geometry=cells.geometry.to_numpy(), crs=cells.crs)
     return gdf.sort_values("rank").reset_index(drop=True)
 
