@@ -83,12 +83,27 @@ def backtest_data():
 def test_backtest_tables_and_hand_checked_baseline():
     cells, occ = backtest_data()
     target = TargetSpec(categories=("robbery",))
-    bt = backtest(occ, cells, train_to=pd.Timestamp("2025-06-30"),
-                  test_from=pd.Timestamp("2025-07-01"), test_to=pd.Timestamp("2025-08-31"),
-                  target=target, settings=RankSettings(ring=False), replicates=200, seed=3)
+    bt = backtest(
+        occ,
+        cells,
+        train_to=pd.Timestamp("2025-06-30"),
+        test_from=pd.Timestamp("2025-07-01"),
+        test_to=pd.Timestamp("2025-08-31"),
+        target=target,
+        settings=RankSettings(ring=False),
+        replicates=200,
+        seed=3,
+    )
     names = set(bt.summary["ranking"])
-    assert {PRODUCT, "count, all training months", "count, last 3 months",
-            "KDE 300 m", "KDE 600 m", "KDE 1000 m", "Gi* z (per CSP)"} == names
+    assert {
+        PRODUCT,
+        "count, all training months",
+        "count, last 3 months",
+        "KDE 300 m",
+        "KDE 600 m",
+        "KDE 1000 m",
+        "Gi* z (per CSP)",
+    } == names
     assert len(bt.hips) == len(names) * 4
     assert len(bt.per_csp) == len(names) * 2
     # the count baseline by hand at 5% of the area
@@ -98,22 +113,33 @@ def test_backtest_tables_and_hand_checked_baseline():
     from hotspot.grid import points_to_cells
 
     cell_of = points_to_cells(occ, resolution=9).map(pos).to_numpy()
-    train = np.bincount(cell_of[(rob & (when <= "2025-06-30")).to_numpy()],
-                        minlength=len(cells)).astype(float)
-    test = np.bincount(cell_of[(rob & (when > "2025-06-30")).to_numpy()],
-                       minlength=len(cells)).astype(float)
+    train = np.bincount(
+        cell_of[(rob & (when <= "2025-06-30")).to_numpy()], minlength=len(cells)
+    ).astype(float)
+    test = np.bincount(
+        cell_of[(rob & (when > "2025-06-30")).to_numpy()], minlength=len(cells)
+    ).astype(float)
     area = cells.geometry.area.to_numpy() / 1e6
     ref = capture(train, test, area, share=0.05, train=train)
-    row = bt.hips[(bt.hips["ranking"] == "count, all training months")
-                  & np.isclose(bt.hips["share"], 0.05)].iloc[0]
+    row = bt.hips[
+        (bt.hips["ranking"] == "count, all training months")
+        & np.isclose(bt.hips["share"], 0.05)
+    ].iloc[0]
     assert row["pai"] == pytest.approx(ref.pai)
     assert row["pei_star"] == pytest.approx(ref.pei_star)
     assert row["total"] == test.sum()
     # bootstrap: seeded, intervals around the point figures
-    again = backtest(occ, cells, train_to=pd.Timestamp("2025-06-30"),
-                     test_from=pd.Timestamp("2025-07-01"),
-                     test_to=pd.Timestamp("2025-08-31"), target=target,
-                     settings=RankSettings(ring=False), replicates=200, seed=3)
+    again = backtest(
+        occ,
+        cells,
+        train_to=pd.Timestamp("2025-06-30"),
+        test_from=pd.Timestamp("2025-07-01"),
+        test_to=pd.Timestamp("2025-08-31"),
+        target=target,
+        settings=RankSettings(ring=False),
+        replicates=200,
+        seed=3,
+    )
     assert bt.bootstrap == again.bootstrap
     lo, hi = bt.bootstrap["product"]
     prod_pai = float(bt.summary.set_index("ranking").loc[PRODUCT, "pai"])
@@ -126,10 +152,16 @@ def test_flagged_test_month_is_missing_and_not_counted():
     cells, occ = backtest_data()
     when = pd.to_datetime(occ["occurred_from"])
     occ.loc[(when.dt.month == 8).to_numpy(), "quality_flags"] = "implausible_month"
-    bt = backtest(occ, cells, train_to=pd.Timestamp("2025-06-30"),
-                  test_from=pd.Timestamp("2025-07-01"), test_to=pd.Timestamp("2025-08-31"),
-                  target=TargetSpec(categories=("robbery",)),
-                  settings=RankSettings(ring=False), replicates=0)
+    bt = backtest(
+        occ,
+        cells,
+        train_to=pd.Timestamp("2025-06-30"),
+        test_from=pd.Timestamp("2025-07-01"),
+        test_to=pd.Timestamp("2025-08-31"),
+        target=TargetSpec(categories=("robbery",)),
+        settings=RankSettings(ring=False),
+        replicates=0,
+    )
     july = int(((occ["crime_type"] == ROBBERY) & (when.dt.month == 7)).sum())
     assert bt.hips["total"].iloc[0] == july
     assert bt.test_months_missing == ["2025-08 (police_uk)"]
@@ -139,9 +171,14 @@ def test_flagged_test_month_is_missing_and_not_counted():
 def test_periods_must_not_overlap():
     cells, occ = backtest_data()
     with pytest.raises(ParameterError, match="test_from must be after train_to"):
-        backtest(occ, cells, train_to=pd.Timestamp("2025-06-30"),
-                 test_from=pd.Timestamp("2025-06-01"), test_to=pd.Timestamp("2025-07-31"),
-                 target=TargetSpec(categories=("robbery",)))
+        backtest(
+            occ,
+            cells,
+            train_to=pd.Timestamp("2025-06-30"),
+            test_from=pd.Timestamp("2025-06-01"),
+            test_to=pd.Timestamp("2025-07-31"),
+            target=TargetSpec(categories=("robbery",)),
+        )
 
 
 def test_baselines_never_see_test_rows():
@@ -151,6 +188,8 @@ def test_baselines_never_see_test_rows():
     changed = occ.copy()
     later = (pd.to_datetime(changed["occurred_from"]) > "2025-06-30").to_numpy()
     changed = pd.concat([changed, changed[later], changed[later]], ignore_index=True)
-    after = baselines(changed, cells, target=target, train_to=pd.Timestamp("2025-06-30"))
+    after = baselines(
+        changed, cells, target=target, train_to=pd.Timestamp("2025-06-30")
+    )
     for name, values in before.items():
         np.testing.assert_array_equal(values, after[name], err_msg=name)

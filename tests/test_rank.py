@@ -1,4 +1,4 @@
-"""Tests of hotspot.detect.rank: fitting, crafted rankings, missing months, no leakage."""
+"""Tests of hotspot.detect.rank: fit, crafted rankings, missing months, no leakage."""
 
 from __future__ import annotations
 
@@ -37,30 +37,43 @@ def grid(radius: int = 3) -> gpd.GeoDataFrame:
     names = ["Southampton"] * half + ["Portsmouth"] * (len(ids) - half)
     return gpd.GeoDataFrame(
         {"h3": ids, "csp_code": codes, "csp_name": names, "study_area": codes},
-        geometry=cell_polygons(ids).values, crs=BNG)
+        geometry=cell_polygons(ids).values,
+        crs=BNG,
+    )
 
 
-def occurrences(plan: list[tuple[str, str, str, int]], *, flags: dict[str, str] | None = None,
-                source: str = "police_uk") -> gpd.GeoDataFrame:
+def occurrences(
+    plan: list[tuple[str, str, str, int]],
+    *,
+    flags: dict[str, str] | None = None,
+    source: str = "police_uk",
+) -> gpd.GeoDataFrame:
     """Rows at cell centres from (cell, month YYYY-MM, police.uk crime type, n)."""
     rows = [(c, m, t) for c, m, t, n in plan for _ in range(n)]
     x, y = cell_centres_bng([c for c, _, _ in rows])
     crime = [t for _, _, t in rows]
-    cat = {ROBBERY: "robbery", "Possession of weapons": "possession_of_weapons",
-           VIOLENCE: "most_serious_violence"}
+    cat = {
+        ROBBERY: "robbery",
+        "Possession of weapons": "possession_of_weapons",
+        VIOLENCE: "most_serious_violence",
+    }
     months = [m for _, m, _ in rows]
-    frame = pd.DataFrame({
-        "occurrence_id": [f"r{i}" for i in range(len(rows))],
-        "source": source,
-        "occurred_from": pd.to_datetime([f"{m}-01" for m in months]),
-        "date_precision": "month",
-        "crime_type": crime,
-        "sv_category": [cat.get(t) for t in crime],
-        "is_serious_violence": [t in (ROBBERY, "Possession of weapons") for t in crime],
-        "harm_weight": 1.0,
-        "geocode_method": "wgs84",
-        "quality_flags": [(flags or {}).get(m) for m in months],
-    })
+    frame = pd.DataFrame(
+        {
+            "occurrence_id": [f"r{i}" for i in range(len(rows))],
+            "source": source,
+            "occurred_from": pd.to_datetime([f"{m}-01" for m in months]),
+            "date_precision": "month",
+            "crime_type": crime,
+            "sv_category": [cat.get(t) for t in crime],
+            "is_serious_violence": [
+                t in (ROBBERY, "Possession of weapons") for t in crime
+            ],
+            "harm_weight": 1.0,
+            "geocode_method": "wgs84",
+            "quality_flags": [(flags or {}).get(m) for m in months],
+        }
+    )
     return gpd.GeoDataFrame(conform(frame), geometry=gpd.points_from_xy(x, y), crs=BNG)
 
 
@@ -72,15 +85,25 @@ def steady_plan(cells: gpd.GeoDataFrame) -> list[tuple[str, str, str, int]]:
     ids = cells["h3"].tolist()
     plan = []
     for m in MONTHS:
-        plan += [(ids[0], m, ROBBERY, 3), (ids[1], m, ROBBERY, 1), (ids[2], m, VIOLENCE, 5)]
+        plan += [
+            (ids[0], m, ROBBERY, 3),
+            (ids[1], m, ROBBERY, 1),
+            (ids[2], m, VIOLENCE, 5),
+        ]
     return plan
 
 
 def test_fit_weights_matches_scipy_reference():
     rng = np.random.default_rng(4)
     n = 4000
-    x = np.column_stack([np.ones(n), rng.gamma(0.3, 2.0, n), rng.gamma(0.5, 1.0, n),
-                         rng.gamma(0.5, 1.0, n)])
+    x = np.column_stack(
+        [
+            np.ones(n),
+            rng.gamma(0.3, 2.0, n),
+            rng.gamma(0.5, 1.0, n),
+            rng.gamma(0.5, 1.0, n),
+        ]
+    )
     x[rng.random(n) < 0.6, 1:] = 0.0  # many empty cells, as on the real grid
     truth = np.array([0.02, 0.5, 0.0, 0.3])
     e = rng.integers(1, 3, n).astype(float)
@@ -91,8 +114,13 @@ def test_fit_weights_matches_scipy_reference():
         mu = e * (x @ v)
         return float(mu.sum() - y @ np.log(mu))
 
-    ref = minimize(nll, np.full(4, 0.1), method="L-BFGS-B",
-                   bounds=[(1e-9, None)] + [(0, None)] * 3, options={"ftol": 1e-14})
+    ref = minimize(
+        nll,
+        np.full(4, 0.1),
+        method="L-BFGS-B",
+        bounds=[(1e-9, None)] + [(0, None)] * 3,
+        options={"ftol": 1e-14},
+    )
     assert nll(b) <= ref.fun + 1e-6
     assert np.all(b >= 0)
     assert b[1] == pytest.approx(0.5, abs=0.08) and b[3] == pytest.approx(0.3, abs=0.08)
@@ -110,8 +138,13 @@ def test_steady_counts_rank_and_score_by_hand():
     """Constant monthly counts: the MLE is exact, expected = the monthly count."""
     cells = grid()
     occ = occurrences(steady_plan(cells))
-    r = rank_cells(occ, cells, target=TargetSpec(categories=("robbery",)),
-                   fit_to=pd.Timestamp("2025-06-30"), settings=PLAIN)
+    r = rank_cells(
+        occ,
+        cells,
+        target=TargetSpec(categories=("robbery",)),
+        fit_to=pd.Timestamp("2025-06-30"),
+        settings=PLAIN,
+    )
     table = r.cells.set_index("h3")
     ids = cells["h3"].tolist()
     assert r.cells["h3"].iloc[0] == ids[0] and r.cells["h3"].iloc[1] == ids[1]
@@ -124,23 +157,30 @@ def test_steady_counts_rank_and_score_by_hand():
     for _, part in r.cells.groupby("csp_code"):
         assert sorted(part["csp_rank"]) == list(range(1, len(part) + 1))
         assert part["csp_rank"].is_monotonic_increasing  # same order as rank
-    assert "9 robberies here in the last 3 months (18 in all months)" in \
-        table.loc[ids[0], "reason"]
+    assert (
+        "9 robberies here in the last 3 months (18 in all months)"
+        in table.loc[ids[0], "reason"]
+    )
     assert r.chosen_by == "given" and r.validation.empty
 
 
 def test_horizon_scales_score():
     cells = grid(2)
     occ = occurrences(steady_plan(cells))
-    kw = dict(target=TargetSpec(categories=("robbery",)), fit_to=pd.Timestamp("2025-06-30"),
-              settings=PLAIN)
+    kw = {
+        "target": TargetSpec(categories=("robbery",)),
+        "fit_to": pd.Timestamp("2025-06-30"),
+        "settings": PLAIN,
+    }
     one = rank_cells(occ, cells, **kw).cells.set_index("h3")["score"]
-    three = rank_cells(occ, cells, horizon_months=3, **kw).cells.set_index("h3")["score"]
+    three = rank_cells(occ, cells, horizon_months=3, **kw).cells.set_index("h3")[
+        "score"
+    ]
     assert np.allclose(three, 3 * one)
 
 
 def test_leading_indicator_lifts_a_cell():
-    """Robberies follow violence a month later: with indicators the violent cell ranks."""
+    """Robbery follows violence: with indicators the violent cells rank higher."""
     cells = grid()
     ids = cells["h3"].tolist()
     rng = np.random.default_rng(11)
@@ -153,9 +193,13 @@ def test_leading_indicator_lifts_a_cell():
                 plan += [(c, m, ROBBERY, 1)]
     occ = occurrences(plan)
     target = TargetSpec(categories=("robbery",))
-    with_ind = rank_cells(occ, cells, target=target, fit_to=pd.Timestamp("2025-06-30"),
-                          settings=RankSettings(recent_months=3, ring=False,
-                                                indicators=("violence",)))
+    with_ind = rank_cells(
+        occ,
+        cells,
+        target=target,
+        fit_to=pd.Timestamp("2025-06-30"),
+        settings=RankSettings(recent_months=3, ring=False, indicators=("violence",)),
+    )
     assert with_ind.coefficients["violence"] > 0
     table = with_ind.cells.set_index("h3")
     quiet = [c for c in ids[3:9] if table.loc[c, "count"] == 0]
@@ -170,8 +214,13 @@ def test_flagged_and_empty_months_are_missing_not_zero():
     plan += [(ids[0], "2025-04", ROBBERY, 27)]  # April: 30 rows, but flagged
     plan += [(ids[1], m, VIOLENCE, 2) for m in MONTHS if m != "2025-03"]
     occ = occurrences(plan, flags={"2025-04": "implausible_month"})
-    r = rank_cells(occ, cells, target=TargetSpec(categories=("robbery",)),
-                   fit_to=pd.Timestamp("2025-06-30"), settings=PLAIN)
+    r = rank_cells(
+        occ,
+        cells,
+        target=TargetSpec(categories=("robbery",)),
+        fit_to=pd.Timestamp("2025-06-30"),
+        settings=PLAIN,
+    )
     table = r.cells.set_index("h3")
     # 4 months with data (Jan, Feb, May, Jun), 3 a month: not 12/6 = 2
     assert table.loc[ids[0], "score"] == pytest.approx(3.0, rel=1e-3)
@@ -198,8 +247,9 @@ def test_no_leakage_rows_after_fit_to_change_nothing():
     changed = occ.copy()
     # move every later row onto one cell and double them: a very different future
     x, y = cell_centres_bng([ids[-1]])
-    changed.loc[later, "geometry"] = gpd.points_from_xy(np.repeat(x, later.sum()),
-                                                        np.repeat(y, later.sum()))
+    changed.loc[later, "geometry"] = gpd.points_from_xy(
+        np.repeat(x, later.sum()), np.repeat(y, later.sum())
+    )
     changed = pd.concat([changed, changed[later]], ignore_index=True)
     other = rank_cells(changed, cells, target=target, fit_to=fit_to)
     pd.testing.assert_frame_equal(pd.DataFrame(base.cells), pd.DataFrame(other.cells))
@@ -214,8 +264,12 @@ def test_no_leakage_rows_after_fit_to_change_nothing():
 def test_validation_reports_every_candidate_on_earlier_months_only():
     cells = grid()
     occ = occurrences(steady_plan(cells))
-    r = rank_cells(occ, cells, target=TargetSpec(categories=("robbery",)),
-                   fit_to=pd.Timestamp("2025-06-30"))
+    r = rank_cells(
+        occ,
+        cells,
+        target=TargetSpec(categories=("robbery",)),
+        fit_to=pd.Timestamp("2025-06-30"),
+    )
     assert len(r.validation) == len(candidate_settings())
     scored = [c for c in r.validation.columns if c.startswith("score_")]
     assert scored and all(c[6:] <= "2025-06" for c in scored)
@@ -226,13 +280,15 @@ def test_validation_reports_every_candidate_on_earlier_months_only():
 def test_target_rule_matches_select_occurrences():
     cells = grid(1)
     occ = occurrences(steady_plan(cells))
-    occ = pd.concat([occ, occurrences(steady_plan(cells), source="records")],
-                    ignore_index=True)
+    occ = pd.concat(
+        [occ, occurrences(steady_plan(cells), source="records")], ignore_index=True
+    )
     occ.loc[::7, "is_serious_violence"] = pd.NA
     for cats in ((), ("robbery",), ("most_serious_violence",)):
         mine = TargetSpec(categories=cats).mask(occ)
-        theirs = select_occurrences(occ, categories=list(cats) or None,
-                                    include_flagged=True).points.index
+        theirs = select_occurrences(
+            occ, categories=list(cats) or None, include_flagged=True
+        ).points.index
         assert set(np.flatnonzero(mine)) == set(theirs)
     only = TargetSpec(sources=("records",)).mask(occ)
     assert set(occ.loc[only, "source"]) == {"records"}
@@ -247,8 +303,12 @@ def test_bad_arguments_raise():
     with pytest.raises(ParameterError, match="weight must be"):
         rank_cells(occ, cells, target=TargetSpec(), fit_to=fit_to, weight="z")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="too little history"):
-        rank_cells(occ, cells, target=TargetSpec(categories=("robbery",)),
-                   fit_to=pd.Timestamp("2025-02-28"))
+        rank_cells(
+            occ,
+            cells,
+            target=TargetSpec(categories=("robbery",)),
+            fit_to=pd.Timestamp("2025-02-28"),
+        )
     with pytest.raises(ParameterError, match="indicators must be among"):
         RankSettings(indicators=("weather",))
     with pytest.raises(ParameterError, match="categories must be a tuple"):

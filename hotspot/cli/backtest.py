@@ -1,4 +1,4 @@
-r"""The ``hotspot backtest`` command: how well did the ranking predict later months?
+r"""The ``hotspot backtest`` command: how well the ranking predicted later months.
 
 Example::
 
@@ -38,17 +38,34 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
-    p.add_argument("--train-to", required=True, metavar="YYYY-MM-DD",
-                   help="last day the rankings may see")
+    p.add_argument(
+        "--train-to",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="last day the rankings may see",
+    )
     p.add_argument("--test-from", required=True, metavar="YYYY-MM-DD")
     p.add_argument("--test-to", required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--weight", choices=("count", "harm"), default="count",
-                   help="weight of the product's ranking (default count)")
-    p.add_argument("--replicates", type=int, default=1000,
-                   help="bootstrap replicates (default 1000; 0 for none)")
+    p.add_argument(
+        "--weight",
+        choices=("count", "harm"),
+        default="count",
+        help="weight of the product's ranking (default count)",
+    )
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=1000,
+        help="bootstrap replicates (default 1000; 0 for none)",
+    )
     p.add_argument("--seed", type=int, default=12, help="bootstrap seed (default 12)")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv",
-                   help="write every figure as CSV")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="write every figure as CSV",
+    )
     p.set_defaults(func=run)
 
 
@@ -68,15 +85,29 @@ def run(args: argparse.Namespace) -> int:
         if not args.out.parent.exists():
             raise ParameterError(f"--out folder {args.out.parent} does not exist")
     train_to, test_from, test_to = (
-        _required(parse_date(getattr(args, key), name=f"--{key.replace('_', '-')}"),
-                  name=f"--{key.replace('_', '-')}")
-        for key in ("train_to", "test_from", "test_to"))
+        _required(
+            parse_date(getattr(args, key), name=f"--{key.replace('_', '-')}"),
+            name=f"--{key.replace('_', '-')}",
+        )
+        for key in ("train_to", "test_from", "test_to")
+    )
     occurrences, cells, target = load_inputs(args)
-    result = backtest(occurrences, cells, train_to=train_to, test_from=test_from,
-                      test_to=test_to, target=target, weight=args.weight,
-                      replicates=args.replicates, seed=args.seed)
-    logger.info("product settings: %s (%s)", result.ranking.settings.label(),
-                result.ranking.chosen_by)
+    result = backtest(
+        occurrences,
+        cells,
+        train_to=train_to,
+        test_from=test_from,
+        test_to=test_to,
+        target=target,
+        weight=args.weight,
+        replicates=args.replicates,
+        seed=args.seed,
+    )
+    logger.info(
+        "product settings: %s (%s)",
+        result.ranking.settings.label(),
+        result.ranking.chosen_by,
+    )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         for line in result.table().round(2).to_string().splitlines():
             logger.info("%s", line)

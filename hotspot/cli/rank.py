@@ -49,45 +49,82 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
-    p.add_argument("--to", dest="date_to", default=None, metavar="YYYY-MM-DD",
-                   help="fit on whole months up to this day (default: the last "
-                   "month in the store)")
-    p.add_argument("--weight", choices=("count", "harm"), default="count",
-                   help="rank by expected occurrences (default) or harm")
-    p.add_argument("--horizon", type=int, default=1,
-                   help="months the score covers (default 1)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="output file: .gpkg (with hexagons) or .csv")
+    p.add_argument(
+        "--to",
+        dest="date_to",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="fit on whole months up to this day (default: the last "
+        "month in the store)",
+    )
+    p.add_argument(
+        "--weight",
+        choices=("count", "harm"),
+        default="count",
+        help="rank by expected occurrences (default) or harm",
+    )
+    p.add_argument(
+        "--horizon", type=int, default=1, help="months the score covers (default 1)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output file: .gpkg (with hexagons) or .csv",
+    )
     p.set_defaults(func=run)
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by ``rank`` and ``backtest``: store, rows, CSPs, cells."""
-    p.add_argument("store_dir", metavar="STORE_DIR", type=Path,
-                   help="store written by `hotspot ingest`")
-    p.add_argument("--category", action="append", default=None,
-                   help="serious-violence category (repeatable), e.g. robbery")
-    p.add_argument("--source", action="append", default=None,
-                   help="occurrence source (repeatable), e.g. police_uk; default all")
-    p.add_argument("--csp", action="append", default=None,
-                   help="CSP name or code (repeatable); default all 14")
-    p.add_argument("--grouping", choices=("district", "ons2024"), default="district",
-                   help="CSP grouping (ons2024 merges the North Hampshire districts)")
+    p.add_argument(
+        "store_dir",
+        metavar="STORE_DIR",
+        type=Path,
+        help="store written by `hotspot ingest`",
+    )
+    p.add_argument(
+        "--category",
+        action="append",
+        default=None,
+        help="serious-violence category (repeatable), e.g. robbery",
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        help="occurrence source (repeatable), e.g. police_uk; default all",
+    )
+    p.add_argument(
+        "--csp",
+        action="append",
+        default=None,
+        help="CSP name or code (repeatable); default all 14",
+    )
+    p.add_argument(
+        "--grouping",
+        choices=("district", "ons2024"),
+        default="district",
+        help="CSP grouping (ons2024 merges the North Hampshire districts)",
+    )
     p.add_argument("--resolution", type=int, default=9, help="H3 resolution 7-11")
 
 
 def parse_date(text: str | None, *, name: str) -> pd.Timestamp | None:
-    """A ``YYYY-MM-DD`` argument as a Timestamp (None stays None)."""
+    """Parse a ``YYYY-MM-DD`` argument into a Timestamp (None stays None)."""
     if text is None:
         return None
     try:
         return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d"))
     except ValueError:
-        raise ParameterError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
+        raise ParameterError(
+            f"{name} must be a date YYYY-MM-DD, got {text!r}"
+        ) from None
 
 
-def load_inputs(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
-                                                    Any]:
+def load_inputs(
+    args: argparse.Namespace,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Any]:
     """Occurrences, study cells of the chosen CSPs, and the target of ``args``."""
     from hotspot.boundaries import load_csps
     from hotspot.cli.detect import select_csps
@@ -105,9 +142,11 @@ def load_inputs(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoData
         if unknown:
             raise ParameterError(
                 f"--source must be among the store's sources {sorted(known)}, got "
-                f"{unknown}")
-    target = TargetSpec(categories=tuple(args.category or ()),
-                        sources=tuple(args.source or ()))
+                f"{unknown}"
+            )
+    target = TargetSpec(
+        categories=tuple(args.category or ()), sources=tuple(args.source or ())
+    )
     return occurrences, cells, target
 
 
@@ -119,8 +158,9 @@ def default_fit_to(occurrences: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(last.to_period("M").end_time.normalize())
 
 
-def write_table(frame: gpd.GeoDataFrame, path: Path, *, layer: str,
-                metadata: dict[str, Any]) -> None:
+def write_table(
+    frame: gpd.GeoDataFrame, path: Path, *, layer: str, metadata: dict[str, Any]
+) -> None:
     """Write a cell table as GeoPackage (with metadata) or CSV (no geometry)."""
     import pyogrio
 
@@ -133,8 +173,13 @@ def write_table(frame: gpd.GeoDataFrame, path: Path, *, layer: str,
     for name in out.columns:
         if isinstance(out[name].dtype, pd.StringDtype):
             out[name] = out[name].astype(object)
-    pyogrio.write_dataframe(out, path, layer=layer, driver="GPKG",
-                            layer_metadata={"hotspot": json.dumps(metadata, default=str)})
+    pyogrio.write_dataframe(
+        out,
+        path,
+        layer=layer,
+        driver="GPKG",
+        layer_metadata={"hotspot": json.dumps(metadata, default=str)},
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,16 +192,30 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out folder {args.out.parent} does not exist")
     occurrences, cells, target = load_inputs(args)
     fit_to = parse_date(args.date_to, name="--to") or default_fit_to(occurrences)
-    ranking = rank_cells(occurrences, cells, target=target, fit_to=fit_to,
-                         weight=args.weight, horizon_months=args.horizon)
+    ranking = rank_cells(
+        occurrences,
+        cells,
+        target=target,
+        fit_to=fit_to,
+        weight=args.weight,
+        horizon_months=args.horizon,
+    )
     meta = {
-        "method": "rank", "store": str(args.store_dir), "fit_to": f"{fit_to:%Y-%m-%d}",
-        "target": {"categories": list(target.categories) or "serious violence",
-                   "sources": list(target.sources) or "all"},
-        "weight": args.weight, "horizon_months": args.horizon,
-        "settings": ranking.settings.label(), "chosen_by": ranking.chosen_by,
-        "coefficients": ranking.coefficients, "months_used": ranking.months_used,
-        "months_missing": ranking.months_missing, "warnings": ranking.warnings,
+        "method": "rank",
+        "store": str(args.store_dir),
+        "fit_to": f"{fit_to:%Y-%m-%d}",
+        "target": {
+            "categories": list(target.categories) or "serious violence",
+            "sources": list(target.sources) or "all",
+        },
+        "weight": args.weight,
+        "horizon_months": args.horizon,
+        "settings": ranking.settings.label(),
+        "chosen_by": ranking.chosen_by,
+        "coefficients": ranking.coefficients,
+        "months_used": ranking.months_used,
+        "months_missing": ranking.months_missing,
+        "warnings": ranking.warnings,
     }
     write_table(ranking.cells, args.out, layer="rank", metadata=meta)
     for line in ranking.summary().splitlines():

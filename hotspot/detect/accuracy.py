@@ -1,4 +1,4 @@
-"""How well a ranking of cells predicted later occurrences: PAI, PEI* and RRI.
+r"""How well a ranking of cells predicted later occurrences: PAI, PEI* and RRI.
 
 A ranking is a score per cell (higher = patrol first). Cells are taken in score
 order until their total area reaches a share ``s`` of the study area ``A``. Then,
@@ -110,12 +110,15 @@ def _as_float(values: npt.ArrayLike, *, name: str, n: int | None) -> FloatArray:
     if arr.ndim != 1:
         raise ParameterError(f"{name} must be 1-D, got shape {arr.shape}")
     if n is not None and len(arr) != n:
-        raise ParameterError(f"{name} must have {n} values (one per cell), got {len(arr)}")
+        raise ParameterError(
+            f"{name} must have {n} values (one per cell), got {len(arr)}"
+        )
     return arr
 
 
-def take_weights(score: npt.ArrayLike, area: npt.ArrayLike, *,
-                 share: float) -> FloatArray:
+def take_weights(
+    score: npt.ArrayLike, area: npt.ArrayLike, *, share: float
+) -> FloatArray:
     """Share of each cell taken when cells are taken by score up to an area share.
 
     Parameters

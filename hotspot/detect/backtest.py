@@ -1,4 +1,4 @@
-"""Backtest: did the ranked cells hold the occurrences of months never seen?
+"""Backtest the ranking: how many later occurrences its cells held.
 
 :func:`backtest` fits the product's ranking (:func:`hotspot.detect.rank.rank_cells`)
 on months up to ``train_to``, then counts the target occurrences of the test
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +42,7 @@ import pandas as pd
 from hotspot.detect.accuracy import capture, take_weights
 from hotspot.detect.gistar import gi_star
 from hotspot.detect.kde import kernel_sum_per_m2
-from hotspot.detect.rank import RankSettings, Ranking, TargetSpec, Weight, rank_cells
+from hotspot.detect.rank import Ranking, RankSettings, TargetSpec, Weight, rank_cells
 from hotspot.errors import ParameterError
 from hotspot.grid import points_to_cells
 from hotspot.ingest.quality import PRECISE_METHODS, flagged
@@ -91,25 +92,31 @@ class Backtest:
     hips: pd.DataFrame
     per_csp: pd.DataFrame
     summary: pd.DataFrame
-    bootstrap: dict[str, object]
+    bootstrap: dict[str, Any]
     reading: list[str]
     ranking: Ranking
     test_months: list[str]
     test_months_missing: list[str]
-    rows_used: dict[str, object] = field(default_factory=dict)
+    rows_used: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
-        """The HIPS-wide table wide: one row per ranking, PAI/PEI*/RRI per share."""
-        wide = self.hips.pivot(index="ranking", columns="share",
-                               values=["pai", "pei_star", "rri"])
+        """Return the HIPS-wide figures wide: a row per ranking, figures per share."""
+        wide = self.hips.pivot(
+            index="ranking", columns="share", values=["pai", "pei_star", "rri"]
+        )
         wide.columns = [f"{m}@{s:.1%}" for m, s in wide.columns]
         order = self.summary["ranking"].tolist()
         return wide.reindex(order)
 
 
-def _clean_target(occurrences: gpd.GeoDataFrame, *, target: TargetSpec,
-                  start: pd.Timestamp | None, end: pd.Timestamp) -> gpd.GeoDataFrame:
+def _clean_target(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    target: TargetSpec,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp,
+) -> gpd.GeoDataFrame:
     """Target rows dated in [start, end] (days inclusive), unflagged, precise."""
     occ = occurrences
     when = pd.to_datetime(occ["occurred_from"])
@@ -117,8 +124,13 @@ def _clean_target(occurrences: gpd.GeoDataFrame, *, target: TargetSpec,
     if start is not None:
         keep &= (when >= start).to_numpy()
     keep &= ~flagged(occ).to_numpy()
-    keep &= occ["geocode_method"].astype("string").isin(PRECISE_METHODS).fillna(
-        False).to_numpy()
+    keep &= (
+        occ["geocode_method"]
+        .astype("string")
+        .isin(PRECISE_METHODS)
+        .fillna(False)
+        .to_numpy()
+    )
     geom = occ.geometry
     keep &= ~(geom.isna() | geom.is_empty).to_numpy()
     return occ[keep]
@@ -131,12 +143,18 @@ def _cell_counts(points: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> FloatArra
 
     res = h3.get_resolution(str(cells["h3"].iloc[0]))
     pos = pd.Index(cells["h3"]).get_indexer(
-        points_to_cells(points, resolution=res).fillna("").to_numpy())
+        points_to_cells(points, resolution=res).fillna("").to_numpy()
+    )
     return np.bincount(pos[pos >= 0], minlength=len(cells)).astype(np.float64)
 
 
-def _months_with_data(occurrences: gpd.GeoDataFrame, *, target: TargetSpec,
-                      start: pd.Timestamp, end: pd.Timestamp) -> tuple[list[str], list[str]]:
+def _months_with_data(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    target: TargetSpec,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> tuple[list[str], list[str]]:
     """Months of [start, end] with clean target-source rows, and missing ones.
 
     A month is missing for a source when the source has no clean row in it
@@ -144,11 +162,14 @@ def _months_with_data(occurrences: gpd.GeoDataFrame, *, target: TargetSpec,
     """
     occ = occurrences
     sources = target.sources or tuple(
-        occ.loc[target.mask(occ), "source"].astype("string").dropna().unique())
+        occ.loc[target.mask(occ), "source"].astype("string").dropna().unique()
+    )
     when = pd.to_datetime(occ["occurred_from"])
     clean = ~flagged(occ).to_numpy()
-    months = [str(m) for m in pd.period_range(start.to_period("M"),
-                                              end.to_period("M"), freq="M")]
+    months = [
+        str(m)
+        for m in pd.period_range(start.to_period("M"), end.to_period("M"), freq="M")
+    ]
     have_any: set[str] = set()
     missing: list[str] = []
     for src in sorted(sources):
@@ -160,10 +181,15 @@ def _months_with_data(occurrences: gpd.GeoDataFrame, *, target: TargetSpec,
     return [m for m in months if m in have_any], missing
 
 
-def baselines(occurrences: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *,
-              target: TargetSpec, train_to: pd.Timestamp,
-              kde_bandwidths_m: tuple[float, ...] = KDE_BANDWIDTHS_M,
-              gistar: bool = True) -> dict[str, FloatArray]:
+def baselines(
+    occurrences: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    *,
+    target: TargetSpec,
+    train_to: pd.Timestamp,
+    kde_bandwidths_m: tuple[float, ...] = KDE_BANDWIDTHS_M,
+    gistar: bool = True,
+) -> dict[str, FloatArray]:
     """Scores of the naive baselines per cell (higher first), fitted up to ``train_to``.
 
     Returns
@@ -184,23 +210,46 @@ def baselines(occurrences: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *,
     at = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
     pts = np.column_stack([train.geometry.x.to_numpy(), train.geometry.y.to_numpy()])
     for h in kde_bandwidths_m:
-        out[f"KDE {h:.0f} m"] = kernel_sum_per_m2(at, pts, bandwidth_m=h,
-                                                  cell_size_hint_m=300.0) * 1e6
+        out[f"KDE {h:.0f} m"] = (
+            kernel_sum_per_m2(at, pts, bandwidth_m=h, cell_size_hint_m=300.0) * 1e6
+        )
     if gistar:
-        study = cells["study_area"] if "study_area" in cells.columns else cells["csp_code"]
-        table = pd.DataFrame({"h3": cells["h3"].to_numpy(), "study_area": study.to_numpy(),
-                              "count": out["count, all training months"]})
+        study = (
+            cells["study_area"] if "study_area" in cells.columns else cells["csp_code"]
+        )
+        table = pd.DataFrame(
+            {
+                "h3": cells["h3"].to_numpy(),
+                "study_area": study.to_numpy(),
+                "count": out["count, all training months"],
+            }
+        )
         z = gi_star(table, column="count", k=1)["z"].to_numpy(dtype=np.float64)
         out["Gi* z (per CSP)"] = z
     return out
 
 
-def _figures(name: str, score: FloatArray, obs: FloatArray, train: FloatArray,
-             area: FloatArray, share: float) -> dict[str, object]:
+def _figures(
+    name: str,
+    score: FloatArray,
+    obs: FloatArray,
+    train: FloatArray,
+    area: FloatArray,
+    share: float,
+) -> dict[str, Any]:
     c = capture(score, obs, area, share=share, train=train)
-    return {"ranking": name, "share": share, "cells": c.cells, "area_km2": c.area,
-            "hits": c.hits, "total": c.total, "hit_rate": c.hit_rate, "pai": c.pai,
-            "pei_star": c.pei_star, "rri": c.rri}
+    return {
+        "ranking": name,
+        "share": share,
+        "cells": c.cells,
+        "area_km2": c.area,
+        "hits": c.hits,
+        "total": c.total,
+        "hit_rate": c.hit_rate,
+        "pai": c.pai,
+        "pei_star": c.pei_star,
+        "rri": c.rri,
+    }
 
 
 def backtest(
@@ -258,39 +307,63 @@ def backtest(
     ParameterError
         When the periods overlap or are out of order, or no test occurrence is left.
     """
-    train_to, test_from, test_to = (pd.Timestamp(t) for t in (train_to, test_from, test_to))
+    train_to, test_from, test_to = (
+        pd.Timestamp(t) for t in (train_to, test_from, test_to)
+    )
     if test_from <= train_to:
         raise ParameterError(
             f"test_from must be after train_to, got test_from {test_from:%Y-%m-%d} and "
-            f"train_to {train_to:%Y-%m-%d}")
+            f"train_to {train_to:%Y-%m-%d}"
+        )
     if test_to < test_from:
         raise ParameterError(
             f"test_to must not be before test_from, got {test_to:%Y-%m-%d} < "
-            f"{test_from:%Y-%m-%d}")
+            f"{test_from:%Y-%m-%d}"
+        )
     if not isinstance(replicates, int) or replicates < 0:
         raise ParameterError(f"replicates must be an integer >= 0, got {replicates!r}")
     warnings_: list[str] = []
-    ranking = rank_cells(occurrences, cells, target=target, fit_to=train_to,
-                         weight=weight, settings=settings)
+    ranking = rank_cells(
+        occurrences,
+        cells,
+        target=target,
+        fit_to=train_to,
+        weight=weight,
+        settings=settings,
+    )
     order = pd.Index(ranking.cells["h3"]).get_indexer(cells["h3"])
     scores = {PRODUCT: ranking.cells["score"].to_numpy()[order]}
-    scores.update(baselines(occurrences, cells, target=target, train_to=train_to,
-                            kde_bandwidths_m=kde_bandwidths_m))
+    scores.update(
+        baselines(
+            occurrences,
+            cells,
+            target=target,
+            train_to=train_to,
+            kde_bandwidths_m=kde_bandwidths_m,
+        )
+    )
     test = _clean_target(occurrences, target=target, start=test_from, end=test_to)
     obs = _cell_counts(test, cells)
     if obs.sum() <= 0:
         raise ParameterError(
             f"no {target.noun} in the study cells from {test_from:%Y-%m-%d} to "
-            f"{test_to:%Y-%m-%d} after the data-quality filters")
-    months_ok, months_missing = _months_with_data(occurrences, target=target,
-                                                  start=test_from, end=test_to)
+            f"{test_to:%Y-%m-%d} after the data-quality filters"
+        )
+    months_ok, months_missing = _months_with_data(
+        occurrences, target=target, start=test_from, end=test_to
+    )
     if months_missing:
-        warnings_.append("test months with no usable data (missing, not zero): "
-                         + ", ".join(months_missing))
+        warnings_.append(
+            "test months with no usable data (missing, not zero): "
+            + ", ".join(months_missing)
+        )
     train = scores["count, all training months"]
     area = cells.geometry.area.to_numpy() / 1e6
-    rows = [_figures(name, s, obs, train, area, sh)
-            for name, s in scores.items() for sh in shares]
+    rows = [
+        _figures(name, s, obs, train, area, sh)
+        for name, s in scores.items()
+        for sh in shares
+    ]
     hips = pd.DataFrame(rows)
     csp_rows = []
     codes = cells["csp_code"].astype(str).to_numpy()
@@ -304,38 +377,76 @@ def backtest(
     per_csp = pd.DataFrame(csp_rows)
     one = 0.01 if 0.01 in shares else shares[0]
     summary = _summary(hips, per_csp, one)
-    boot = _bootstrap(scores, obs, area, share=one, summary=summary,
-                      replicates=replicates, seed=seed)
-    reading = _reading(summary, boot, share=one, csp_share=csp_share, n_test=int(obs.sum()),
-                       months=months_ok, missing=months_missing, target=target)
-    used = {"test_occurrences": int(obs.sum()),
-            "test_rows_outside_cells": int(len(test) - obs.sum()),
-            "train_occurrences": int(train.sum()),
-            "sources": list(target.sources) or "all"}
-    return Backtest(hips, per_csp, summary, boot, reading, ranking, months_ok,
-                    months_missing, used, warnings_ + ranking.warnings)
+    boot = _bootstrap(
+        scores, obs, area, share=one, summary=summary, replicates=replicates, seed=seed
+    )
+    reading = _reading(
+        summary,
+        boot,
+        share=one,
+        csp_share=csp_share,
+        n_test=int(obs.sum()),
+        months=months_ok,
+        missing=months_missing,
+        target=target,
+    )
+    used = {
+        "test_occurrences": int(obs.sum()),
+        "test_rows_outside_cells": int(len(test) - obs.sum()),
+        "train_occurrences": int(train.sum()),
+        "sources": list(target.sources) or "all",
+    }
+    return Backtest(
+        hips,
+        per_csp,
+        summary,
+        boot,
+        reading,
+        ranking,
+        months_ok,
+        months_missing,
+        used,
+        warnings_ + ranking.warnings,
+    )
 
 
 def _summary(hips: pd.DataFrame, per_csp: pd.DataFrame, one: float) -> pd.DataFrame:
     at = hips[np.isclose(hips["share"], one)].set_index("ranking")
     med = per_csp.groupby("ranking", sort=False).agg(
-        csp_median_pai=("pai", "median"), csp_median_pei_star=("pei_star", "median"))
-    out = pd.DataFrame({"ranking": at.index, "pai": at["pai"].to_numpy(),
-                        "pei_star": at["pei_star"].to_numpy(),
-                        "rri": at["rri"].to_numpy()})
+        csp_median_pai=("pai", "median"), csp_median_pei_star=("pei_star", "median")
+    )
+    out = pd.DataFrame(
+        {
+            "ranking": at.index,
+            "pai": at["pai"].to_numpy(),
+            "pei_star": at["pei_star"].to_numpy(),
+            "rri": at["rri"].to_numpy(),
+        }
+    )
     out = out.merge(med, left_on="ranking", right_index=True, how="left")
     return out.reset_index(drop=True)
 
 
-def _bootstrap(scores: dict[str, FloatArray], obs: FloatArray, area: FloatArray, *,
-               share: float, summary: pd.DataFrame, replicates: int,
-               seed: int) -> dict[str, object]:
+def _bootstrap(
+    scores: dict[str, FloatArray],
+    obs: FloatArray,
+    area: FloatArray,
+    *,
+    share: float,
+    summary: pd.DataFrame,
+    replicates: int,
+    seed: int,
+) -> dict[str, Any]:
     base = summary[summary["ranking"] != PRODUCT]
     if base.empty:
         return {}
     best = str(base.loc[base["pai"].idxmax(), "ranking"])
-    out: dict[str, object] = {"best_baseline": best, "replicates": replicates,
-                              "seed": seed, "share": share}
+    out: dict[str, Any] = {
+        "best_baseline": best,
+        "replicates": replicates,
+        "seed": seed,
+        "share": share,
+    }
     if replicates == 0:
         return out
     n = int(obs.sum())
@@ -360,50 +471,67 @@ def _bootstrap(scores: dict[str, FloatArray], obs: FloatArray, area: FloatArray,
     return out
 
 
-def _reading(summary: pd.DataFrame, boot: dict[str, object], *, share: float,
-             csp_share: float, n_test: int, months: list[str], missing: list[str],
-             target: TargetSpec) -> list[str]:
+def _reading(
+    summary: pd.DataFrame,
+    boot: dict[str, Any],
+    *,
+    share: float,
+    csp_share: float,
+    n_test: int,
+    months: list[str],
+    missing: list[str],
+    target: TargetSpec,
+) -> list[str]:
     s = summary.set_index("ranking")
     prod = s.loc[PRODUCT]
     lines = [
         f"Test period: {n_test} {target.noun} in {', '.join(months) or 'no month'}"
-        + (f" ({', '.join(missing)} missing: no usable data, not counted as zero)"
-           if missing else "") + "."
+        + (
+            f" ({', '.join(missing)} missing: no usable data, not counted as zero)"
+            if missing
+            else ""
+        )
+        + "."
     ]
     hit = prod["pai"] * share
     lines.append(
         f"The product's top {share:.0%} of the area held {hit:.0%} of them "
         f"(PAI {prod['pai']:.1f}); the best possible with as many cells held "
         f"{hit / prod['pei_star']:.0%} (PEI* {prod['pei_star']:.2f})."
-        if prod["pei_star"] > 0 else
-        f"The product's top {share:.0%} of the area held {hit:.0%} of them "
-        f"(PAI {prod['pai']:.1f}).")
+        if prod["pei_star"] > 0
+        else f"The product's top {share:.0%} of the area held {hit:.0%} of them "
+        f"(PAI {prod['pai']:.1f})."
+    )
     best = str(boot.get("best_baseline", ""))
     if best:
         b = s.loc[best]
         gain = prod["pai"] / b["pai"] - 1 if b["pai"] > 0 else float("nan")
         lines.append(
             f"The best naive baseline, {best}, reached PAI {b['pai']:.1f}: the product "
-            f"is {gain:+.0%} against it at {share:.0%} of the area.")
+            f"is {gain:+.0%} against it at {share:.0%} of the area."
+        )
         cg = prod["csp_median_pai"] / b["csp_median_pai"] - 1
         lines.append(
             f"Within each CSP at {csp_share:.0%} of its area, the median PAI is "
             f"{prod['csp_median_pai']:.1f} for the product and "
-            f"{b['csp_median_pai']:.1f} for {best} ({cg:+.0%}).")
+            f"{b['csp_median_pai']:.1f} for {best} ({cg:+.0%})."
+        )
     if "product" in boot:
-        lo, hi = boot["product"]  # type: ignore[misc]
-        blo, bhi = boot["baseline"]  # type: ignore[misc]
-        rlo, rhi = boot["ratio"]  # type: ignore[misc]
+        lo, hi = boot["product"]
+        blo, bhi = boot["baseline"]
+        rlo, rhi = boot["ratio"]
         lines.append(
             f"Resampling the test occurrences ({boot['replicates']} times, seed "
-            f"{boot['seed']}), PAI at {share:.0%} ranges {lo:.1f}-{hi:.1f} for the product "
-            f"and {blo:.1f}-{bhi:.1f} for {best} (95%); the ratio ranges "
+            f"{boot['seed']}), PAI at {share:.0%} ranges {lo:.1f}-{hi:.1f} for the "
+            f"product and {blo:.1f}-{bhi:.1f} for {best} (95%); the ratio ranges "
             f"{rlo:.2f}-{rhi:.2f} and the product is ahead in "
             f"{boot['p_product_better']:.0%} of the replicates: a short test window "
-            "is noisy, so small differences are not evidence.")
+            "is noisy, so small differences are not evidence."
+        )
     if "Gi* z (per CSP)" in s.index:
         g = s.loc["Gi* z (per CSP)"]
         lines.append(
             f"Sorting Gi* z from separate CSPs together (the former top list) gave "
-            f"PAI {g['pai']:.1f}: significance is not a forecast.")
+            f"PAI {g['pai']:.1f}: significance is not a forecast."
+        )
     return lines
