@@ -102,6 +102,7 @@ def test_backtest_tables_and_hand_checked_baseline():
         "KDE 300 m",
         "KDE 600 m",
         "KDE 1000 m",
+        "KDE, nearest-neighbour bandwidth",
         "Gi* z (per CSP)",
     } == names
     assert len(bt.hips) == len(names) * 4

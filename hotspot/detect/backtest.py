@@ -9,7 +9,8 @@ period ``[test_from, test_to]`` in the cells it ranks first, and does the same,
 - ``count, last 3 months``: the same over the last three calendar months;
 - ``KDE <h> m``: a quartic kernel density of the training target points at the
   cell centres (:func:`hotspot.detect.kde.kernel_sum_per_m2`, exact), for a few
-  fixed bandwidths;
+  fixed bandwidths, and at the bandwidth of the hot-spot rule
+  (:func:`hotspot.detect.kde.hotspot_bandwidth_m`, on the training points);
 - ``Gi* z (per CSP)``: the map's former top list: cells by Gi* z computed in each
   CSP separately, sorted together (for the record; it is not a forecast).
 
@@ -41,7 +42,11 @@ import pandas as pd
 
 from hotspot.detect.accuracy import capture, take_weights
 from hotspot.detect.gistar import gi_star
-from hotspot.detect.kde import kernel_sum_per_m2
+from hotspot.detect.kde import (
+    HOTSPOT_NEIGHBOUR_K,
+    hotspot_bandwidth_m,
+    kernel_sum_per_m2,
+)
 from hotspot.detect.rank import Ranking, RankSettings, TargetSpec, Weight, rank_cells
 from hotspot.errors import ParameterError
 from hotspot.grid import points_to_cells
@@ -57,6 +62,8 @@ SHARES: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05)
 CSP_SHARE = 0.05
 #: Fixed KDE bandwidths of the baselines, metres.
 KDE_BANDWIDTHS_M: tuple[float, ...] = (300.0, 600.0, 1000.0)
+#: Name of the KDE baseline whose bandwidth follows the hot-spot rule.
+KDE_RULE = "KDE, nearest-neighbour bandwidth"
 #: Name of the product's ranking in the tables.
 PRODUCT = "product: expected count"
 
@@ -213,6 +220,15 @@ def baselines(
         out[f"KDE {h:.0f} m"] = (
             kernel_sum_per_m2(at, pts, bandwidth_m=h, cell_size_hint_m=300.0) * 1e6
         )
+    if len(pts) > HOTSPOT_NEIGHBOUR_K:
+        rule = hotspot_bandwidth_m(pts)
+        out[KDE_RULE] = (
+            kernel_sum_per_m2(
+                at, pts, bandwidth_m=rule.bandwidth_m, cell_size_hint_m=300.0
+            )
+            * 1e6
+        )
+        logger.info("baseline %s: %s", KDE_RULE, rule.reason)
     if gistar:
         study = (
             cells["study_area"] if "study_area" in cells.columns else cells["csp_code"]
