@@ -46,7 +46,11 @@ def test_warnings_and_errors():
     assert small.warnings and "smaller than the cell size" in small.warnings[0]
     with pytest.raises(ParameterError, match="needs more than 5 points"):
         hotspot_bandwidth_m(lattice(2))
-    with pytest.raises(ParameterError, match="is 0"):
+    with pytest.raises(ParameterError, match="only 1 distinct locations"):
         hotspot_bandwidth_m(np.zeros((20, 2)) + 1000.0)
+    # ten points on each of the 25 lattice spots: distinct locations are used
+    piled = hotspot_bandwidth_m(np.repeat(lattice(), 10, axis=0), k=4)
+    assert piled.bandwidth_m == pytest.approx(100 * np.sqrt(2))
+    assert "distinct locations" in piled.reason
     with pytest.raises(ParameterError, match="k must be"):
         hotspot_bandwidth_m(lattice(), k=0)

@@ -367,9 +367,8 @@ def hotspot_bandwidth_m(
     Raises
     ------
     ParameterError
-        With k + 1 points or fewer, non-finite coordinates, or a zero result
-        (more than half the points share their location with k others: give the
-        bandwidth explicitly).
+        With k + 1 points (or distinct locations) or fewer, or non-finite
+        coordinates.
 
     Notes
     -----
@@ -379,7 +378,10 @@ def hotspot_bandwidth_m(
     concentrations: the distance at which a typical occurrence has k others
     around it (a k-th order nearest-neighbour distance; Williamson et al. 1999;
     Chainey 2013 discusses bandwidths of a few hundred metres for street
-    crime). The median keeps the isolated rural points from stretching it.
+    crime). The median keeps the isolated rural points from stretching it. When
+    the median is 0 (more than half the points share a spot with k others, as
+    with points snapped to a few locations) the distances are measured between
+    distinct locations instead, and the reason says so.
 
     Checked by backtest on the embedded police.uk months
     (``docs/ranking.md``): for robbery and weapons the rule gives about 480-660 m
@@ -412,19 +414,28 @@ def hotspot_bandwidth_m(
         )
     distances, _ = cKDTree(xy).query(xy, k=int(k) + 1)
     h = float(np.median(distances[:, int(k)]))
+    basis = f"each of {len(xy)} points"
     if not h > 0.0:
-        raise ParameterError(
-            f"the median distance to the {k}th nearest point is 0 (more than half "
-            "the points share a location with k others): give the bandwidth "
-            "explicitly or a larger k"
-        )
+        # more than half the points share a spot with k others (points snapped
+        # to a few locations): measure between distinct locations instead
+        spots = np.unique(xy, axis=0)
+        if len(spots) <= k:
+            raise ParameterError(
+                f"the median distance to the {k}th nearest point is 0 and there "
+                f"are only {len(spots)} distinct locations: give the bandwidth "
+                "explicitly"
+            )
+        distances, _ = cKDTree(spots).query(spots, k=int(k) + 1)
+        h = float(np.median(distances[:, int(k)]))
+        basis = (f"each of {len(spots)} distinct locations (more than half of the "
+                 f"{len(xy)} points share a location with {k} others)")
     try:
         silverman: float | None = silverman_bandwidth_m(xy)
     except ParameterError:
         silverman = None
     reason = (
-        f"hot-spot rule: median distance from each of {len(xy)} points to its "
-        f"{k}th nearest other point: {h:.0f} m"
+        f"hot-spot rule: median distance from {basis} to its {k}th nearest "
+        f"other: {h:.0f} m"
         + (f" (the spatial Silverman rule would give {silverman:.0f} m, a "
            "district-scale blur)" if silverman is not None else "")
     )
