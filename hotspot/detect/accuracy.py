@@ -8,7 +8,7 @@ study area:
 - **hit rate** ``n / N``;
 - **PAI** (Prediction Accuracy Index, Chainey, Tompson & Uhlig 2008)
   ``(n / N) / (a / A)`` with ``a`` the area taken (``a = s·A``);
-- **PEI\\*** ``n / n*``, where ``n*`` is the most test occurrences any choice of
+- **PEI\*** ``n / n*``, where ``n*`` is the most test occurrences any choice of
   as many cells could hold (the busiest test cells): 1 means nothing better was
   possible with that many cells (Hunt 2016; Drawve 2016 uses area, we use the
   number of cells, which at one H3 resolution is nearly the same);

@@ -128,8 +128,10 @@ class RankSettings:
     ----------
     recent_months : int
         Length of the recent window, calendar months before the origin.
-    ring : bool
-        Use the neighbouring cells (k-ring 1) of the target and of other crime.
+    ring : int
+        Rings of neighbouring cells read for the target and for other crime:
+        0 none, 1 the six neighbours (``*_ring``), 2 also the twelve cells
+        two steps away (``*_ring2``, a separate term). ``True`` means 1.
     indicators : tuple of str
         Indicator groups used (keys of :data:`INDICATOR_GROUPS`).
     shrinkage : float
@@ -138,11 +140,15 @@ class RankSettings:
     """
 
     recent_months: int = 3
-    ring: bool = True
+    ring: int = 1
     indicators: tuple[str, ...] = ("violence", "public_order")
     shrinkage: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.ring, bool):
+            object.__setattr__(self, "ring", int(self.ring))
+        if not isinstance(self.ring, int) or self.ring not in (0, 1, 2):
+            raise ParameterError(f"ring must be 0, 1 or 2, got {self.ring!r}")
         if not isinstance(self.recent_months, int) or self.recent_months < 1:
             raise ParameterError(
                 f"recent_months must be an integer >= 1, got {self.recent_months!r}"
@@ -165,7 +171,7 @@ class RankSettings:
             "+".join(self.indicators) or "none",
         )
         return (
-            f"recent {self.recent_months} mo, ring {'on' if self.ring else 'off'}, "
+            f"recent {self.recent_months} mo, rings {self.ring}, "
             f"indicators {ind}, shrinkage {self.shrinkage:g}"
         )
 
@@ -189,6 +195,7 @@ class Panel:
     target: dict[str, _Stream]  # per source
     indicators: dict[str, _Stream]
     neighbours: sparse.csr_array  # ring-1 neighbours, cell itself excluded
+    neighbours2: sparse.csr_array  # cells exactly two steps away
     target_harm: dict[str, _Stream]
     missing: list[str]
     left_out: dict[str, int]
@@ -299,10 +306,13 @@ def build_panel(
     for group, types in INDICATOR_GROUPS.items():
         sel = ~is_target & np.isin(ctype, types)
         istreams[group] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel]), police)
-    w = ring_weights(cells["h3"].tolist(), k=1)
-    w = sparse.csr_array(w - sparse.eye_array(n_c, format="csr"))
-    w.eliminate_zeros()
-    return Panel(months, tstreams, istreams, w, hstreams, missing, left_out)
+    ids = cells["h3"].tolist()
+    w1 = ring_weights(ids, k=1)
+    w2 = sparse.csr_array(ring_weights(ids, k=2) - w1)
+    w2.eliminate_zeros()
+    w1 = sparse.csr_array(w1 - sparse.eye_array(n_c, format="csr"))
+    w1.eliminate_zeros()
+    return Panel(months, tstreams, istreams, w1, w2, hstreams, missing, left_out)
 
 
 def _resolution(cells: pd.DataFrame) -> int:
@@ -339,9 +349,12 @@ def features(
         long += lg
     cols = [np.ones(n_c), recent, long]
     names = ["constant", "target_recent", "target_long"]
-    if settings.ring:
+    if settings.ring >= 1:
         cols.append(panel.neighbours @ long)
         names.append("target_ring")
+    if settings.ring >= 2:
+        cols.append(panel.neighbours2 @ long)
+        names.append("target_ring2")
     other = np.zeros(n_c)
     for group, s in panel.indicators.items():
         rate, _ = _rate(s, 0, origin)
@@ -349,9 +362,12 @@ def features(
         if group in settings.indicators:
             cols.append(rate)
             names.append(group)
-    if settings.ring and settings.indicators:
+    if settings.ring >= 1 and settings.indicators:
         cols.append(panel.neighbours @ other)
         names.append("other_ring")
+    if settings.ring >= 2 and settings.indicators:
+        cols.append(panel.neighbours2 @ other)
+        names.append("other_ring2")
     return np.column_stack(cols), names
 
 
