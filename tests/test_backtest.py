@@ -102,7 +102,7 @@ def test_backtest_tables_and_hand_checked_baseline():
         "KDE 300 m",
         "KDE 600 m",
         "KDE 1000 m",
-        "KDE, nearest-neighbour bandwidth",
+        "KDE nearest-neighbour rule",
         "Gi* z (per CSP)",
     } == names
     assert len(bt.hips) == len(names) * 4
@@ -194,3 +194,78 @@ def test_baselines_never_see_test_rows():
     )
     for name, values in before.items():
         np.testing.assert_array_equal(values, after[name], err_msg=name)
+
+
+def test_cli_rank_and_backtest_on_a_small_store(tmp_path, capsys):
+    """The two verbs end to end on a store of crafted Southampton rows."""
+    import geopandas as gpd
+
+    from hotspot.cli.main import main
+    from hotspot.ingest.store import write_store
+
+    cells, occ = backtest_data()
+    store = tmp_path / "store"
+    write_store(store, occurrences=occ, rejects=pd.DataFrame(), summary={})
+    out = tmp_path / "ranked.gpkg"
+    assert (
+        main(
+            [
+                "rank",
+                str(store),
+                "--category",
+                "robbery",
+                "--csp",
+                "Southampton",
+                "--to",
+                "2025-06-30",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    ranked = gpd.read_file(out)
+    assert ranked.crs.to_epsg() == 27700
+    assert {
+        "h3",
+        "csp_code",
+        "rank",
+        "csp_rank",
+        "score",
+        "count",
+        "harm",
+        "reason",
+        "z",
+        "bin",
+    } <= set(ranked.columns)
+    assert sorted(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert ranked.sort_values("rank")["score"].is_monotonic_decreasing
+    csv = tmp_path / "bt.csv"
+    assert (
+        main(
+            [
+                "backtest",
+                str(store),
+                "--category",
+                "robbery",
+                "--csp",
+                "Southampton",
+                "--train-to",
+                "2025-06-30",
+                "--test-from",
+                "2025-07-01",
+                "--test-to",
+                "2025-08-31",
+                "--replicates",
+                "50",
+                "--out",
+                str(csv),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(csv)
+    assert set(table["scope"]) == {"HIPS", "CSP"}
+    assert PRODUCT in set(table["ranking"])
+    assert main(["rank", str(store), "--out", str(tmp_path / "x.tif")]) == 2
+    assert "--out must end in .gpkg or .csv" in capsys.readouterr().err

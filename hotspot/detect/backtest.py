@@ -63,7 +63,7 @@ CSP_SHARE = 0.05
 #: Fixed KDE bandwidths of the baselines, metres.
 KDE_BANDWIDTHS_M: tuple[float, ...] = (300.0, 600.0, 1000.0)
 #: Name of the KDE baseline whose bandwidth follows the hot-spot rule.
-KDE_RULE = "KDE, nearest-neighbour bandwidth"
+KDE_RULE = "KDE nearest-neighbour rule"
 #: Name of the product's ranking in the tables.
 PRODUCT = "product: expected count"
 
@@ -196,8 +196,25 @@ def baselines(
     train_to: pd.Timestamp,
     kde_bandwidths_m: tuple[float, ...] = KDE_BANDWIDTHS_M,
     gistar: bool = True,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, FloatArray]:
-    """Scores of the naive baselines per cell (higher first), fitted up to ``train_to``.
+    """Score cells by the naive baselines (higher first), fitted up to ``train_to``.
+
+    Parameters
+    ----------
+    occurrences, cells
+        As for :func:`backtest`.
+    target : TargetSpec, keyword-only
+        The rows counted.
+    train_to : pandas.Timestamp, keyword-only
+        Last day read (inclusive).
+    kde_bandwidths_m : tuple of float, keyword-only
+        Fixed KDE bandwidths, metres.
+    gistar : bool, keyword-only
+        Add the Gi* z baseline.
+    notes : dict, optional, keyword-only
+        Filled with how data-driven baselines chose their settings (the
+        nearest-neighbour bandwidth and why).
 
     Returns
     -------
@@ -229,6 +246,8 @@ def baselines(
             * 1e6
         )
         logger.info("baseline %s: %s", KDE_RULE, rule.reason)
+        if notes is not None:
+            notes[KDE_RULE] = rule.reason
     if gistar:
         study = (
             cells["study_area"] if "study_area" in cells.columns else cells["csp_code"]
@@ -349,6 +368,7 @@ def backtest(
     )
     order = pd.Index(ranking.cells["h3"]).get_indexer(cells["h3"])
     scores = {PRODUCT: ranking.cells["score"].to_numpy()[order]}
+    notes: dict[str, str] = {}
     scores.update(
         baselines(
             occurrences,
@@ -356,6 +376,7 @@ def backtest(
             target=target,
             train_to=train_to,
             kde_bandwidths_m=kde_bandwidths_m,
+            notes=notes,
         )
     )
     test = _clean_target(occurrences, target=target, start=test_from, end=test_to)
@@ -411,6 +432,7 @@ def backtest(
         "test_rows_outside_cells": int(len(test) - obs.sum()),
         "train_occurrences": int(train.sum()),
         "sources": list(target.sources) or "all",
+        "baseline_notes": notes,
     }
     return Backtest(
         hips,
