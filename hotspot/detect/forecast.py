@@ -433,8 +433,15 @@ def fit_weights(
             f"x, y and exposure must agree: got {x.shape}, {y.shape}, {exposure.shape}"
         )
     active = x[:, 1:].any(axis=1)
-    # rows with no feature at all share μ = exposure·b0: merge them into one
-    xs, ys, es = x[active], y[active], exposure[active]
+    # rows with identical features and exposure share μ: merge them (the
+    # likelihood is the same up to a constant), and all rows with no feature
+    # at all into one
+    xa = np.ascontiguousarray(np.column_stack([x[active], exposure[active]]))
+    keys = xa.view(np.dtype((np.void, xa.dtype.itemsize * xa.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    xs, es = xa[first, :-1], xa[first, -1]
+    ys = np.bincount(inverse, weights=y[active], minlength=len(first))
     if (~active).any():
         xs = np.vstack([xs, x[~active][:1]])
         ys = np.r_[ys, y[~active].sum()]
