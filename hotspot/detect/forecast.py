@@ -440,7 +440,8 @@ def fit_weights(
     keys = xa.view(np.dtype((np.void, xa.dtype.itemsize * xa.shape[1]))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
-    xs, es = xa[first, :-1], xa[first, -1]
+    xs = xa[first, :-1]
+    es = np.bincount(inverse, weights=exposure[active], minlength=len(first))
     ys = np.bincount(inverse, weights=y[active], minlength=len(first))
     if (~active).any():
         xs = np.vstack([xs, x[~active][:1]])
