@@ -11,6 +11,7 @@ from scipy.optimize import minimize
 
 from hotspot.cli.detect import select_occurrences
 from hotspot.crs import BNG
+from hotspot.detect.gistar import gi_star
 from hotspot.detect.rank import (
     RANK_COLUMNS,
     RankSettings,
@@ -162,6 +163,19 @@ def test_steady_counts_rank_and_score_by_hand():
         in table.loc[ids[0], "reason"]
     )
     assert r.chosen_by == "given" and r.validation.empty
+    # the Gi* evidence equals gi_star on the same counts, per study area
+    ref = gi_star(
+        pd.DataFrame(
+            {
+                "h3": cells["h3"],
+                "study_area": cells["study_area"],
+                "count": table.loc[cells["h3"], "count"].to_numpy(),
+            }
+        )
+    )
+    np.testing.assert_allclose(
+        table.loc[cells["h3"], "z"].to_numpy(), ref["z"].to_numpy(), equal_nan=True
+    )
 
 
 def test_horizon_scales_score():
@@ -259,6 +273,12 @@ def test_no_leakage_rows_after_fit_to_change_nothing():
     # while fitting on the later months does change it
     moved = rank_cells(changed, cells, target=target, fit_to=pd.Timestamp("2025-08-31"))
     assert moved.cells["h3"].iloc[0] == ids[-1]
+    # two rings of neighbours: also blind to later rows
+    two = RankSettings(recent_months=3, ring=2, indicators=("violence",))
+    a = rank_cells(occ, cells, target=target, fit_to=fit_to, settings=two)
+    b = rank_cells(changed, cells, target=target, fit_to=fit_to, settings=two)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.cells), pd.DataFrame(b.cells))
+    assert "target_ring2" in a.coefficients
 
 
 def test_validation_reports_every_candidate_on_earlier_months_only():

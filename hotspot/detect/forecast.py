@@ -11,7 +11,7 @@ Poisson regression with the identity link, by projected Newton steps).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import geopandas as gpd
@@ -195,10 +195,35 @@ class Panel:
     target: dict[str, _Stream]  # per source
     indicators: dict[str, _Stream]
     neighbours: sparse.csr_array  # ring-1 neighbours, cell itself excluded
-    neighbours2: sparse.csr_array  # cells exactly two steps away
     target_harm: dict[str, _Stream]
     missing: list[str]
     left_out: dict[str, int]
+    cells_h3: list[str] = field(default_factory=list)
+    _ring2: sparse.csr_array | None = None
+
+    @property
+    def neighbours2(self) -> sparse.csr_array:
+        """Cells exactly two grid steps away (built on first use)."""
+        if self._ring2 is None:
+            ring2 = ring_weights(self.cells_h3, k=2)
+            within = self.neighbours + sparse.eye_array(
+                len(self.cells_h3), format="csr"
+            )
+            w2 = sparse.csr_array(ring2 - within)
+            w2.eliminate_zeros()
+            self._ring2 = w2
+        return self._ring2
+
+    def ring1_within(self, study_area: npt.ArrayLike) -> sparse.csr_array:
+        """Binary k=1 weights with the cell itself, within each study area (Gi*)."""
+        areas, _ = pd.factorize(np.asarray(study_area), sort=False)
+        w = sparse.coo_array(
+            self.neighbours + sparse.eye_array(len(areas), format="csr")
+        )
+        keep = areas[w.row] == areas[w.col]
+        return sparse.csr_array(
+            (w.data[keep], (w.row[keep], w.col[keep])), shape=w.shape
+        )
 
 
 def _month_table(
@@ -307,12 +332,9 @@ def build_panel(
         sel = ~is_target & np.isin(ctype, types)
         istreams[group] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel]), police)
     ids = cells["h3"].tolist()
-    w1 = ring_weights(ids, k=1)
-    w2 = sparse.csr_array(ring_weights(ids, k=2) - w1)
-    w2.eliminate_zeros()
-    w1 = sparse.csr_array(w1 - sparse.eye_array(n_c, format="csr"))
+    w1 = sparse.csr_array(ring_weights(ids, k=1) - sparse.eye_array(n_c, format="csr"))
     w1.eliminate_zeros()
-    return Panel(months, tstreams, istreams, w1, w2, hstreams, missing, left_out)
+    return Panel(months, tstreams, istreams, w1, hstreams, missing, left_out, ids)
 
 
 def _resolution(cells: pd.DataFrame) -> int:
@@ -442,7 +464,9 @@ def fit_weights(
     inverse = np.asarray(inverse).ravel()
     xs = xa[first, :-1]
     es = np.bincount(inverse, weights=exposure[active], minlength=len(first))
-    ys = np.bincount(inverse, weights=y[active], minlength=len(first))
+    ys = np.bincount(inverse, weights=y[active], minlength=len(first)).astype(
+        np.float64
+    )
     if (~active).any():
         xs = np.vstack([xs, x[~active][:1]])
         ys = np.r_[ys, y[~active].sum()]

@@ -482,6 +482,7 @@ def _table(
         pd.DataFrame({"h3": out["h3"], "study_area": study, "count": count}),
         column="count",
         k=1,
+        weights=panel.ring1_within(study),
     )
     out["z"] = evidence["z"].to_numpy()
     out["bin"] = evidence["bin"].to_numpy()
