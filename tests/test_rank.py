@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from hotspot.cli.detect import select_occurrences
 from hotspot.crs import BNG
 from hotspot.detect.gistar import gi_star
 from hotspot.detect.rank import (
@@ -297,19 +296,29 @@ def test_validation_reports_every_candidate_on_earlier_months_only():
     assert r.settings in candidate_settings()
 
 
-def test_target_rule_matches_select_occurrences():
+def test_target_rule_serious_violence_then_categories():
+    """The selection rule: serious violence first, then the categories.
+
+    Robbery rows are serious violence; police.uk "Violence and sexual offences"
+    rows carry the category most_serious_violence but are an approximate match
+    (is_serious_violence False), so they are left out unless asked for.
+    """
     cells = grid(1)
     occ = occurrences(steady_plan(cells))
     occ = pd.concat(
         [occ, occurrences(steady_plan(cells), source="records")], ignore_index=True
     )
-    occ.loc[::7, "is_serious_violence"] = pd.NA
-    for cats in ((), ("robbery",), ("most_serious_violence",)):
-        mine = TargetSpec(categories=cats).mask(occ)
-        theirs = select_occurrences(
-            occ, categories=list(cats) or None, include_flagged=True
-        ).points.index
-        assert set(np.flatnonzero(mine)) == set(theirs)
+    occ["sv_match"] = np.where(occ["crime_type"] == VIOLENCE, "approximate", "exact")
+    robbery = (occ["crime_type"] == ROBBERY).to_numpy()
+    violence = (occ["crime_type"] == VIOLENCE).to_numpy()
+    assert (TargetSpec().mask(occ) == robbery).all()
+    assert (TargetSpec(categories=("robbery",)).mask(occ) == robbery).all()
+    assert not TargetSpec(categories=("most_serious_violence",)).mask(occ).any()
+    wide = TargetSpec(categories=("most_serious_violence",), include_approximate=True)
+    assert (wide.mask(occ) == violence).all()
+    # not recorded: a row with a category counts as serious violence
+    occ.loc[violence, "is_serious_violence"] = pd.NA
+    assert (TargetSpec().mask(occ) == (robbery | violence)).all()
     only = TargetSpec(sources=("records",)).mask(occ)
     assert set(occ.loc[only, "source"]) == {"records"}
 

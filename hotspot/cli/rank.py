@@ -7,8 +7,8 @@ Examples::
     hotspot rank data/default_store --csp Southampton --weight harm --out top.csv
 
 Which occurrences are forecast: by default serious violence (``is_serious_violence``;
-where that is not recorded, rows with a category); with ``--category``, the rows of
-those categories; ``--source`` limits them to some sources (``police_uk``,
+where that is not recorded, rows with a category); with ``--category``, the
+serious-violence rows of those categories (the project's selection rule); ``--source`` limits them to some sources (``police_uk``,
 ``records``). Every other police.uk crime in the store is read as a leading
 indicator. Rows with data-quality flags are left out; flagged or empty months are
 missing, not zero. ``--to`` fits on whole months up to that day (default: the end
@@ -25,6 +25,7 @@ in a GeoPackage (``.gpkg``) or no geometry in ``.csv``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 from pathlib import Path
@@ -110,6 +111,20 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, default=9, help="H3 resolution 7-11")
 
 
+def find_csps(csps: gpd.GeoDataFrame, wanted: list[str] | None) -> gpd.GeoDataFrame:
+    """Return the CSPs named by ``--csp`` through the project's one CSP lookup.
+
+    That lookup is ``hotspot.boundaries.find_csps`` once the selection code has
+    moved there, ``hotspot.cli.detect.select_csps`` before.
+    """
+    module = importlib.import_module("hotspot.boundaries")
+    lookup = getattr(module, "find_csps", None)
+    if lookup is None:
+        lookup = importlib.import_module("hotspot.cli.detect").select_csps
+    found: gpd.GeoDataFrame = lookup(csps, wanted)
+    return found
+
+
 def parse_date(text: str | None, *, name: str) -> pd.Timestamp | None:
     """Parse a ``YYYY-MM-DD`` argument into a Timestamp (None stays None)."""
     if text is None:
@@ -127,13 +142,12 @@ def load_inputs(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Any]:
     """Occurrences, study cells of the chosen CSPs, and the target of ``args``."""
     from hotspot.boundaries import load_csps
-    from hotspot.cli.detect import select_csps
     from hotspot.detect.rank import TargetSpec
     from hotspot.grid import check_resolution, study_cells
     from hotspot.ingest.store import load_occurrences
 
     check_resolution(args.resolution)
-    csps = select_csps(load_csps(grouping=args.grouping), args.csp)
+    csps = find_csps(load_csps(grouping=args.grouping), args.csp)
     cells = study_cells(csps, resolution=args.resolution, scope="csp")
     occurrences = load_occurrences(args.store_dir)
     if args.source:

@@ -76,16 +76,20 @@ class TargetSpec:
     Attributes
     ----------
     categories : tuple of str
-        ``sv_category`` values; empty means serious violence
-        (``is_serious_violence``, or a category where that is not recorded), the
-        same rule as ``hotspot detect``.
+        ``sv_category`` values, within serious violence; empty means all
+        serious violence (``is_serious_violence``, or a category where that is
+        not recorded).
     sources : tuple of str
         ``source`` values to use (``"police_uk"``, ``"records"``, ...); empty
         means every source.
+    include_approximate : bool
+        Count approximate police.uk matches ("Violence and sexual offences",
+        "Public order") as serious violence, as ``hotspot.selection`` does.
     """
 
     categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    include_approximate: bool = False
 
     def __post_init__(self) -> None:
         for name in ("categories", "sources"):
@@ -106,13 +110,21 @@ class TargetSpec:
         return " and ".join(words)
 
     def mask(self, occurrences: pd.DataFrame) -> npt.NDArray[np.bool_]:
-        """Return True for target rows (categories and sources; flags not read)."""
+        """Return True for target rows (categories and sources; flags not read).
+
+        The project's selection rule: serious violence first
+        (``is_serious_violence``, or a category where that is not recorded;
+        approximate police.uk matches only with ``include_approximate``), then
+        the categories.
+        """
         cat = occurrences["sv_category"].astype("string")
+        sv = occurrences["is_serious_violence"].astype("boolean").fillna(cat.notna())
+        if self.include_approximate and "sv_match" in occurrences.columns:
+            approx = occurrences["sv_match"].astype("string").eq("approximate")
+            sv |= approx.fillna(False)
+        keep = sv.astype(bool)
         if self.categories:
-            keep = cat.isin(self.categories).fillna(False)
-        else:
-            sv = occurrences["is_serious_violence"].astype("boolean")
-            keep = sv.fillna(cat.notna()).astype(bool)
+            keep &= cat.isin(self.categories).fillna(False)
         if self.sources:
             keep &= (
                 occurrences["source"].astype("string").isin(self.sources).fillna(False)
