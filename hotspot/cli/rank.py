@@ -6,14 +6,16 @@ Examples::
         --source police_uk --to 2025-06-30 --out ranked.gpkg
     hotspot rank data/default_store --csp Southampton --weight harm --out top.csv
 
-Which occurrences are forecast: by default serious violence (``is_serious_violence``;
-where that is not recorded, rows with a category); with ``--category``, the
-serious-violence rows of those categories (the project's selection rule); ``--source`` limits them to some sources (``police_uk``,
-``records``). Every other police.uk crime in the store is read as a leading
-indicator. Rows with data-quality flags are left out; flagged or empty months are
-missing, not zero. ``--to`` fits on whole months up to that day (default: the end
-of the last month in the store), so a backtest can be run by hand. The settings
-are chosen by rolling-origin validation on the months before ``--to`` and logged.
+Which occurrences are forecast: by default serious violence
+(``is_serious_violence``; where that is not recorded, rows with a category);
+with ``--category``, the serious-violence rows of those categories (the
+project's selection rule); ``--source`` limits them to some sources
+(``police_uk``, ``records``). Every other police.uk crime in the store is read
+as a leading indicator. Rows with data-quality flags are left out; flagged or
+empty months are missing, not zero. ``--to`` fits on whole months up to that day
+(default: the end of the last month in the store), so a backtest can be run by
+hand. The settings are chosen by rolling-origin validation on the months before
+``--to`` and logged.
 
 Output: one row per study cell with ``h3``, ``csp_code``, ``csp_name``, ``rank``
 (1 = highest expected, across every CSP chosen), ``csp_rank``, ``score``
