@@ -245,10 +245,12 @@ def validate(
     rows = []
     for cand in candidates:
         per: dict[str, float] = {}
+        previous: FloatArray | None = None
         for t in scored:
             train = [u for u in orig if u < t]
             x, y, e = stack(panel, train, cand, harm=harm)
-            b = fit_weights(x, y, e, shrinkage=cand.shrinkage)
+            b = fit_weights(x, y, e, shrinkage=cand.shrinkage, start=previous)
+            previous = b
             xt, _ = features(panel, t, cand, harm=harm)
             obs, months = response(panel, t, 1, harm=harm)
             if months == 0 or obs.sum() <= 0:
