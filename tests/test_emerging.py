@@ -16,6 +16,7 @@ from hotspot.detect.emerging import (
     classify_trends,
     emerging_hot_spots,
     mann_kendall,
+    missing_periods,
 )
 from hotspot.errors import ParameterError
 from hotspot.grid import cell_centres_bng, cell_polygons
@@ -212,3 +213,98 @@ def test_end_to_end_month_only_data_refuses_weeks():
     out = emerging_hot_spots(points, cells)
     assert out.choice.period == "month" and out.choice.automatic
     assert any("fewer than 10" in w for w in out.warnings)
+
+
+# ----------------------------------------------------------------------------
+# missing periods: no data or flagged months are left out, never zeros
+# ----------------------------------------------------------------------------
+
+
+def persistent_plan(cells: gpd.GeoDataFrame, months: list[int]):
+    """A cell with 8 a month and its ring 3 a month, plus scattered noise."""
+    rng = np.random.default_rng(8)
+    ids = cells["h3"].tolist()
+    hot = ids[10]
+    ring = [c for c in sorted(h3.grid_ring(hot, 1)) if c in ids]
+    plan: list[tuple[str, int, int]] = []
+    for month in months:
+        plan += [(hot, month, 8)] + [(c, month, 3) for c in ring]
+        plan += [(c, month, 1) for c in rng.choice(ids, 25)]
+    return hot, plan
+
+
+def test_flagged_month_is_missing_not_an_empty_month():
+    """Nine months, August flagged: hot in all 8 real months is persistent.
+
+    Counted as an empty ninth month the cell would be hot in 8 of 9 periods
+    (89%, under the 90% rule) and called sporadic.
+    """
+    cells = study_area()
+    hot, plan = persistent_plan(cells, list(range(1, 10)))
+    points = make_points(cells, plan)
+    august = points["occurred_from"].dt.month == 8
+    points["quality_flags"] = pd.array(
+        np.where(august, "implausible_month", None), dtype="string")
+    out = emerging_hot_spots(points, cells, period="month")
+    row = out.cells.set_index("h3").loc[hot]
+    assert out.missing_periods == ["2025-08"]
+    assert row["n_periods"] == 8 and row["hot_periods"] == 8
+    assert row["category"] in ("persistent hot spot", "intensifying hot spot",
+                               "diminishing hot spot")
+    assert np.isnan(out.z[:, 7]).all() and not out.hot[:, 7].any()
+    assert any("2025-08" in w and "missing" in w for w in out.warnings)
+    assert row["count"] == 8 * 8  # the flagged rows are not counted
+    # the same series with August dropped from the data entirely: the same answer
+    gap = emerging_hot_spots(points[~august], cells, period="month",
+                             end=pd.Timestamp("2025-09-30"))
+    assert gap.missing_periods == ["2025-08"]
+    assert gap.cells.set_index("h3").loc[hot, "category"] == row["category"]
+    np.testing.assert_array_equal(gap.z[:, [0, 1, 8]], out.z[:, [0, 1, 8]])
+
+
+def test_named_missing_period_and_missing_final_period():
+    cells = study_area()
+    hot, plan = persistent_plan(cells, list(range(1, 13)))
+    points = make_points(cells, plan)
+    out = emerging_hot_spots(points, cells, period="month", missing=["2025-03"])
+    assert out.missing_periods == ["2025-03"]
+    assert out.cells["n_periods"].iloc[0] == 11
+    # data stop in October but the range runs to December: final = October
+    early = points[points["occurred_from"].dt.month <= 10]
+    tail = emerging_hot_spots(early, cells, period="month",
+                              end=pd.Timestamp("2025-12-31"))
+    assert tail.missing_periods == ["2025-11", "2025-12"]
+    table = tail.cells.set_index("h3")
+    assert table.loc[hot, "final_z"] == pytest.approx(tail.z[
+        cells["h3"].tolist().index(hot), 9])
+    assert table.loc[hot, "category"] != "historical hot spot"
+
+
+def test_missing_periods_per_source():
+    frame = pd.DataFrame({
+        "occurred_from": pd.to_datetime(
+            ["2024-01-01", "2024-02-01", "2025-01-01", "2025-02-01", "2025-03-01",
+             "2024-01-01", "2024-06-01", "2025-03-01"]),
+        "source": ["police_uk"] * 5 + ["records"] * 3,
+        "quality_flags": [None, None, None, "implausible_month", None,
+                          None, None, None],
+    })
+    got = missing_periods(frame, period="quarter", start=pd.Timestamp("2024-01-01"),
+                          end=pd.Timestamp("2025-03-31"))
+    # police.uk: 2024Q1 and 2025Q1 only, so the three quarters between are
+    # missing; records report in 2024Q2 (and 2024Q1, 2025Q1)
+    assert got == ["2024Q2", "2024Q3", "2024Q4"]
+    months = missing_periods(frame, period="month", start=pd.Timestamp("2025-01-01"),
+                             end=pd.Timestamp("2025-03-31"), sources=["police_uk"])
+    assert months == ["2025-02"]  # only flagged rows that month
+    with pytest.raises(ParameterError, match="period must be"):
+        missing_periods(frame, period="day", start=pd.Timestamp("2025-01-01"),
+                        end=pd.Timestamp("2025-03-31"))
+
+
+def test_every_period_missing_raises():
+    cells = study_area()
+    points = make_points(cells, [(cells["h3"].iloc[0], 1, 2)])
+    points["quality_flags"] = pd.array(["duplicate_id"] * len(points), dtype="string")
+    with pytest.raises(ParameterError, match="every month period"):
+        emerging_hot_spots(points, cells, period="month")

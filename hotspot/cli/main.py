@@ -11,6 +11,8 @@ profile   when violence happens in a CSP: tables and charts
 operation plan operations (Op Meero-style), patrol plans and did-it-work checks
 export    files for partners (GeoPackage, GeoJSON, KML, GeoTIFF, CSV, PDF, PNG),
           through disclosure control
+rank      cells ranked by the occurrences expected next (the recommended list)
+backtest  how well rankings and naive baselines predicted later months
 serve     start the app
 
 Building the parser imports only the verb modules, which import their analysis
@@ -25,7 +27,16 @@ import sys
 from collections.abc import Sequence
 
 from hotspot import __version__
-from hotspot.cli import detect, export, ingest, operation, profile, serve
+from hotspot.cli import (
+    backtest,
+    detect,
+    export,
+    ingest,
+    operation,
+    profile,
+    rank,
+    serve,
+)
 from hotspot.errors import HotspotError
 
 logger = logging.getLogger("hotspot")
@@ -87,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_profile_parser(subparsers)
     operation.add_parser(subparsers)
     export.add_parser(subparsers)
+    rank.add_parser(subparsers)
+    backtest.add_parser(subparsers)
     serve.add_parser(subparsers)
     return parser
 

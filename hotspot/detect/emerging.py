@@ -8,6 +8,15 @@ below ``alpha``. The Mann-Kendall test on the cell's series of z-scores gives th
 trend (significant when its p is below ``alpha``). Undefined z (a period with no
 variation in the study area) counts as neither hot nor cold and as 0 in the trend.
 
+Missing periods. A period is **missing** when no usable occurrence falls in it
+(no data at all, as in the 2024 gap of the police.uk files, or only rows with
+data-quality flags, as the corrupt August 2025) or when the caller names it
+(``missing=``, for example the months :func:`missing_periods` finds per source).
+A missing period is left out of the series, never counted as a period of zero
+crime: it has no Gi*, it is neither hot nor cold, the trend runs over the real
+periods only, T below counts real periods and "final" is the last real one. The
+result lists the missing periods.
+
 Categories (after ESRI's Emerging Hot Spot Analysis), with T periods, "final" the
 last period, and "90%" meaning at least 90% of the T periods. Hot patterns are
 tested first for cells hot in the final period, then cold patterns for cells
@@ -44,6 +53,7 @@ Getis & Ord (1992); Ord & Getis (1995); Benjamini & Hochberg (1995).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +75,7 @@ from hotspot.detect.gistar import (
 )
 from hotspot.errors import ParameterError
 from hotspot.grid import points_to_cells
+from hotspot.ingest.quality import flagged
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +122,13 @@ class EmergingOutput:
     z : ndarray
         Gi* z-scores, cells x periods (NaN where undefined).
     hot, cold : ndarray of bool
-        Significant hot and cold spots, cells x periods.
+        Significant hot and cold spots, cells x periods (False in missing ones).
     choice : PeriodChoice
         The period and the reason it was chosen.
     warnings : list of str
-        Warnings for the user (few periods, for example).
+        Warnings for the user (few periods, missing periods).
+    missing_periods : list of str
+        Labels of the periods left out as missing (no usable data), oldest first.
     """
 
     cells: gpd.GeoDataFrame
@@ -125,6 +138,7 @@ class EmergingOutput:
     cold: npt.NDArray[np.bool_]
     choice: PeriodChoice
     warnings: list[str] = field(default_factory=list)
+    missing_periods: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------
@@ -370,6 +384,53 @@ def classify_trends(
     return out
 
 
+def missing_periods(
+    occurrences: pd.DataFrame,
+    *,
+    period: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    sources: Sequence[str] | None = None,
+) -> list[str]:
+    """Periods in which a source that was reporting has no usable row.
+
+    Parameters
+    ----------
+    occurrences : pandas.DataFrame
+        The occurrence table *before* filtering (every crime type), with
+        ``occurred_from``, ``source`` and ``quality_flags``.
+    period : {"week", "month", "quarter"}, keyword-only
+    start, end : pandas.Timestamp, keyword-only
+        The analysis range.
+    sources : sequence of str, optional, keyword-only
+        Sources to check (default every source in the table).
+
+    Returns
+    -------
+    list of str
+        Period labels, oldest first, in which some source has rows in the table
+        before and after but no unflagged row in the period itself (the flagged
+        August 2025 of police.uk; the 2024 gap between two police.uk downloads).
+    """
+    if period not in PERIODS:
+        raise ParameterError(f"period must be one of {PERIODS}, got {period!r}")
+    freq = PERIOD_FREQ[period]
+    labels = pd.period_range(start.to_period(freq), end.to_period(freq), freq=freq)
+    when = pd.to_datetime(occurrences["occurred_from"])
+    clean = ~flagged(occurrences).to_numpy()
+    src = occurrences["source"].astype("string").fillna("")
+    out: set[str] = set()
+    for name in sources or sorted(set(src.dropna())):
+        mine = (src == name).to_numpy()
+        per = when[mine & clean].dt.to_period(freq)
+        if per.empty:
+            continue
+        have = set(per.astype(str))
+        first, last = per.min(), per.max()
+        out |= {str(p) for p in labels if first < p < last and str(p) not in have}
+    return [str(p) for p in labels if str(p) in out]
+
+
 # ----------------------------------------------------------------------------
 # the table-level verb
 # ----------------------------------------------------------------------------
@@ -387,6 +448,7 @@ def emerging_hot_spots(
     fdr: bool = True,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
+    missing: Sequence[str] = (),
     progress: bool = False,
 ) -> EmergingOutput:
     """Find emerging hot and cold spots: Gi* per period plus a Mann-Kendall trend.
@@ -410,17 +472,26 @@ def emerging_hot_spots(
     fdr : bool, keyword-only
         Benjamini-Hochberg per study area and period.
     start, end : pandas.Timestamp, optional, keyword-only
-        Analysis period; default the first and last occurrence. Periods with no
-        occurrences inside the range are kept (all-zero periods give undefined z).
+        Analysis period; default the first and last occurrence.
+    missing : sequence of str, keyword-only
+        Labels of periods to treat as missing besides those with no usable
+        occurrence (e.g. from :func:`missing_periods`). Rows of ``points`` with
+        data-quality flags are never counted.
     progress : bool, keyword-only
         Show a progress bar over periods.
 
     Returns
     -------
     EmergingOutput
-        ``cells`` gains ``count``, ``harm`` (totals), ``n_periods``,
-        ``hot_periods``, ``cold_periods``, ``final_z``, ``trend_z``,
-        ``trend_p`` and ``category``.
+        ``cells`` gains ``count``, ``harm`` (totals), ``n_periods`` (real
+        periods, missing ones not counted), ``hot_periods``, ``cold_periods``,
+        ``final_z`` (the last real period), ``trend_z``, ``trend_p`` and
+        ``category``; ``missing_periods`` lists the periods left out.
+
+    Raises
+    ------
+    ParameterError
+        For bad arguments, or when every period is missing.
     """
     k = check_k(k)
     alpha = check_alpha(alpha)
@@ -435,13 +506,6 @@ def emerging_hot_spots(
     )
     logger.info("emerging: period %s (%s)", choice.period, choice.reason)
     warnings_out: list[str] = []
-    if choice.n_periods < MIN_PERIODS:
-        msg = (
-            f"only {choice.n_periods} {choice.period} periods: fewer than "
-            f"{MIN_PERIODS}, so the Mann-Kendall trend has little power"
-        )
-        logger.warning(msg)
-        warnings_out.append(msg)
 
     freq = PERIOD_FREQ[choice.period]
     first = (start if start is not None else occurred.min()).to_period(freq)
@@ -456,7 +520,35 @@ def emerging_hot_spots(
     per = occurred.dt.to_period(freq)
     period_pos = (per.array.asi8 - first.ordinal) if len(per) else np.array([], int)
     period_pos = np.asarray(period_pos, dtype=np.int64)
-    valid = (cell_pos >= 0) & (period_pos >= 0) & (period_pos < t) & occurred.notna()
+    usable = ~flagged(points).to_numpy() & occurred.notna().to_numpy()
+    in_range = usable & (period_pos >= 0) & (period_pos < t)
+    # missing: no usable occurrence anywhere in the period, or named by the caller
+    has_data = np.bincount(period_pos[in_range], minlength=t) > 0
+    labels = [str(p) for p in period_index]
+    named = {str(m) for m in missing}
+    real = has_data & ~np.isin(labels, sorted(named))
+    missing_out = [lab for lab, ok in zip(labels, real, strict=True) if not ok]
+    n_real = int(real.sum())
+    if n_real == 0:
+        raise ParameterError(
+            f"every {choice.period} period from {labels[0]} to {labels[-1]} is "
+            "missing (no usable occurrence): nothing to analyse"
+        )
+    if missing_out:
+        msg = (
+            f"{len(missing_out)} {choice.period} period(s) with no usable data left "
+            f"out as missing, not counted as zero: {', '.join(missing_out)}"
+        )
+        logger.warning(msg)
+        warnings_out.append(msg)
+    if n_real < MIN_PERIODS:
+        msg = (
+            f"only {n_real} {choice.period} periods with data: fewer than "
+            f"{MIN_PERIODS}, so the Mann-Kendall trend has little power"
+        )
+        logger.warning(msg)
+        warnings_out.append(msg)
+    valid = (cell_pos >= 0) & in_range
     n_cells = len(cells)
     flat = cell_pos[valid] * t + period_pos[valid]
     counts = np.bincount(flat, minlength=n_cells * t).reshape(n_cells, t)
@@ -477,7 +569,8 @@ def emerging_hot_spots(
     weights = ring_weights(cells["h3"].tolist(), k=k, study_area=cells["study_area"])
     z = np.full((n_cells, t), np.nan)
     p_used = np.full((n_cells, t), np.nan)
-    for j in tqdm(range(t), desc="Gi* per period", disable=not progress):
+    real_idx = np.flatnonzero(real)
+    for j in tqdm(real_idx, desc="Gi* per period", disable=not progress):
         _, _, _, zj = gi_star_normal(values[:, j], weights, groups=groups)
         pj = p_two_sided(zj)
         z[:, j] = zj
@@ -486,16 +579,19 @@ def emerging_hot_spots(
         significant = p_used < alpha
     hot = significant & (z > 0)
     cold = significant & (z < 0)
-    _, trend_z, trend_p = mann_kendall(np.nan_to_num(z, nan=0.0))
-    category = classify_trends(hot, cold, trend_z, trend_p, alpha=alpha)
+    # trend and categories over the real periods only
+    z_real = z[:, real_idx]
+    _, trend_z, trend_p = mann_kendall(np.nan_to_num(z_real, nan=0.0))
+    category = classify_trends(hot[:, real_idx], cold[:, real_idx], trend_z, trend_p,
+                               alpha=alpha)
 
     out = cells.copy()
     out["count"] = counts.sum(axis=1).astype(np.int64)
     out["harm"] = harm.sum(axis=1)
-    out["n_periods"] = t
+    out["n_periods"] = n_real
     out["hot_periods"] = hot.sum(axis=1).astype(np.int64)
     out["cold_periods"] = cold.sum(axis=1).astype(np.int64)
-    out["final_z"] = z[:, -1]
+    out["final_z"] = z_real[:, -1]
     out["trend_z"] = trend_z
     out["trend_p"] = trend_p
     out["category"] = pd.array(category, dtype="string")
@@ -509,4 +605,5 @@ def emerging_hot_spots(
         cold=cold,
         choice=choice,
         warnings=warnings_out,
+        missing_periods=missing_out,
     )

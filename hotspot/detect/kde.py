@@ -44,7 +44,9 @@ from hotspot.errors import ParameterError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BandwidthChoice",
     "KDEResult",
+    "hotspot_bandwidth_m",
     "kde_exact",
     "kde_surface",
     "kernel_sum_per_m2",
@@ -305,6 +307,144 @@ def silverman_bandwidth_m(
             "single location (or more than half at the mean centre): give bandwidth_m"
         )
     return h
+
+
+#: Neighbour order of the hot-spot bandwidth rule.
+HOTSPOT_NEIGHBOUR_K = 5
+
+
+@dataclass(frozen=True)
+class BandwidthChoice:
+    """A bandwidth for hot-spot maps, with the reason and the Silverman value.
+
+    Attributes
+    ----------
+    bandwidth_m : float
+        The bandwidth to use, metres.
+    rule : str
+        ``"nearest_neighbour"``.
+    reason : str
+        How it was chosen, in words, with the figures.
+    silverman_m : float or None
+        The spatial Silverman value on the same points, for comparison (None
+        when it cannot be computed).
+    warnings : list of str
+        For example, a bandwidth smaller than the cell size.
+    """
+
+    bandwidth_m: float
+    rule: str
+    reason: str
+    silverman_m: float | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def hotspot_bandwidth_m(
+    points_xy: npt.ArrayLike,
+    *,
+    k: int = HOTSPOT_NEIGHBOUR_K,
+    cell_size_m: float | None = None,
+) -> BandwidthChoice:
+    r"""Choose a kernel bandwidth for hot spots: the median k-th neighbour distance.
+
+    Parameters
+    ----------
+    points_xy : array_like, shape (n, 2)
+        Point coordinates in metres (easting, northing), EPSG:27700.
+    k : int, keyword-only
+        Neighbour order (default 5): the bandwidth is the median over points of
+        the distance to their k-th nearest other point.
+    cell_size_m : float, optional, keyword-only
+        Size of the cells the surface is read on; a warning is given when the
+        bandwidth is smaller.
+
+    Returns
+    -------
+    BandwidthChoice
+        The bandwidth, the reason in words, and the spatial Silverman value
+        (:func:`silverman_bandwidth_m`) on the same points.
+
+    Raises
+    ------
+    ParameterError
+        With k + 1 points (or distinct locations) or fewer, or non-finite
+        coordinates.
+
+    Notes
+    -----
+    The Silverman rule measures the spread of all the points, so over a CSP or
+    HIPS it gives kilometres: a county-scale blur. A hot spot is a local
+    concentration, so the bandwidth should follow the spacing of points *within*
+    concentrations: the distance at which a typical occurrence has k others
+    around it (a k-th order nearest-neighbour distance; Williamson et al. 1999;
+    Chainey 2013 discusses bandwidths of a few hundred metres for street
+    crime). The median keeps the isolated rural points from stretching it. When
+    the median is 0 (more than half the points share a spot with k others, as
+    with points snapped to a few locations) the distances are measured between
+    distinct locations instead, and the reason says so.
+
+    Checked by backtest on the embedded police.uk months
+    (``docs/ranking.md``): for robbery and weapons the rule gives about 480-660 m
+    and the best of the fixed bandwidths 300/600/1000 m was 600 m; for all
+    serious violence it gives about 220-300 m and the best fixed one was 300 m.
+
+    References
+    ----------
+    Williamson, D., McLafferty, S., Goldsmith, V., Mollenkopf, J. & McGuire, P.
+    (1999). A better method to smooth crime incident data. *ESRI ArcUser*.
+
+    Chainey, S. (2013). Examining the influence of cell size and bandwidth size
+    on kernel density estimation crime hotspot maps for predicting spatial
+    patterns of crime. *Bulletin of the Geographical Society of Liege* 60, 7-19.
+    """
+    xy = np.asarray(points_xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ParameterError(
+            f"points_xy must be an (n, 2) array of easting, northing; got shape "
+            f"{xy.shape}"
+        )
+    if not np.all(np.isfinite(xy)):
+        raise ParameterError("points_xy must be finite; got NaN or infinite values")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"k must be an integer >= 1, got {k!r}")
+    if len(xy) <= k:
+        raise ParameterError(
+            f"the nearest-neighbour rule with k = {k} needs more than {k} points, "
+            f"got {len(xy)}: give the bandwidth explicitly"
+        )
+    distances, _ = cKDTree(xy).query(xy, k=int(k) + 1)
+    h = float(np.median(distances[:, int(k)]))
+    basis = f"each of {len(xy)} points"
+    if not h > 0.0:
+        # more than half the points share a spot with k others (points snapped
+        # to a few locations): measure between distinct locations instead
+        spots = np.unique(xy, axis=0)
+        if len(spots) <= k:
+            raise ParameterError(
+                f"the median distance to the {k}th nearest point is 0 and there "
+                f"are only {len(spots)} distinct locations: give the bandwidth "
+                "explicitly"
+            )
+        distances, _ = cKDTree(spots).query(spots, k=int(k) + 1)
+        h = float(np.median(distances[:, int(k)]))
+        basis = (f"each of {len(spots)} distinct locations (more than half of the "
+                 f"{len(xy)} points share a location with {k} others)")
+    try:
+        silverman: float | None = silverman_bandwidth_m(xy)
+    except ParameterError:
+        silverman = None
+    reason = (
+        f"hot-spot rule: median distance from {basis} to its {k}th nearest "
+        f"other: {h:.0f} m"
+        + (f" (the spatial Silverman rule would give {silverman:.0f} m, a "
+           "district-scale blur)" if silverman is not None else "")
+    )
+    warnings_: list[str] = []
+    if cell_size_m is not None and h < float(cell_size_m):
+        _warn(warnings_, f"the hot-spot bandwidth {h:.0f} m is smaller than the "
+              f"cell size {float(cell_size_m):g} m: the surface will be patchy")
+    logger.info("bandwidth: %s", reason)
+    return BandwidthChoice(h, "nearest_neighbour", reason, silverman, warnings_)
 
 
 # --------------------------------------------------------------------------------------
