@@ -354,3 +354,47 @@ def evaluation_rows(
     """Return the rows an operation's evaluation counts (precise points only)."""
     return rows_between(occurrences, selector=selector,
                         cell_edge_m=h3_edge_m(EVALUATION_RESOLUTION))
+
+
+def rank_view(
+    occurrences: gpd.GeoDataFrame,
+    view: View,
+    *,
+    fit_to: pd.Timestamp | None = None,
+    sources: tuple[str, ...] = (),
+    settings: Any = None,
+    horizon_months: int = 1,
+) -> Any:
+    """The recommended list of a view: every HIPS cell ranked by what comes next.
+
+    The one ranking every "top" surface shows (the map's top list, patrol plans,
+    exports, briefings, operations made from hot spots):
+    :func:`hotspot.detect.rank.rank_cells` over the study cells of all CSPs of
+    the view's grouping, so each cell has a HIPS rank and a rank in its CSP. It
+    forecasts the view's categories (all serious violence when none) with other
+    police.uk crime as leading indicators, fitted on whole months up to
+    ``fit_to`` (default: the end of the view's last month, or the data's).
+    Flag filters do not narrow the forecast (police.uk rows carry no flags).
+
+    Returns
+    -------
+    hotspot.detect.rank.Ranking
+    """
+    from hotspot.boundaries import load_csps
+    from hotspot.detect.rank import TargetSpec, month_end, rank_cells
+    from hotspot.grid import study_cells
+
+    check_view(view)
+    cells = study_cells(load_csps(grouping=view.settings().grouping),
+                        resolution=view.resolution, scope="csp")
+    if fit_to is None:
+        if view.month_to:
+            fit_to = month_end(view.month_to[:7])
+        else:
+            last = pd.to_datetime(occurrences["occurred_from"]).max()
+            fit_to = pd.Timestamp(last.to_period("M").end_time.normalize())
+    target = TargetSpec(categories=tuple(view.categories), sources=tuple(sources),
+                        include_approximate=view.include_approximate)
+    return rank_cells(occurrences, cells, target=target, fit_to=fit_to,
+                      weight=view.settings().weight, settings=settings,
+                      horizon_months=horizon_months)

@@ -208,3 +208,17 @@ def test_plan_downloads_as_bytes_and_text():
     text = plan_csv_text(plan)
     assert text.splitlines()[0].startswith("rank,h3,csp_name")
     assert CELLS[0] in text.splitlines()[1]
+
+
+def test_pai_takes_areas_summed_in_two_orders() -> None:
+    """The same cells' areas summed apart differ in the last bit: not an error."""
+    import h3
+
+    cells = sorted(h3.grid_disk("89195da49b7ffff", 3))
+    forward = sum(h3.cell_area(c, unit="km^2") for c in cells)
+    backward = sum(h3.cell_area(c, unit="km^2") for c in reversed(cells))
+    small, big = sorted([forward, backward])
+    assert prediction_accuracy_index(5, 10, area_km2=big, total_area_km2=small) \
+        == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at most total_area_km2"):
+        prediction_accuracy_index(5, 10, area_km2=small * 1.01, total_area_km2=small)

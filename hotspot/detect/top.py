@@ -1,21 +1,29 @@
-"""The top hot spots of a view, one row each, with peak times and deprivation.
+"""The top hot spots of a view, one row each: the recommended list, in words.
 
-Computed from an analysis result (:func:`hotspot.detect.analyse.hotspots`); the
-map's table, exports and briefings all take their list from here.
+The order is the predictive ranking's (:func:`hotspot.analysis.rank_view`):
+cells by the occurrences expected next, comparable across CSPs. Each row says
+where it is (:func:`hotspot.context.places.name_cells`), when to go
+(:func:`hotspot.context.peaks.peak_windows_by_cell`, the one peak-time rule),
+why it is ranked there, and the Gi* evidence beside it (the bin, never the
+order). The map's table, exports and briefings take their list from here.
 """
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspot.context import temporal
-from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
-from hotspot.grid import points_to_cells
 
 ALL_CSPS = "all"
+#: Gi* bin → evidence label shown beside a rank.
+EVIDENCE: dict[int, str] = {3: "99% hot spot", 2: "95% hot spot", 1: "90% hot spot",
+                            0: "not significant", -1: "90% cold spot",
+                            -2: "95% cold spot", -3: "99% cold spot"}
+TOP_COLUMNS: tuple[str, ...] = (
+    "rank", "place", "csp", "expected", "count", "harm", "evidence", "peak",
+    "peak_source", "imd_decile", "reason", "h3", "hips_rank",
+)
 
 
 def cells_for_csp(cells: pd.DataFrame, csp: str) -> pd.DataFrame:
@@ -25,86 +33,75 @@ def cells_for_csp(cells: pd.DataFrame, csp: str) -> pd.DataFrame:
     return cells[cells["csp_code"] == csp]
 
 
-def peak_times_by_cell(points: pd.DataFrame, cells: list[str], *,
-                       resolution: int) -> list[str]:
-    """Peak weekday and hour of the rows in each of ``cells``, in one pass.
-
-    Only rows with a time of day count (:func:`hotspot.context.temporal.timed_rows`):
-    month-only rows (police.uk) have no day or hour, and when nothing else is
-    left the answer says so; no hours are ever invented for them. Ties go to
-    the earlier weekday and hour.
-    """
-    point_cells = points_to_cells(points, resolution=resolution).to_numpy(
-        dtype=object, na_value=None)
-    where = {cell: i for i, cell in enumerate(cells)}
-    group = np.array([where.get(c, -1) for c in point_cells], dtype=np.int64)
-    use, day, hour, _ = temporal.timed_rows(points)
-    mine = group[use]
-    keep = mine >= 0
-    counts = np.zeros((len(cells), 7, 24), dtype=np.int64)
-    np.add.at(counts, (mine[keep], day[keep], hour[keep]), 1)
-    out = []
-    for table in counts:
-        used = int(table.sum())
-        if not used:
-            out.append("month-only dates: no day or hour")
-            continue
-        peak_day = temporal.WEEKDAYS[int(np.argmax(table.sum(axis=1)))]
-        peak_hour = int(np.argmax(table.sum(axis=0)))
-        out.append(f"{peak_day}, {peak_hour:02d}:00-{(peak_hour + 1) % 24:02d}:00 "
-                   f"({used} with a time)")
-    return out
-
-
 def top_hotspots(
-    result: DetectResult,
-    points: gpd.GeoDataFrame,
+    ranked: pd.DataFrame,
+    points: pd.DataFrame,
     *,
     csp: str,
+    resolution: int,
     n: int = 10,
     imd: pd.Series | None = None,
+    places: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return the ``n`` strongest hot spots of a CSP (or of HIPS), one row each.
+    """Return the ``n`` top-ranked cells of a CSP (or of HIPS), one row each.
 
     Parameters
     ----------
-    result : DetectResult
-        From :func:`hotspot.detect.analyse.hotspots`.
-    points : geopandas.GeoDataFrame
-        The rows analysed (for peak days and hours).
+    ranked : pandas.DataFrame
+        ``Ranking.cells`` (:func:`hotspot.analysis.rank_view`): ``h3``,
+        ``csp_code``, ``csp_name``, ``rank``, ``csp_rank``, ``score``,
+        ``count``, ``harm``, ``reason``, ``bin``.
+    points : pandas.DataFrame
+        The rows the view's cells count (for names and peak windows).
     csp : str, keyword-only
-        CSP code or ``"all"``.
+        CSP code or ``"all"``: in one CSP the rank is the CSP rank.
+    resolution : int, keyword-only
+        H3 resolution of the cells.
     n : int, keyword-only
         Rows wanted.
     imd : pandas.Series, optional, keyword-only
-        IMD decile per H3 cell (index ``h3``), when the overlay is available.
+        IMD decile per H3 cell (index ``h3``).
+    places : pandas.DataFrame, optional, keyword-only
+        Names already made (:func:`~hotspot.context.places.name_cells`, index
+        ``h3``); made here when None.
 
     Returns
     -------
     pandas.DataFrame
-        ``rank``, ``h3``, ``csp``, ``count``, ``harm``, ``z``, ``peak``,
-        ``imd_decile`` and ``explanation``, strongest first.
+        :data:`TOP_COLUMNS`, best first; ``h3`` only in a secondary column.
     """
-    if result.cells is None:
-        raise ParameterError("result has no cell table")
-    cells = cells_for_csp(result.cells, csp)
-    hot = cells[cells["bin"] > 0].sort_values("z", ascending=False).head(n)
-    columns = ["rank", "h3", "csp", "count", "harm", "z", "peak", "imd_decile",
-               "explanation"]
-    if hot.empty:
-        return pd.DataFrame(columns=columns)
-    resolution = int(result.parameters["resolution"])
-    peaks = peak_times_by_cell(points, list(hot["h3"]), resolution=resolution)
-    decile = (imd.reindex(hot["h3"]).to_numpy() if imd is not None
-              else np.full(len(hot), np.nan))
+    from hotspot.context.peaks import peak_windows_by_cell
+    from hotspot.context.places import name_cells
+
+    missing = {"h3", "csp_code", "rank", "csp_rank", "score"} - set(ranked.columns)
+    if missing:
+        raise ParameterError(f"ranked must have columns {sorted(missing)}")
+    mine = cells_for_csp(ranked, csp)
+    order = "rank" if csp == ALL_CSPS else "csp_rank"
+    top = mine[mine["score"] > 0].sort_values(order).head(n)
+    if top.empty:
+        return pd.DataFrame(columns=list(TOP_COLUMNS))
+    h3s = list(top["h3"])
+    if places is None:
+        places = name_cells(h3s, occurrences=points, resolution=resolution
+                            ).set_index("h3")
+    pool = points if csp == ALL_CSPS else points[points["csp_code"] == csp]
+    peaks = peak_windows_by_cell(points, h3s, resolution=resolution, pool=pool)
+    decile = (imd.reindex(h3s).to_numpy() if imd is not None
+              else np.full(len(top), np.nan))
+    bins = top["bin"].fillna(0).astype(int) if "bin" in top else pd.Series(0)
     return pd.DataFrame({
-        "rank": np.arange(1, len(hot) + 1),
-        "h3": hot["h3"].to_numpy(),
-        "csp": hot["csp_name"].to_numpy(),
-        "count": hot["count"].astype(int).to_numpy(),
-        "harm": hot["harm"].astype(float).round(1).to_numpy(),
-        "z": hot["z"].astype(float).round(2).to_numpy(),
-        "peak": peaks,
+        "rank": top[order].astype(int).to_numpy(),
+        "place": places.reindex(h3s)["place"].fillna("").to_numpy(),
+        "csp": top["csp_name"].to_numpy(),
+        "expected": top["score"].astype(float).round(1).to_numpy(),
+        "count": top["count"].astype(int).to_numpy(),
+        "harm": top["harm"].astype(float).round(1).to_numpy(),
+        "evidence": [EVIDENCE.get(int(b), "") for b in bins],
+        "peak": peaks["text"].to_numpy(),
+        "peak_source": peaks["source"].astype(str).to_numpy(),
         "imd_decile": decile,
-        "explanation": hot["explanation"].to_numpy(),
+        "reason": top["reason"].to_numpy(),
+        "h3": h3s,
+        "hips_rank": top["rank"].astype(int).to_numpy(),
     })

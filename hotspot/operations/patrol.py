@@ -53,7 +53,9 @@ logger = logging.getLogger(__name__)
 
 #: A cell needs this many timed occurrences for its own peak times.
 MIN_TIMED = 8
-RANK_BY: tuple[str, ...] = ("harm", "count")
+RANK_BY: tuple[str, ...] = ("harm", "count", "score")
+#: Relative slack when comparing areas summed in different orders (float sums).
+AREA_RTOL = 1e-9
 PLAN_COLUMNS: tuple[str, ...] = (
     "rank", "h3", "csp_name", "easting", "northing", "longitude", "latitude",
     "count", "harm", "z", "share_count", "share_harm", "timed", "month_only",
@@ -144,8 +146,10 @@ def plan_patrols(
         profiles.
     patrol_hours_per_week : float, keyword-only
         Weekly budget of patrol hours at the hot spots (visit time only).
-    rank_by : {"harm", "count"}, keyword-only
-        Ranking (ties broken by the other, then by z).
+    rank_by : {"harm", "count", "score"}, keyword-only
+        Order of the cells: ``score`` is the predictive ranking's expected count
+        (:func:`hotspot.analysis.rank_view`, the recommended order); ``harm`` and
+        ``count`` the training period's own (ties broken by the other, then z).
     hot_only : bool, keyword-only
         Only Gi* hot cells (``bin > 0``); otherwise every cell with a count.
     csp_code : str, optional, keyword-only
@@ -220,7 +224,7 @@ def plan_patrols(
         raise ParameterError(
             "no hot cell in the CSP or area given: set hot_only=False to rank every "
             "cell with occurrences, or widen the area")
-    other = "count" if rank_by == "harm" else "harm"
+    other = "harm" if rank_by == "count" else "count"
     keys = [rank_by, other] + (["z"] if "z" in candidates.columns else [])
     ranked = candidates.sort_values(keys + ["h3"],
                                     ascending=[False] * len(keys) + [True])
@@ -417,7 +421,9 @@ def prediction_accuracy_index(
         raise ParameterError(
             f"hits and total must satisfy 0 <= hits <= total and total > 0, got "
             f"hits={hits}, total={total}")
-    if not 0 < area_km2 <= total_area_km2:
+    if 0 < area_km2 <= total_area_km2 * (1 + AREA_RTOL):
+        area_km2 = min(area_km2, total_area_km2)  # the same cells summed apart
+    else:
         raise ParameterError(
             f"area_km2 must be above 0 and at most total_area_km2, got "
             f"{area_km2} and {total_area_km2}")
