@@ -114,10 +114,16 @@ def rounding_base(values: npt.ArrayLike) -> int:
 # ----------------------------------------------------------------------------
 
 
-def z_from_p(p: npt.ArrayLike, *, sign: npt.ArrayLike | None = None) -> npt.NDArray[
-        np.float64]:
-    """Two-sided p-values back to z-scores (``sign`` +1/-1/0 per cell; 0: +)."""
-    magnitude = norm.isf(np.clip(np.asarray(p, dtype=float), 1e-300, 1.0) / 2.0)
+def z_from_p(p: npt.ArrayLike, *, sign: npt.ArrayLike | None = None,
+             smallest: float = 0.0) -> npt.NDArray[np.float64]:
+    """Two-sided p-values back to z-scores (``sign`` +1/-1/0 per cell; 0: +).
+
+    p of 0, or below ``smallest`` (written with too few digits to invert),
+    gives NaN, and the solve leaves that cell's equation out.
+    """
+    values = np.asarray(p, dtype=float)
+    usable = (values > 0) & (values >= smallest)
+    magnitude = norm.isf(np.where(usable, np.clip(values, 0, 1), np.nan) / 2.0)
     s = np.ones_like(magnitude) if sign is None else np.sign(np.asarray(sign, float))
     return np.where(s < 0, -magnitude, magnitude)
 
@@ -188,9 +194,15 @@ def gistar_solve(
             continue
         tried += 1
         w = ring_weights(h3_ids[idx].tolist(), k=k)
-        z = z_from_p(stat[idx], sign=signs[idx]) if from_p else stat[idx]
-        solution = _solve_area(w, y, z, unknown=unknown, base=base,
-                               iterate_signs=from_p, fixed_sign=signs[idx] != 0)
+        solution = None
+        # p as written may have too few digits when tiny: retry without those
+        for smallest in ((0.0, 1e-6) if from_p else (0.0,)):
+            z = (z_from_p(stat[idx], sign=signs[idx], smallest=smallest) if from_p
+                 else stat[idx])
+            solution = _solve_area(w, y, z, unknown=unknown, base=base,
+                                   iterate_signs=from_p, fixed_sign=signs[idx] != 0)
+            if solution is not None:
+                break
         if solution is None:
             continue
         values = np.round(solution).astype(int)
@@ -458,7 +470,7 @@ def nodata_disc_attack(
         rows, cols = np.nonzero(labels == lab)
         if rows.size < min_cells:
             continue
-        x, y = transform * (cols.mean() + 0.5, rows.mean() + 0.5)
+        x, y = transform @ (cols.mean() + 0.5, rows.mean() + 0.5)
         found.append((float(x), float(y)))
     return AttackResult("nodata_disc", where, solved=bool(found), locations=found,
                         detail=f"{len(found)} nodata holes inside the data")
@@ -486,7 +498,7 @@ def low_density_attack(
     distinct = np.unique(data[data > 0]).size
     rows, cols = np.nonzero(low)
     found = [(float(x), float(y)) for x, y in
-             (transform * (c + 0.5, r + 0.5) for r, c in zip(rows, cols, strict=True))]
+             (transform @ (c + 0.5, r + 0.5) for r, c in zip(rows, cols, strict=True))]
     return AttackResult(
         "low_density", where, solved=bool(found), locations=found,
         detail=f"{len(found)} local peaks below {min_count} × {peak_one:.3g} per km² "
