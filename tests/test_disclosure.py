@@ -48,9 +48,10 @@ def small_table() -> pd.DataFrame:
 
 def test_apply_rules_suppresses_one_to_four() -> None:
     out, applied = apply_rules(small_table())
-    assert out["count"].tolist()[0] == 0
-    assert np.isnan(out["count"].iloc[1]) and np.isnan(out["count"].iloc[2])
+    assert out["count"].iloc[0] == 0
+    assert pd.isna(out["count"].iloc[1]) and pd.isna(out["count"].iloc[2])
     assert out["count"].tolist()[3:] == [5, 13]
+    assert str(out["count"].dtype) == "Int64"  # counts stay integers
     assert np.isnan(out["harm"].iloc[1]) and out["harm"].iloc[3] == 7.5
     assert applied.suppressed == 2
     assert check_frame(out) == []
@@ -58,7 +59,7 @@ def test_apply_rules_suppresses_one_to_four() -> None:
 
 def test_apply_rules_threshold_is_configurable() -> None:
     out, applied = apply_rules(small_table(), rules=DisclosureRules(min_count=2))
-    assert out["count"].iloc[2] == 4 and np.isnan(out["count"].iloc[1])
+    assert out["count"].iloc[2] == 4 and pd.isna(out["count"].iloc[1])
     assert applied.suppressed == 1
 
 
@@ -124,12 +125,19 @@ def test_density_floor_by_hand() -> None:
     rules = DisclosureRules()
     # 5 * 3 / (pi * 0.3^2) per km² for a 300 m bandwidth
     assert rules.density_floor_per_km2(300.0) == pytest.approx(15 / (np.pi * 0.09))
-    grid = np.array([[0.0, 10.0], [60.0, np.nan]])
-    masked, n = mask_density(grid, bandwidth_m=300.0, rules=rules)
-    assert n == 1 and np.isnan(masked[0, 1]) and masked[1, 0] == 60.0
-    assert masked[0, 0] == 0.0
-    assert len(check_density(grid, bandwidth_m=300.0)) == 1
-    assert check_density(masked, bandwidth_m=300.0) == []
+    floor = rules.density_floor_per_km2(300.0)  # 53.05 per km²
+    grid = np.array([[0.0, 10.0, 60.0], [130.0, np.nan, 53.1], [0.0, 0.0, 0.0]])
+    banded, n = mask_density(grid, bandwidth_m=300.0, rules=rules)
+    # below the floor -> 0 (not nodata); else the floor times 2^k below the value;
+    # the enclosed nodata cell is filled with 0, so no hole marks a place
+    assert n == 1 and banded[0, 1] == 0.0 and banded[0, 0] == 0.0
+    assert banded[0, 2] == pytest.approx(floor)  # 60 -> floor
+    assert banded[1, 0] == pytest.approx(2 * floor)  # 130 -> 2 x floor (106.1)
+    assert banded[1, 2] == pytest.approx(floor)
+    assert banded[1, 1] == 0.0
+    assert {v.rule for v in check_density(grid, bandwidth_m=300.0)} == {
+        "small-counts", "density-bands"}
+    assert check_density(banded, bandwidth_m=300.0) == []
 
 
 def test_rules_validate() -> None:
@@ -154,9 +162,9 @@ EXPECTED_RULE = {"small_count": "small-counts", "points": "no-points",
 def planted_frame(plant: str) -> gpd.GeoDataFrame:
     """Disclosed cells, then one rule broken."""
     cells = disclose(make_bundle()).layers["hotspots"]
-    if plant == "small_count":
+    if plant == "small_count":  # on the hot centre cell, so the KML keeps it
         cells = cells.copy()
-        cells.loc[cells.index[2], "count"] = 3
+        cells.loc[cells.index[0], "count"] = 3
     elif plant == "points":
         cells = make_points().assign(count=7)
     else:

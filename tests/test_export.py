@@ -2,9 +2,9 @@
 
 The fixture is seven H3 cells (resolution 9) in central Southampton: a centre
 cell with 12 occurrences and its ring with 6, 3, 0, 7, 1 and 5, so after
-disclosure control (threshold 5) the 3 and the 1 are suppressed and the others
-shown. A KDE surface of 40 points (30 at the centre, 10 spread) gives a
-density layer.
+disclosure control (threshold 5, the floor's rounding to 5) the 3 and the 1 are
+suppressed and the others shown as 10, 5, 0, 5 and 5. A KDE surface of 40
+points (30 at the centre, 10 spread) gives a density layer.
 """
 
 from __future__ import annotations
@@ -118,25 +118,31 @@ def log_dir(tmp_path: Path) -> Path:
 
 def test_disclose_suppresses_small_cells_and_keeps_input(bundle: ExportBundle) -> None:
     clean = disclose(bundle)
-    counts = clean.layers["hotspots"]["count"].tolist()
-    assert counts[0] == 12
-    assert np.isnan(counts[2]) and np.isnan(counts[5])  # the 3 and the 1
+    cells = clean.layers["hotspots"]
+    counts = cells["count"].tolist()
+    assert counts[0] == 10  # 12, rounded to 5 by the deployment floor
+    assert pd.isna(counts[2]) and pd.isna(counts[5])  # the 3 and the 1
     assert counts[3] == 0  # zero shown
-    assert np.isnan(clean.layers["hotspots"]["harm"].iloc[2])
-    assert "explanation" not in clean.layers["hotspots"].columns
-    assert np.isnan(clean.layers["weekday_hour"]["count"].iloc[1])
+    assert str(cells["count"].dtype) == "Int64"
+    assert pd.isna(cells["harm"].iloc[2])
+    assert "explanation" not in cells.columns
+    # statistics of neighbouring counts are never shipped; bins are
+    assert not {"z", "p", "neighbour_sum"} & set(cells.columns)
+    assert "bin" in cells.columns
+    assert pd.isna(clean.layers["weekday_hour"]["count"].iloc[1])
     # the input is untouched
     assert bundle.layers["hotspots"]["count"].tolist() == [12, *RING_COUNTS]
     applied = clean.metadata.disclosure["applied"]
     assert applied["hotspots"]["suppressed"] == 2
-    assert applied["density"]["masked_cells"] > 0
+    assert applied["density"]["cells_below_floor_set_to_0"] > 0
+    assert applied["hotspots"]["bin_protection"] == "moves"
 
 
 def test_disclose_rounds_to_five(bundle: ExportBundle) -> None:
     clean = disclose(bundle, rules=DisclosureRules(round_to=5))
-    counts = clean.layers["hotspots"]["count"].to_numpy()
-    assert counts[0] == 10 and counts[1] == 5 and counts[4] == 5
-    assert np.isnan(counts[2])
+    counts = clean.layers["hotspots"]["count"]
+    assert counts.iloc[0] == 10 and counts.iloc[1] == 5 and counts.iloc[4] == 5
+    assert pd.isna(counts.iloc[2])
 
 
 def test_contours_start_at_the_disclosure_floor(bundle: ExportBundle) -> None:
@@ -169,7 +175,7 @@ def test_gpkg_layers_content_and_metadata(
     cells = pyogrio.read_dataframe(out, layer="hotspots")
     assert cells.crs.to_epsg() == 27700
     assert len(cells) == 7
-    assert cells["count"].iloc[0] == 12 and np.isnan(cells["count"].iloc[2])
+    assert cells["count"].iloc[0] == 10 and np.isnan(cells["count"].iloc[2])
     assert "explanation" not in cells.columns
     info = pyogrio.read_info(out, layer="hotspots")
     meta = json.loads(info["layer_metadata"]["hotspot"])
@@ -197,7 +203,7 @@ def test_geojson_per_layer(bundle: ExportBundle, tmp_path: Path, log_dir: Path) 
                      "kde_contours.geojson", "wards.geojson"]
     cells = pyogrio.read_dataframe(out / "hotspots.geojson")
     assert cells.crs.to_epsg() == 4326
-    assert sorted(cells["count"].dropna().astype(int)) == [0, 5, 6, 7, 12]
+    assert sorted(cells["count"].dropna().astype(int)) == [0, 5, 5, 5, 10]
     doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
     assert doc["title"].startswith("SYNTHETIC: ")
     assert doc["metadata"]["period"] == "2025-01 to 2025-09"
@@ -216,7 +222,7 @@ def test_csv_with_sidecar(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
     assert side["url"] == "hotspots.csv"
     assert side["dc:title"].startswith("SYNTHETIC: ")
     assert "Royal Mail" in side["dc:description"]
-    assert {"name": "count", "datatype": "number"} in side["tableSchema"]["columns"]
+    assert {"name": "count", "datatype": "integer"} in side["tableSchema"]["columns"]
     week = pd.read_csv(out / "weekday_hour.csv")
     assert week["count"].isna().tolist() == [False, True, False]
 
@@ -232,12 +238,12 @@ def test_kml_opens_in_gdal(
     layers = [str(n) for n, _ in pyogrio.list_layers(out)]
     assert "hotspots" in layers and "csp_outline" in layers
     cells = pyogrio.read_dataframe(out, layer="hotspots", driver=driver)
-    assert len(cells) == 7
+    assert len(cells) == 2  # hot, significant cells only (bins 2 and 1)
     assert cells.crs.to_epsg() == 4326
     if driver == "LIBKML":
         assert "count" in cells.columns
         shown = pd.to_numeric(cells["count"], errors="coerce")
-        assert sorted(shown.dropna().astype(int)) == [0, 5, 6, 7, 12]
+        assert sorted(shown.dropna().astype(int)) == [5, 10]
     assert cells["Name"].iloc[0] == "Hot spot, 95% confidence"
     text = out.read_text(encoding="utf-8")
     assert '<Style id="bin_2">' in text and "<styleUrl>#bin_2</styleUrl>" in text
@@ -308,8 +314,9 @@ def test_export_log_lines(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
     entries = read_export_log(log_dir)
     assert [e["format"] for e in entries] == ["gpkg", "csv"]
     first, second = entries
-    assert first["rules"]["min_count"] == 5 and first["rules"]["round_to"] is None
-    assert second["rules"]["min_count"] == 3 and second["rules"]["round_to"] == 5
+    # the deployment floor (5, rounded to 5) holds whatever is asked for
+    assert first["rules"]["min_count"] == 5 and first["rules"]["round_to"] == 5
+    assert second["rules"]["min_count"] == 5 and second["rules"]["round_to"] == 5
     assert first["applied"]["hotspots"]["suppressed"] == 2
     assert first["parameters"]["resolution"] == 9
     assert first["check"] == "passed" and first["synthetic"] is True

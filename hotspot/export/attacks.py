@@ -250,7 +250,7 @@ def _solve_area(
     x = np.zeros(len(u) + 2)
     residual = np.inf
     tried: set[int] = set()
-    for _ in range(200 if iterate_signs else 1):
+    for _ in range(80 if iterate_signs else 1):
         b = np.where(np.isfinite(z_now), z_now, 0.0) * spread
         top = np.column_stack([sub[:, u].toarray(), -a[rows], -b[rows]])
         bottom = np.concatenate([np.ones(len(u)), [-1.0, 0.0]])[None, :]

@@ -452,7 +452,7 @@ def _pages(bundle: ExportBundle, csp: str | None) -> list[Figure]:
     pages.append(when)
 
     if not has_context(bundle):
-        pages[-1].text(0.06, 0.06, "Deprivation, deliberate fires and operations are "
+        pages[-1].text(0.06, 0.112, "Deprivation, deliberate fires and operations are "
                        "not in this view: add the layers \"deprivation\", \"fires\" "
                        "or \"operations\" to the view to get a third page.",
                        fontsize=8, color="#555555")

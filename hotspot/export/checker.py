@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 #: ``name: 12``, ``name = 12`` or ``<td>name</td><td>12</td>`` in description text.
 _TEXT_PAIR = re.compile(
     r"([A-Za-z_][\w ]{0,40}?)\s*(?::|=|</t[dh]>\s*<t[dh][^>]*>)\s*(-?\d+(?:\.\d+)?)\b")
+#: A column with fewer distinct values is not tried as a Gi* statistic.
+MIN_DISTINCT = 20
 #: A polygon smaller than this share of the finest allowed cell's mean area fails.
 MIN_AREA_SHARE = 0.5
 
@@ -78,7 +80,8 @@ def check_file(path: Path | str, *, rules: DisclosureRules = DEFAULT_RULES) -> l
     rules = at_floor(rules)
     found = read_export(path)
     name = found.path.name
-    out = [Violation("format", name, problem) for problem in found.problems]
+    out = [Violation("sources" if "sources.json" in problem else "format", name,
+                     problem) for problem in found.problems]
     declared = _declared(found)
     for where, meta in found.metadata.items():
         out += check_metadata(meta, rules=rules, name=where)
@@ -259,9 +262,12 @@ def _attack_file(found: ExportFile, *, rules: DisclosureRules,
             suspects = [c for kind in ("statistic", "derived", "context", "class")
                         for c in kinds.get(kind, [])] + [
                 c for c in kinds.get("count", []) if c != count_col]
-            for col in suspects:
-                out += _try_solve(frame, col, count_col, k=int(k), rules=rules,
-                                  where=where)
+            for col in suspects:  # one column that solves is reason enough
+                solved = _try_solve(frame, col, count_col, k=int(k), rules=rules,
+                                    where=where)
+                if solved:
+                    out += solved
+                    break
             for source, bounds in totals:
                 res = attacks.totals_attack(frame, bounds, column=count_col,
                                             min_count=rules.min_count,
@@ -274,8 +280,8 @@ def _attack_file(found: ExportFile, *, rules: DisclosureRules,
 def _try_solve(frame: pd.DataFrame, col: str, count_col: str, *, k: int,
                rules: DisclosureRules, where: str) -> list[Violation]:
     stat = _numeric(frame[col])
-    if np.isfinite(stat).sum() < 3:
-        return []
+    if np.unique(stat[np.isfinite(stat)]).size < MIN_DISTINCT:
+        return []  # coarse values (bins, rounded figures) carry no exact equations
     tries = [False]
     finite = stat[np.isfinite(stat)]
     if finite.size and finite.min() >= 0 and finite.max() <= 1:

@@ -194,8 +194,11 @@ def check_metadata(
                                            f"total {item} is below {rules.min_count}"))
                 elif _norm(key) in banned and item not in (None, "", [], {}) \
                         and not isinstance(item, Mapping):
-                    found.append(Violation("no-free-text", where,
-                                           "identifier or free-text field"))
+                    coord = _norm(key) in COORDINATE_FIELDS
+                    found.append(Violation(
+                        "no-points" if coord else "no-free-text", where,
+                        "coordinates of an occurrence" if coord else
+                        "identifier or free-text field"))
                 walk(item, where)
         elif isinstance(value, list | tuple):
             for i, item in enumerate(value):

@@ -191,8 +191,8 @@ def _read_kml_text(out: ExportFile) -> None:
         elif tag == "Data":
             for child in el:
                 if child.tag.endswith("value") and child.text:
-                    out.metadata[f"kml.Data.{el.get('name', '?')}"] = json_or_text(
-                        child.text)
+                    data = out.metadata.setdefault("kml.ExtendedData", {})
+                    data[el.get("name", "?")] = json_or_text(child.text)
 
 
 def _read_geotiff(out: ExportFile) -> None:
@@ -221,8 +221,8 @@ def _read_geotiff(out: ExportFile) -> None:
             bands.append(data)
         out.raster = Raster(bands=bands, nodata=src.nodata, transform=src.transform,
                             tags=tags, cell_size_m=float(abs(src.transform.a)))
-    for key, value in tags.items():
-        out.metadata[f"{out.path.name}.tags.{key}"] = json_or_text(value)
+    out.metadata[f"{out.path.name}.tags"] = {k: json_or_text(v)
+                                             for k, v in tags.items()}
 
 
 def _read_sources(out: ExportFile) -> None:
