@@ -144,6 +144,18 @@ def read_export(path: Path | str) -> ExportFile:
 def _read_vector(out: ExportFile) -> None:
     import pyogrio
 
+    # reading must leave nothing behind: no NAME.aux.xml beside the file
+    before = pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED")
+    pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
+    try:
+        _read_layers(out)
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": before})
+
+
+def _read_layers(out: ExportFile) -> None:
+    import pyogrio
+
     for layer_name, _kind in pyogrio.list_layers(out.path):
         layer = str(layer_name)
         info = pyogrio.read_info(out.path, layer=layer)
