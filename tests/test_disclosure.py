@@ -372,7 +372,8 @@ def test_coordinates_in_any_guise_are_point_data() -> None:
     assert check_frame(base) == []
 
 
-def test_the_deployment_floor_cannot_be_lowered(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deployment_floor_cannot_be_lowered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from hotspot.export.disclosure import at_floor, deployment_floor
 
     assert deployment_floor() == DisclosureRules(min_count=5, round_to=5,

@@ -416,3 +416,63 @@ def test_cli_reports_a_bad_view(tmp_path: Path,
                        str(tmp_path / "o.gpkg")])
     assert status == 2
     assert "unknown keys ['where']" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------
+# files that open well
+# ----------------------------------------------------------------------------
+
+
+def test_gpkg_opens_styled_with_integer_columns(
+    bundle: ExportBundle, tmp_path: Path, log_dir: Path
+) -> None:
+    from hotspot.layers import BIN_COLOURS, BIN_LABELS
+
+    out = tmp_path / "view.gpkg"
+    export(bundle, fmt="gpkg", out=out, log_dir=log_dir)
+    con = sqlite3.connect(out)
+    styles = {row[0]: row[1:] for row in con.execute(
+        "SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault "
+        "FROM layer_styles")}
+    types = {name: kind for _, name, kind, *_ in
+             con.execute("PRAGMA table_info(hotspots)")}
+    week = {name: kind for _, name, kind, *_ in
+            con.execute("PRAGMA table_info(weekday_hour)")}
+    con.close()
+    assert set(styles) == {"hotspots", "csp_outline", "wards", "kde_contours"}
+    geom, qml, sld, default = styles["hotspots"]
+    assert geom == "geom" and default == 1
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    renderer = root.find("renderer-v2")
+    assert renderer is not None and renderer.get("attr") == "bin"
+    cats = {c.get("value"): c.get("label") for c in renderer.iter("category")}
+    assert cats["3"] == BIN_LABELS[3] and cats[""] == "Withheld (disclosure control)"
+    colours = [o.get("value") for o in root.iter("Option") if o.get("name") == "color"]
+    r, g, b = BIN_COLOURS[3]
+    assert colours[0] == f"{r},{g},{b},255"  # the legend's colour, not a copy
+    assert "#{:02x}{:02x}{:02x}".format(*BIN_COLOURS[-2]) in sld
+    assert "<ogc:PropertyIsEqualTo>" in sld and "<se:PolygonSymbolizer>" in sld
+    assert types["count"] == "INTEGER" and types["bin"] == "INTEGER"
+    assert week["count"] == "INTEGER" and week["hour"] == "INTEGER"
+    # GDAL does not take the style table for a layer
+    assert "layer_styles" not in {str(n) for n, _ in pyogrio.list_layers(out)}
+
+
+def test_geojson_is_rfc7946_with_six_decimals(
+    bundle: ExportBundle, tmp_path: Path, log_dir: Path
+) -> None:
+    out = tmp_path / "gj"
+    export(bundle, fmt="geojson", out=out, log_dir=log_dir)
+    doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
+    assert "crs" not in doc
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    assert all(len(str(v).split(".")[-1]) <= 6 for xy in ring for v in xy)
+    assert -1.5 < ring[0][0] < -1.3 and 50.8 < ring[0][1] < 51.0  # lon, lat
+    assert shapely.Polygon(ring).exterior.is_ccw  # exterior counter-clockwise
+    props = doc["features"][0]["properties"]
+    assert isinstance(props["count"], int) and isinstance(props["bin"], int)
+    text = (out / "hotspots.geojson").read_text(encoding="utf-8")
+    assert not any(len(m) > 6 for m in __import__("re").findall(r"\.(\d+)", text)
+                   if m)

@@ -514,6 +514,10 @@ def apply_rules(
     applied.suppressed = int(hidden.sum())
     applied.rounded = bool(rules.round_to and counts)
     guarded = {_norm(c) for c in protected_classes}
+    for col in kinds.get("class", []):  # bins as integers (empty: withheld)
+        values = _numeric(out[col])
+        if _whole(values) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = pd.array(values, dtype="Float64").astype("Int64")
     loose = [c for c in kinds.get("class", []) if _norm(c) not in guarded]
     if loose and hidden.any():
         near = _with_ring(out, hidden)
