@@ -312,3 +312,71 @@ def test_checker_fails_the_old_files_and_passes_the_new(legacy: Path,
     assert len(files) >= 16
     for path in files:
         assert check_file(path) == [], path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "csv", "kml", "pdf"])
+def test_checker_runs_the_solve_on_a_planted_statistic(
+        legacy: Path, new_exports: Path, tmp_path: Path, fmt: str) -> None:
+    """The legacy z, planted under another name beside today's blanked counts."""
+    import pyogrio
+
+    old = hotspot_tables(legacy, "b")["gpkg"].set_index("h3")
+    source = new_exports / {"gpkg": "iow_b.gpkg", "kml": "iow_b.kml",
+                            "geojson": "iow_b_geojson/hotspots.geojson",
+                            "csv": "iow_b_csv/hotspots.csv",
+                            "pdf": "iow_b.pdf"}[fmt]
+    if fmt == "kml":  # the KML holds hot cells only: plant the whole layer
+        cells = read_export(new_exports / "iow_b.gpkg").layers["hotspots"]
+    else:
+        cells = read_export(source).layers["hotspots"]
+    planted = cells.assign(weight=old.loc[cells["h3"], "z"].to_numpy())
+    out = tmp_path / source.name
+    if fmt == "csv":
+        planted.to_csv(out, index=False)
+    elif fmt == "pdf":
+        side = json.loads(source.with_name(source.name + ".sources.json").read_text())
+        table = planted.drop(columns="geometry", errors="ignore")
+        side["tables"] = {"hotspots": {"columns": list(table.columns),
+                                       "rows": json.loads(table.to_json(
+                                           orient="values"))}}
+        out.write_bytes(b"%PDF-1.4\n")
+        out.with_name(out.name + ".sources.json").write_text(json.dumps(side))
+    else:
+        frame = planted.to_crs(4326) if fmt != "gpkg" else planted
+        pyogrio.write_dataframe(frame, out, layer="hotspots",
+                                driver={"gpkg": "GPKG", "geojson": "GeoJSON",
+                                        "kml": "KML"}[fmt])
+    found = [v for v in check_file(out) if v.rule == "reconstruction"]
+    assert found and "weight" in found[0].where, check_file(out)
+    assert "48 counts recovered" in found[0].detail
+    renamed = tmp_path / f"z_{source.name}"
+    if fmt == "csv":
+        planted.rename(columns={"weight": "z"}).to_csv(renamed, index=False)
+        assert "no-statistics" in {v.rule for v in check_file(renamed)}
+
+
+@pytest.mark.slow
+def test_a_view_file_or_flag_cannot_lower_the_floor(tmp_path: Path) -> None:
+    import pyogrio
+
+    from hotspot.cli import main as cli
+
+    view = _view(tmp_path, "2025-09")
+    doc = json.loads(view.read_text())
+    doc["disclosure"] = {"min_count": 1, "round_to": 0, "max_resolution": 15}
+    view.write_text(json.dumps(doc))
+    out = tmp_path / "weak.gpkg"
+    assert cli.main(["-q", "export", str(view), "--format", "gpkg", "--out", str(out),
+                     "--min-count", "1", "--round-to", "0", "--log-dir",
+                     str(tmp_path / "var")]) == 0
+    cells = pyogrio.read_dataframe(out, layer="hotspots")
+    shown = cells["count"].dropna()
+    assert ((shown == 0) | (shown >= 5)).all() and (shown % 5 == 0).all()
+    assert cells["count"].isna().sum() == 48
+    doc["parameters"]["resolution"] = 11
+    view.write_text(json.dumps(doc))
+    assert cli.main(["-q", "export", str(view), "--format", "gpkg", "--out",
+                     str(tmp_path / "fine.gpkg"), "--log-dir",
+                     str(tmp_path / "var")]) != 0
+    assert not (tmp_path / "fine.gpkg").exists()
