@@ -565,3 +565,16 @@ def test_geotiff_tricks_are_caught(tmp_path: Path, trick: str) -> None:
         expected = "small-counts"
     rules = {v.rule for v in check_file(out)}
     assert expected in rules, rules
+
+
+def test_each_count_is_suppressed_on_its_own() -> None:
+    table = pd.DataFrame({"count": [12, 3, 0], "score": [2.4, 9.0, 0.0],
+                          "rank": [2, 1, 3]})
+    out, applied = apply_rules(table)
+    # a small expected count (score) hides itself, not the row's observed count
+    assert out["count"].iloc[0] == 12 and pd.isna(out["score"].iloc[0])
+    assert pd.isna(out["count"].iloc[1]) and out["score"].iloc[1] == 9
+    # derived values go wherever any count of the row is suppressed
+    assert out["rank"].isna().tolist() == [True, True, False]
+    assert applied.suppressed == 2
+    assert check_frame(out) == []

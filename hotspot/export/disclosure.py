@@ -491,15 +491,15 @@ def apply_rules(
     dropped = kinds.get("forbidden", []) + kinds.get("statistic", [])
     out = frame.drop(columns=dropped)
     applied.dropped_fields = [str(c) for c in dropped]
-    hidden = np.zeros(len(out), dtype=bool)
-    if hide_rows is not None:
-        hidden |= np.asarray(hide_rows, dtype=bool)
+    secondary = (np.asarray(hide_rows, dtype=bool) if hide_rows is not None
+                 else np.zeros(len(out), dtype=bool))
+    hidden = secondary.copy()  # rows with any count suppressed
     counts = kinds.get("count", [])
-    for col in counts:
-        hidden |= _small(_numeric(out[col]), rules.min_count)
-    for col in counts:
+    for col in counts:  # each count on its own: a small score hides no count
         values = _numeric(out[col])
-        values = np.where(hidden & (values != 0), np.nan, values)
+        own = (_small(values, rules.min_count) | secondary) & (values != 0)
+        hidden |= own
+        values = np.where(own, np.nan, values)
         if rules.round_to:
             values = np.round(values / rules.round_to) * rules.round_to
         out[col] = pd.array(np.where(np.isfinite(values), values, np.nan),
