@@ -2,9 +2,9 @@
 
 The fixture is seven H3 cells (resolution 9) in central Southampton: a centre
 cell with 12 occurrences and its ring with 6, 3, 0, 7, 1 and 5, so after
-disclosure control (threshold 5) the 3 and the 1 are suppressed and the others
-shown. A KDE surface of 40 points (30 at the centre, 10 spread) gives a
-density layer.
+disclosure control (threshold 5, the floor's rounding to 5) the 3 and the 1 are
+suppressed and the others shown as 10, 5, 0, 5 and 5. A KDE surface of 40
+points (30 at the centre, 10 spread) gives a density layer.
 """
 
 from __future__ import annotations
@@ -118,25 +118,31 @@ def log_dir(tmp_path: Path) -> Path:
 
 def test_disclose_suppresses_small_cells_and_keeps_input(bundle: ExportBundle) -> None:
     clean = disclose(bundle)
-    counts = clean.layers["hotspots"]["count"].tolist()
-    assert counts[0] == 12
-    assert np.isnan(counts[2]) and np.isnan(counts[5])  # the 3 and the 1
+    cells = clean.layers["hotspots"]
+    counts = cells["count"].tolist()
+    assert counts[0] == 10  # 12, rounded to 5 by the deployment floor
+    assert pd.isna(counts[2]) and pd.isna(counts[5])  # the 3 and the 1
     assert counts[3] == 0  # zero shown
-    assert np.isnan(clean.layers["hotspots"]["harm"].iloc[2])
-    assert "explanation" not in clean.layers["hotspots"].columns
-    assert np.isnan(clean.layers["weekday_hour"]["count"].iloc[1])
+    assert str(cells["count"].dtype) == "Int64"
+    assert pd.isna(cells["harm"].iloc[2])
+    assert "explanation" not in cells.columns
+    # statistics of neighbouring counts are never shipped; bins are
+    assert not {"z", "p", "neighbour_sum"} & set(cells.columns)
+    assert "bin" in cells.columns
+    assert pd.isna(clean.layers["weekday_hour"]["count"].iloc[1])
     # the input is untouched
     assert bundle.layers["hotspots"]["count"].tolist() == [12, *RING_COUNTS]
     applied = clean.metadata.disclosure["applied"]
     assert applied["hotspots"]["suppressed"] == 2
-    assert applied["density"]["masked_cells"] > 0
+    assert applied["density"]["cells_below_floor_set_to_0"] > 0
+    assert applied["hotspots"]["bin_protection"] == "moves"
 
 
 def test_disclose_rounds_to_five(bundle: ExportBundle) -> None:
     clean = disclose(bundle, rules=DisclosureRules(round_to=5))
-    counts = clean.layers["hotspots"]["count"].to_numpy()
-    assert counts[0] == 10 and counts[1] == 5 and counts[4] == 5
-    assert np.isnan(counts[2])
+    counts = clean.layers["hotspots"]["count"]
+    assert counts.iloc[0] == 10 and counts.iloc[1] == 5 and counts.iloc[4] == 5
+    assert pd.isna(counts.iloc[2])
 
 
 def test_contours_start_at_the_disclosure_floor(bundle: ExportBundle) -> None:
@@ -169,7 +175,7 @@ def test_gpkg_layers_content_and_metadata(
     cells = pyogrio.read_dataframe(out, layer="hotspots")
     assert cells.crs.to_epsg() == 27700
     assert len(cells) == 7
-    assert cells["count"].iloc[0] == 12 and np.isnan(cells["count"].iloc[2])
+    assert cells["count"].iloc[0] == 10 and np.isnan(cells["count"].iloc[2])
     assert "explanation" not in cells.columns
     info = pyogrio.read_info(out, layer="hotspots")
     meta = json.loads(info["layer_metadata"]["hotspot"])
@@ -197,7 +203,7 @@ def test_geojson_per_layer(bundle: ExportBundle, tmp_path: Path, log_dir: Path) 
                      "kde_contours.geojson", "wards.geojson"]
     cells = pyogrio.read_dataframe(out / "hotspots.geojson")
     assert cells.crs.to_epsg() == 4326
-    assert sorted(cells["count"].dropna().astype(int)) == [0, 5, 6, 7, 12]
+    assert sorted(cells["count"].dropna().astype(int)) == [0, 5, 5, 5, 10]
     doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
     assert doc["title"].startswith("SYNTHETIC: ")
     assert doc["metadata"]["period"] == "2025-01 to 2025-09"
@@ -216,7 +222,7 @@ def test_csv_with_sidecar(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
     assert side["url"] == "hotspots.csv"
     assert side["dc:title"].startswith("SYNTHETIC: ")
     assert "Royal Mail" in side["dc:description"]
-    assert {"name": "count", "datatype": "number"} in side["tableSchema"]["columns"]
+    assert {"name": "count", "datatype": "integer"} in side["tableSchema"]["columns"]
     week = pd.read_csv(out / "weekday_hour.csv")
     assert week["count"].isna().tolist() == [False, True, False]
 
@@ -232,12 +238,12 @@ def test_kml_opens_in_gdal(
     layers = [str(n) for n, _ in pyogrio.list_layers(out)]
     assert "hotspots" in layers and "csp_outline" in layers
     cells = pyogrio.read_dataframe(out, layer="hotspots", driver=driver)
-    assert len(cells) == 7
+    assert len(cells) == 2  # hot, significant cells only (bins 2 and 1)
     assert cells.crs.to_epsg() == 4326
     if driver == "LIBKML":
         assert "count" in cells.columns
         shown = pd.to_numeric(cells["count"], errors="coerce")
-        assert sorted(shown.dropna().astype(int)) == [0, 5, 6, 7, 12]
+        assert sorted(shown.dropna().astype(int)) == [5, 10]
     assert cells["Name"].iloc[0] == "Hot spot, 95% confidence"
     text = out.read_text(encoding="utf-8")
     assert '<Style id="bin_2">' in text and "<styleUrl>#bin_2</styleUrl>" in text
@@ -308,8 +314,9 @@ def test_export_log_lines(bundle: ExportBundle, tmp_path: Path, log_dir: Path) -
     entries = read_export_log(log_dir)
     assert [e["format"] for e in entries] == ["gpkg", "csv"]
     first, second = entries
-    assert first["rules"]["min_count"] == 5 and first["rules"]["round_to"] is None
-    assert second["rules"]["min_count"] == 3 and second["rules"]["round_to"] == 5
+    # the deployment floor (5, rounded to 5) holds whatever is asked for
+    assert first["rules"]["min_count"] == 5 and first["rules"]["round_to"] == 5
+    assert second["rules"]["min_count"] == 5 and second["rules"]["round_to"] == 5
     assert first["applied"]["hotspots"]["suppressed"] == 2
     assert first["parameters"]["resolution"] == 9
     assert first["check"] == "passed" and first["synthetic"] is True
@@ -410,3 +417,63 @@ def test_cli_reports_a_bad_view(tmp_path: Path,
                        str(tmp_path / "o.gpkg")])
     assert status == 2
     assert "unknown keys ['where']" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------
+# files that open well
+# ----------------------------------------------------------------------------
+
+
+def test_gpkg_opens_styled_with_integer_columns(
+    bundle: ExportBundle, tmp_path: Path, log_dir: Path
+) -> None:
+    from hotspot.layers import BIN_COLOURS, BIN_LABELS
+
+    out = tmp_path / "view.gpkg"
+    export(bundle, fmt="gpkg", out=out, log_dir=log_dir)
+    con = sqlite3.connect(out)
+    styles = {row[0]: row[1:] for row in con.execute(
+        "SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault "
+        "FROM layer_styles")}
+    types = {name: kind for _, name, kind, *_ in
+             con.execute("PRAGMA table_info(hotspots)")}
+    week = {name: kind for _, name, kind, *_ in
+            con.execute("PRAGMA table_info(weekday_hour)")}
+    con.close()
+    assert set(styles) == {"hotspots", "csp_outline", "wards", "kde_contours"}
+    geom, qml, sld, default = styles["hotspots"]
+    assert geom == "geom" and default == 1
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    renderer = root.find("renderer-v2")
+    assert renderer is not None and renderer.get("attr") == "bin"
+    cats = {c.get("value"): c.get("label") for c in renderer.iter("category")}
+    assert cats["3"] == BIN_LABELS[3] and cats[""] == "Withheld (disclosure control)"
+    colours = [o.get("value") for o in root.iter("Option") if o.get("name") == "color"]
+    r, g, b = BIN_COLOURS[3]
+    assert colours[0] == f"{r},{g},{b},255"  # the legend's colour, not a copy
+    assert "#{:02x}{:02x}{:02x}".format(*BIN_COLOURS[-2]) in sld
+    assert "<ogc:PropertyIsEqualTo>" in sld and "<se:PolygonSymbolizer>" in sld
+    assert types["count"] == "INTEGER" and types["bin"] == "INTEGER"
+    assert week["count"] == "INTEGER" and week["hour"] == "INTEGER"
+    # GDAL does not take the style table for a layer
+    assert "layer_styles" not in {str(n) for n, _ in pyogrio.list_layers(out)}
+
+
+def test_geojson_is_rfc7946_with_six_decimals(
+    bundle: ExportBundle, tmp_path: Path, log_dir: Path
+) -> None:
+    out = tmp_path / "gj"
+    export(bundle, fmt="geojson", out=out, log_dir=log_dir)
+    doc = json.loads((out / "hotspots.geojson").read_text(encoding="utf-8"))
+    assert "crs" not in doc
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    assert all(len(str(v).split(".")[-1]) <= 6 for xy in ring for v in xy)
+    assert -1.5 < ring[0][0] < -1.3 and 50.8 < ring[0][1] < 51.0  # lon, lat
+    assert shapely.Polygon(ring).exterior.is_ccw  # exterior counter-clockwise
+    props = doc["features"][0]["properties"]
+    assert isinstance(props["count"], int) and isinstance(props["bin"], int)
+    text = (out / "hotspots.geojson").read_text(encoding="utf-8")
+    assert not any(len(m) > 6 for m in __import__("re").findall(r"\.(\d+)", text)
+                   if m)

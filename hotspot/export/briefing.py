@@ -5,7 +5,8 @@ Drawn with matplotlib (Agg, no pyplot state, no internet) from the layers of an
 
 - **map**: Gi* hot and cold spot cells over the CSP and ward outlines, with a
   legend, scale bar, north arrow, title, period and attribution;
-- **top hot spots**: the strongest hot-spot cells with their counts and z;
+- **top hot spots**: the hot-spot cells by confidence and count (no z: it is
+  never exported);
 - **weekday × hour** chart (timed records only) and the **monthly trend** with
   school holidays marked;
 - **deprivation and fires**: IMD deciles of the CSP's LSOAs and of the
@@ -13,7 +14,9 @@ Drawn with matplotlib (Agg, no pyplot state, no internet) from the layers of an
 - **operations**: the operations in the CSP, when the view names any.
 
 A section whose table is not in the bundle is replaced by a one-line note saying
-why (from ``bundle.notes``), never by invented content. Every table drawn is
+why (from ``bundle.notes``), never by invented content; a page with nothing to
+show (no deprivation, fires or operations in the view) is left out, and page 2
+says which view layers would fill it. Every table drawn is
 written beside the image as ``NAME.sources.json`` so that the disclosure checker
 (:func:`hotspot.export.disclosure.check_file`) can check what the picture shows.
 """
@@ -192,7 +195,7 @@ def _label_top(ax: Axes, bundle: ExportBundle, *, rows: int = 8) -> None:
         return
     where = cells.set_index("h3").geometry.centroid
     for _, r in top.head(rows).iterrows():
-        if r["h3"] in where.index:
+        if r["h3"] in where.index and pd.notna(r.get("rank")):
             point = where.loc[r["h3"]]
             ax.annotate(str(int(r["rank"])), (point.x, point.y), fontsize=6.5,
                         ha="center", va="center", color="white", fontweight="bold",
@@ -244,7 +247,7 @@ def _missing(bundle: ExportBundle, key: str, what: str) -> str:
 
 
 def draw_top_table(ax: Axes, bundle: ExportBundle, *, rows: int = 10) -> None:
-    """Draw the top hot spots table (rank, H3 cell, count, z, confidence)."""
+    """Draw the top hot spots table (rank, ward, H3 cell, count, confidence)."""
     top = bundle.layers.get("top_hotspots")
     ax.set_title("Top hot spots", loc="left", fontsize=11, fontweight="bold")
     if top is None or top.empty:
@@ -255,16 +258,17 @@ def draw_top_table(ax: Axes, bundle: ExportBundle, *, rows: int = 10) -> None:
     body = []
     for _, r in top.head(rows).iterrows():
         count = "<threshold" if pd.isna(r["count"]) else f"{int(r['count'])}"
-        conf = BIN_STYLE.get(int(r["bin"]), ((0, 0, 0), ""))[1].replace(
-            "Hot spot, ", "").replace(" confidence", "")
+        bin_value = int(r["bin"]) if pd.notna(r.get("bin")) else None
+        conf = (BIN_STYLE.get(bin_value, ((0, 0, 0), ""))[1].replace(
+            "Hot spot, ", "").replace(" confidence", "") if bin_value is not None
+            else "withheld")
         ward = str(r["ward"]) if "ward" in r and pd.notna(r["ward"]) else ""
-        body.append([str(int(r["rank"])), ward, str(r["h3"]), count,
-                     f"{r['z']:.2f}", conf])
+        rank = "–" if pd.isna(r.get("rank")) else str(int(r["rank"]))
+        body.append([rank, ward, str(r["h3"]), count, conf])
     table = ax.table(cellText=body,
-                     colLabels=["#", "Ward", "H3 cell", "Count", "Gi* z",
-                                "Confidence"],
+                     colLabels=["#", "Ward", "H3 cell", "Count", "Confidence"],
                      loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.05, 0.3, 0.3, 0.11, 0.1, 0.14])
+                     colWidths=[0.05, 0.33, 0.33, 0.12, 0.17])
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
     table.scale(1, 1.25)
@@ -447,6 +451,12 @@ def _pages(bundle: ExportBundle, csp: str | None) -> list[Figure]:
     _footer(when, bundle, page="2")
     pages.append(when)
 
+    if not has_context(bundle):
+        pages[-1].text(0.06, 0.112, "Deprivation, deliberate fires and operations are "
+                       "not in this view: add the layers \"deprivation\", \"fires\" "
+                       "or \"operations\" to the view to get a third page.",
+                       fontsize=8, color="#555555")
+        return pages
     context = Figure(figsize=A4_LANDSCAPE)
     FigureCanvasAgg(context)
     _header(context, bundle, subtitle="Deprivation, deliberate fires and operations")
@@ -469,6 +479,11 @@ def _pages(bundle: ExportBundle, csp: str | None) -> list[Figure]:
     _footer(context, bundle, page="3")
     pages.append(context)
     return pages
+
+
+def has_context(bundle: ExportBundle) -> bool:
+    """Say whether the bundle has deprivation, fires or operations (page 3)."""
+    return any(name in bundle.layers for name in ("deprivation", "fires", "operations"))
 
 
 def source_tables(bundle: ExportBundle) -> dict[str, dict[str, Any]]:

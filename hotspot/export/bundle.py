@@ -40,7 +40,6 @@ import json
 import logging
 import shutil
 import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,12 +47,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from hotspot import settings
-from hotspot.crs import require_bng, to_wgs84
+from hotspot.crs import require_bng
 from hotspot.detect.kde import KDEResult
 from hotspot.errors import ParameterError
 from hotspot.export.disclosure import (
@@ -63,12 +60,28 @@ from hotspot.export.disclosure import (
     DisclosureError,
     DisclosureRules,
     apply_rules,
+    at_floor,
+    band_density,
     check_file,
     check_frame,
-    count_columns_of,
-    mask_density,
     suppress_metadata,
 )
+from hotspot.export.files import (
+    BIN_STYLE,
+    density_contours,
+    write_csv,
+    write_geojson,
+    write_geotiff,
+    write_gpkg,
+    write_kml,
+)
+
+__all__ = [
+    "ATTRIBUTIONS", "BIN_STYLE", "FORMATS", "LICENCES", "ExportBundle",
+    "ExportMetadata", "ExportRecord", "density_contours", "disclose", "export",
+    "export_download", "log_export", "read_export_log", "write_csv", "write_geojson",
+    "write_geotiff", "write_gpkg", "write_kml",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -93,17 +106,6 @@ FORMATS: tuple[str, ...] = ("gpkg", "geojson", "kml", "tif", "csv", "pdf", "png"
 #: Formats written as a folder of files (one per layer); the others as one file.
 FOLDER_FORMATS: tuple[str, ...] = ("geojson", "csv")
 LOG_FILE = "exports.jsonl"
-#: Gi* bin → (RGB, label); the map's colour-blind-safe RdBu palette.
-BIN_STYLE: dict[int, tuple[tuple[int, int, int], str]] = {
-    3: ((178, 24, 43), "Hot spot, 99% confidence"),
-    2: ((239, 138, 98), "Hot spot, 95% confidence"),
-    1: ((253, 219, 199), "Hot spot, 90% confidence"),
-    0: ((200, 200, 200), "Not significant"),
-    -1: ((209, 229, 240), "Cold spot, 90% confidence"),
-    -2: ((103, 169, 207), "Cold spot, 95% confidence"),
-    -3: ((33, 102, 172), "Cold spot, 99% confidence"),
-}
-_KML_NS = "http://www.opengis.net/kml/2.2"
 
 
 @dataclass(frozen=True)
@@ -231,43 +233,65 @@ def disclose(
     Parameters
     ----------
     bundle : ExportBundle
-        Layers as computed. Not modified.
+        Layers as computed (true counts, z, p, ...). Not modified.
     rules : DisclosureRules, keyword-only
-        The rules.
+        The rules; the deployment floor is applied to them
+        (:func:`hotspot.export.disclosure.at_floor`).
 
     Returns
     -------
     ExportBundle
-        Layers with small counts suppressed (and rounded if asked), forbidden
-        fields dropped; the density surface with cells below the floor set to
-        nodata; the metadata's small totals suppressed and its ``disclosure``
-        entry saying what was done.
+        Statistics (z, p, q, ring sums) and forbidden fields dropped; small
+        counts suppressed with the derived values of their rows, and a
+        secondary cell where a study area needs one; counts and magnitudes
+        rounded; Gi* bins withheld where a second world would change them
+        (:mod:`hotspot.export.protect`); top tables ordered by what is shown;
+        the density surface banded; the metadata's small totals suppressed
+        and its ``disclosure`` entry saying what was done.
 
     Raises
     ------
     DisclosureError
         When a layer cannot be made to comply (points, too fine H3 cells).
     """
+    from hotspot.export.protect import order_by_shown
+
     if not isinstance(bundle, ExportBundle):
         raise ParameterError(
             f"bundle must be an ExportBundle, got {type(bundle).__name__}"
         )
-    layers: dict[str, pd.DataFrame] = {}
+    rules = at_floor(rules)
     changes: dict[str, Any] = {}
+    secondary, bins, guarded = _protect(bundle, rules=rules, changes=changes)
+    layers: dict[str, pd.DataFrame] = {}
     for name, frame in bundle.layers.items():
         if isinstance(frame, gpd.GeoDataFrame):
             require_bng(frame, name=f"layer {name!r}")
-        clean, applied = apply_rules(frame, rules=rules, name=name)
+        source = frame
+        hide = None
+        if "h3" in frame.columns and (secondary or bins):
+            ids = frame["h3"].astype(str)
+            hide = ids.isin(secondary).to_numpy()
+            if "bin" in frame.columns and bins:
+                source = frame.copy()
+                source["bin"] = ids.map(bins).where(ids.isin(list(bins)),
+                                                    frame["bin"]).to_numpy(float)
+        clean, applied = apply_rules(source, rules=rules, name=name, hide_rows=hide,
+                                     protected_classes=guarded.get(name, ()))
+        if "rank" in clean.columns and "h3" in clean.columns and \
+                not isinstance(clean, gpd.GeoDataFrame):
+            clean = order_by_shown(clean)
         layers[name] = clean
-        changes[name] = dataclasses.asdict(applied)
+        changes.setdefault(name, {}).update(dataclasses.asdict(applied))
     density = bundle.density
     if density is not None:
-        masked, n_masked = mask_density(density.values,
+        banded, n_zeroed = band_density(density.values,
                                         bandwidth_m=density.bandwidth_m, rules=rules)
-        density = dataclasses.replace(density, values=masked)
+        density = dataclasses.replace(density, values=banded)
         changes["density"] = {
-            "masked_cells": n_masked,
+            "cells_below_floor_set_to_0": n_zeroed,
             "floor_per_km2": round(rules.density_floor_per_km2(density.bandwidth_m), 4),
+            "banded": "floor times a power of two",
         }
     meta = bundle.metadata
     record = {"rules": rules.to_dict(), "applied": changes}
@@ -281,387 +305,42 @@ def disclose(
                         notes=dict(bundle.notes))
 
 
-# ----------------------------------------------------------------------------
-# contours
-# ----------------------------------------------------------------------------
+#: The layer whose Gi* bins are checked in second worlds.
+GISTAR_LAYER = "hotspots"
 
 
-def density_contours(
-    result: KDEResult,
-    *,
-    levels_per_km2: list[float] | None = None,
-    rules: DisclosureRules = DEFAULT_RULES,
-) -> gpd.GeoDataFrame:
-    """Polygons of the density surface above each level (filled contour bands).
+def _protect(
+    bundle: ExportBundle, *, rules: DisclosureRules, changes: dict[str, Any]
+) -> tuple[set[str], dict[str, float], dict[str, tuple[str, ...]]]:
+    """Secondary suppressions (H3 cells), shipped bins per H3 cell, guarded layers."""
+    from hotspot.export.protect import protect_cells
 
-    Parameters
-    ----------
-    result : KDEResult
-        The surface.
-    levels_per_km2 : list of float, optional, keyword-only
-        Lower bounds of the bands, occurrences per km². By default the
-        disclosure floor and 2, 4 and 8 times it (only levels below the peak).
-        Levels under the floor are dropped.
-    rules : DisclosureRules, keyword-only
-        Gives the floor (:meth:`DisclosureRules.density_floor_per_km2`).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``level_per_km2`` (band's lower bound), ``band_top_per_km2`` (upper
-        bound, NaN for the top band) and polygons in EPSG:27700, one row per
-        connected area of a band, lowest band first.
-    """
-    import rasterio.features
-
-    if not isinstance(result, KDEResult):
-        raise ParameterError(f"result must be a KDEResult, got {type(result).__name__}")
-    floor = rules.density_floor_per_km2(result.bandwidth_m)
-    peak = float(np.nanmax(result.values)) if np.isfinite(result.values).any() else 0.0
-    if levels_per_km2 is None:
-        levels = [floor * f for f in (1, 2, 4, 8) if floor * f < peak]
-    else:
-        levels = sorted(float(v) for v in levels_per_km2 if float(v) >= floor)
-    empty = gpd.GeoDataFrame({"level_per_km2": pd.Series(dtype=float),
-                              "band_top_per_km2": pd.Series(dtype=float)},
-                             geometry=gpd.GeoSeries([], crs=result.crs), crs=result.crs)
-    if not levels:
-        return empty
-    values = np.nan_to_num(result.values.astype(float), nan=-1.0)
-    band = np.digitize(values, levels).astype(np.int32)  # 0 below the first level
-    rows = []
-    for geom, value in rasterio.features.shapes(band, mask=band > 0,
-                                                transform=result.transform):
-        i = int(value) - 1
-        top = levels[i + 1] if i + 1 < len(levels) else float("nan")
-        rows.append((levels[i], top, shapely.geometry.shape(geom)))
-    if not rows:
-        return empty
-    frame = gpd.GeoDataFrame(
-        {"level_per_km2": [r[0] for r in rows],
-         "band_top_per_km2": [r[1] for r in rows]},
-        geometry=[r[2] for r in rows], crs=result.crs,
-    )
-    return frame.sort_values("level_per_km2", kind="stable").reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------
-# writers (no checks: export() checks what they wrote)
-# ----------------------------------------------------------------------------
-
-
-def _pyogrio_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy with nullable dtypes turned into ones every driver writes."""
-    out = frame.copy()
-    for name in out.columns:
-        dtype = out[name].dtype
-        if name == "geometry":
-            continue
-        if isinstance(dtype, pd.StringDtype) or str(dtype) == "category":
-            out[name] = out[name].astype(object).where(out[name].notna(), None)
-        elif str(dtype) in ("Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
-            out[name] = out[name].astype("float64")
-        elif str(dtype) == "boolean":
-            out[name] = out[name].astype(object).where(out[name].notna(), None)
-    return out
-
-
-def _layer_meta(bundle: ExportBundle, name: str, frame: pd.DataFrame) -> dict[str, Any]:
-    meta = bundle.metadata.to_dict()
-    meta["layer"] = name
-    meta["count_columns"] = [str(c) for c in count_columns_of(frame)]
-    if name in bundle.notes:
-        meta["note"] = bundle.notes[name]
-    return meta
-
-
-def write_gpkg(bundle: ExportBundle, path: Path | str) -> list[Path]:
-    """Write every layer of ``bundle`` (and its contours) into one GeoPackage.
-
-    Map layers keep EPSG:27700. Tables without geometry become attribute
-    tables. Returns the file written. The bundle should have been through
-    :func:`disclose`; :func:`export` does both.
-    """
-    import pyogrio
-
-    out = Path(path)
-    if out.exists():
-        out.unlink()
-    meta = bundle.metadata
-    for i, (name, frame) in enumerate(_with_contours(bundle).items()):
-        layer_meta = _layer_meta(bundle, name, frame)
-        options = {
-            "IDENTIFIER": f"{meta.full_title}: {name}",
-            "DESCRIPTION": f"{meta.full_title}. Period {meta.period}. "
-            + " ".join(meta.attributions),
-        }
-        pyogrio.write_dataframe(
-            _pyogrio_ready(frame), out, layer=name, driver="GPKG",
-            append=i > 0,
-            layer_metadata={"hotspot": json.dumps(layer_meta, ensure_ascii=False)},
-            dataset_metadata=(
-                {"hotspot": json.dumps(meta.to_dict(), ensure_ascii=False)}
-                if i == 0 else None
-            ),
-            layer_options=options,
-        )
-    return [out]
-
-
-def _with_contours(bundle: ExportBundle) -> dict[str, pd.DataFrame]:
-    layers = dict(bundle.layers)
-    if bundle.density is not None and "kde_contours" not in layers:
-        layers["kde_contours"] = density_contours(bundle.density,
-                                                  rules=_rules_of(bundle))
-    return layers
-
-
-def write_geojson(bundle: ExportBundle, folder: Path | str) -> list[Path]:
-    """Write one GeoJSON file per map layer (WGS84) into ``folder``.
-
-    Each file is a FeatureCollection with the foreign members ``title`` and
-    ``metadata`` (the export's metadata, layer name and count columns).
-    """
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in _with_contours(bundle).items():
-        if not isinstance(frame, gpd.GeoDataFrame):
-            continue
-        doc = json.loads(to_wgs84(_pyogrio_ready(frame)).to_json(drop_id=True,
-                                                                 na="null"))
-        doc = {"type": "FeatureCollection", "name": name,
-               "title": f"{bundle.metadata.full_title}: {name}",
-               "metadata": _layer_meta(bundle, name, frame),
-               "features": doc["features"]}
-        path = target / f"{name}.geojson"
-        path.write_text(json.dumps(doc, ensure_ascii=False, default=_json_default),
-                        encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return str(value)
-
-
-def write_csv(bundle: ExportBundle, folder: Path | str) -> list[Path]:
-    """Write one CSV per layer (no geometry) with a ``.csv-metadata.json`` sidecar.
-
-    Map layers lose their geometry (cells keep their ``h3`` index, outlines
-    their codes and names).
-    """
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in bundle.layers.items():
-        table = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-        path = target / f"{name}.csv"
-        table.to_csv(path, index=False)
-        sidecar = path.with_name(path.name + CSV_METADATA_SUFFIX)
-        columns = [{"name": str(c), "datatype": _csv_type(table[c])}
-                   for c in table.columns]
-        doc = {
-            "@context": "http://www.w3.org/ns/csvw",
-            "url": path.name,
-            "dc:title": f"{bundle.metadata.full_title}: {name}",
-            "dc:description": bundle.metadata.text(),
-            "dc:license": list(bundle.metadata.licences),
-            "tableSchema": {"columns": columns},
-            "hotspot": _layer_meta(bundle, name, frame),
-        }
-        sidecar.write_text(json.dumps(doc, indent=2, ensure_ascii=False),
-                           encoding="utf-8")
-        written += [path, sidecar]
-    return written
-
-
-def _csv_type(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(values):
-        return "integer"
-    if pd.api.types.is_numeric_dtype(values):
-        return "number"
-    return "string"
-
-
-def write_geotiff(bundle: ExportBundle, path: Path | str) -> list[Path]:
-    """Write the density surface as a GeoTIFF with the export's metadata as tags."""
-    from hotspot.detect.kde import write_geotiff as write_surface
-
-    if bundle.density is None:
-        raise ParameterError(
-            "bundle has no density surface: a GeoTIFF export needs a view with "
-            "the kernel density layer (method 'kde' or layers including 'kde')"
-        )
-    meta = bundle.metadata
-    result = bundle.density
-    tags = {
-        "title": meta.full_title,
-        "period": meta.period,
-        "filters": json.dumps(meta.filters, ensure_ascii=False, default=str),
-        "parameters": json.dumps(meta.parameters, ensure_ascii=False, default=str),
-        "attribution": " ".join(meta.attributions),
-        "licence": "; ".join(meta.licences),
-        "synthetic": str(meta.synthetic),
-        "disclosure": json.dumps(meta.disclosure, ensure_ascii=False, default=str),
-        "created": meta.created,
-    }
-    if meta.synthetic:
-        tags["data_label"] = (
-            f"{SYNTHETIC_LABEL}: generated data, not real police records"
-        )
-    hidden = suppress_metadata({"n_points": result.n_points,
-                                "n_points_outside": result.n_points_outside},
-                               rules=_rules_of(bundle))
-    tags.update({k: str(v) for k, v in hidden.items()})
-    if hidden["n_points"] != result.n_points:
-        tags["weight_total"] = "suppressed"
-        tags["total_mass"] = "suppressed"
-    out = write_surface(result, path, tags=tags)
-    return [Path(out)]
-
-
-def _rules_of(bundle: ExportBundle) -> DisclosureRules:
-    given = bundle.metadata.disclosure.get("rules", {})
-    return DisclosureRules(**{k: v for k, v in given.items()
-                              if k in ("min_count", "round_to", "max_resolution")})
-
-
-def _kml_colour(rgb: tuple[int, int, int], alpha: int) -> str:
-    r, g, b = rgb
-    return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"
-
-
-def _kml_coords(ring: Any) -> str:
-    return " ".join(f"{x:.6f},{y:.6f}" for x, y in np.asarray(ring.coords)[:, :2])
-
-
-def _kml_geometry(parent: ET.Element, geom: Any) -> None:
-    polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
-    host = ET.SubElement(parent, "MultiGeometry") if len(polys) > 1 else parent
-    for poly in polys:
-        el = ET.SubElement(host, "Polygon")
-        outer = ET.SubElement(ET.SubElement(el, "outerBoundaryIs"), "LinearRing")
-        ET.SubElement(outer, "coordinates").text = _kml_coords(poly.exterior)
-        for hole in poly.interiors:
-            inner = ET.SubElement(ET.SubElement(el, "innerBoundaryIs"), "LinearRing")
-            ET.SubElement(inner, "coordinates").text = _kml_coords(hole)
-
-
-def _kml_type(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values):
-        return "bool"
-    if pd.api.types.is_integer_dtype(values):
-        return "int"
-    if pd.api.types.is_numeric_dtype(values):
-        return "double"
-    return "string"
-
-
-def _kml_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if pd.isna(value):
-        return None
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.6g}"
-    return str(value)
-
-
-def write_kml(bundle: ExportBundle, path: Path | str) -> list[Path]:
-    """Write the map layers as KML 2.2 for Google Earth, with styled hexagons.
-
-    Gi* cells are filled by bin (styles ``bin_3`` … ``bin_-3``, the map's
-    palette); outlines are drawn hollow; contours shaded by band. Values are
-    typed ``SchemaData`` per layer; the document carries the title, a readable
-    description (period, filters, sources) and ``ExtendedData`` with the
-    metadata as JSON. Written with :mod:`xml.etree.ElementTree`.
-    """
-    ET.register_namespace("", _KML_NS)
-    meta = bundle.metadata
-    root = ET.Element("kml", xmlns=_KML_NS)
-    doc = ET.SubElement(root, "Document")
-    ET.SubElement(doc, "name").text = meta.full_title
-    ET.SubElement(doc, "description").text = meta.text()
-    ext = ET.SubElement(doc, "ExtendedData")
-    for key, value in meta.to_dict().items():
-        data = ET.SubElement(ext, "Data", name=key)
-        ET.SubElement(data, "value").text = (
-            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        )
-    for b, (rgb, _label) in BIN_STYLE.items():
-        style = ET.SubElement(doc, "Style", id=f"bin_{b}")
-        line = ET.SubElement(style, "LineStyle")
-        ET.SubElement(line, "color").text = _kml_colour((90, 90, 90),
-                                                        0x60 if b == 0 else 0xFF)
-        ET.SubElement(line, "width").text = "0.5"
-        poly = ET.SubElement(style, "PolyStyle")
-        ET.SubElement(poly, "color").text = _kml_colour(rgb, 0xB3)
-        if b == 0:  # not significant: outline only, so the map stays readable
-            ET.SubElement(poly, "fill").text = "0"
-    outline = ET.SubElement(doc, "Style", id="outline")
-    ls = ET.SubElement(outline, "LineStyle")
-    ET.SubElement(ls, "color").text = _kml_colour((40, 40, 40), 0xFF)
-    ET.SubElement(ls, "width").text = "2"
-    ps = ET.SubElement(outline, "PolyStyle")
-    ET.SubElement(ps, "fill").text = "0"
-    contour = ET.SubElement(doc, "Style", id="contour")
-    ET.SubElement(ET.SubElement(contour, "LineStyle"), "color").text = "ff5a1e46"
-    ET.SubElement(ET.SubElement(contour, "PolyStyle"), "color").text = "4d5a1e46"
-    for name, frame in _with_contours(bundle).items():
-        if not isinstance(frame, gpd.GeoDataFrame) or frame.empty:
-            continue
-        wgs = to_wgs84(frame)
-        columns = [c for c in wgs.columns if c != "geometry"]
-        schema = ET.SubElement(doc, "Schema", name=name, id=f"schema_{name}")
-        for col in columns:
-            ET.SubElement(schema, "SimpleField", name=str(col),
-                          type=_kml_type(wgs[col]))
-        folder = ET.SubElement(doc, "Folder")
-        ET.SubElement(folder, "name").text = name
-        for _, row in wgs.iterrows():
-            if row.geometry is None or row.geometry.is_empty:
-                continue
-            mark = ET.SubElement(folder, "Placemark")
-            ET.SubElement(mark, "name").text = _placemark_name(name, row)
-            ET.SubElement(mark, "styleUrl").text = "#" + _style_for(name, row)
-            sdata = ET.SubElement(ET.SubElement(mark, "ExtendedData"), "SchemaData",
-                                  schemaUrl=f"#schema_{name}")
-            for col in columns:
-                text = _kml_text(row[col])
-                if text is not None:
-                    ET.SubElement(sdata, "SimpleData", name=str(col)).text = text
-            _kml_geometry(mark, row.geometry)
-    out = Path(path)
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
-    return [out]
-
-
-def _style_for(layer: str, row: pd.Series) -> str:
-    if "bin" in row and pd.notna(row["bin"]):
-        return f"bin_{int(row['bin'])}"
-    if layer == "kde_contours":
-        return "contour"
-    return "outline"
-
-
-def _placemark_name(layer: str, row: pd.Series) -> str:
-    if "bin" in row and pd.notna(row["bin"]):
-        return BIN_STYLE[int(row["bin"])][1]
-    for col in ("csp_name", "ward22_name", "name"):
-        if col in row and isinstance(row[col], str):
-            return row[col]
-    if "level_per_km2" in row:
-        return f"Density from {row['level_per_km2']:.3g} per km²"
-    return layer
+    cells = bundle.layers.get(GISTAR_LAYER)
+    if cells is None or not {"h3", "count", "bin"} <= set(cells.columns):
+        return set(), {}, {}
+    counts = pd.to_numeric(cells["count"], errors="coerce")
+    if counts.isna().any():  # already suppressed upstream: nothing to recompute from
+        return set(), {}, {}
+    p = bundle.metadata.parameters
+    scope = str(p.get("scope", "csp"))
+    exact = (str(p.get("weight", "count")) == "count"
+             and not int(p.get("permutations", 0) or 0)
+             and (scope == "csp" or "csp_code" not in cells.columns
+                  or cells["csp_code"].nunique() >= 14))
+    area = "csp_code" if scope == "csp" and "csp_code" in cells.columns else None
+    result = protect_cells(cells, min_count=rules.min_count, k=int(p.get("k", 1)),
+                           fdr=bool(p.get("fdr", True)), area_column=area,
+                           exact_bins=exact)
+    ids = cells["h3"].astype(str).to_numpy()
+    changes[GISTAR_LAYER] = {"secondary_suppressed": int(result.secondary.sum()),
+                             "bins_withheld": result.withheld,
+                             "bin_protection": result.method}
+    bins: dict[str, float] = dict(zip(ids.tolist(), result.bins.tolist(),
+                                      strict=True))
+    guarded: dict[str, tuple[str, ...]] = {
+        name: ("bin",) for name, frame in bundle.layers.items()
+        if "h3" in frame.columns and "bin" in frame.columns}
+    return set(ids[result.secondary].tolist()), bins, guarded
 
 
 # ----------------------------------------------------------------------------
@@ -719,6 +398,7 @@ def export(
         When a written file fails the checker: nothing is moved into place.
     """
     check_format(fmt)
+    rules = at_floor(rules)
     target = Path(out)
     parent = target if fmt in FOLDER_FORMATS else target.parent
     if not (parent.is_dir() or (fmt in FOLDER_FORMATS and target.parent.is_dir())):
