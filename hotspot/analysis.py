@@ -356,6 +356,11 @@ def evaluation_rows(
                         cell_edge_m=h3_edge_m(EVALUATION_RESOLUTION))
 
 
+#: Finest resolution ranked over all of HIPS at once (43,016 cells at 9; finer
+#: views rank their own CSP's cells, and an all-HIPS view ranks at this one).
+RANK_HIPS_MAX_RESOLUTION = 9
+
+
 def rank_view(
     occurrences: gpd.GeoDataFrame,
     view: View,
@@ -365,7 +370,7 @@ def rank_view(
     settings: Any = None,
     horizon_months: int = 1,
 ) -> Any:
-    """The recommended list of a view: every HIPS cell ranked by what comes next.
+    """Rank every HIPS cell by what comes next: the recommended list of a view.
 
     The one ranking every "top" surface shows (the map's top list, patrol plans,
     exports, briefings, operations made from hot spots):
@@ -375,6 +380,8 @@ def rank_view(
     police.uk crime as leading indicators, fitted on whole months up to
     ``fit_to`` (default: the end of the view's last month, or the data's).
     Flag filters do not narrow the forecast (police.uk rows carry no flags).
+    Views finer than :data:`RANK_HIPS_MAX_RESOLUTION` rank their own CSP's
+    cells (an all-HIPS view at resolution 10 ranks at 9).
 
     Returns
     -------
@@ -385,8 +392,12 @@ def rank_view(
     from hotspot.grid import study_cells
 
     check_view(view)
-    cells = study_cells(load_csps(grouping=view.settings().grouping),
-                        resolution=view.resolution, scope="csp")
+    csps = load_csps(grouping=view.settings().grouping)
+    if view.resolution > RANK_HIPS_MAX_RESOLUTION and view.csp != ALL_CSPS:
+        csps = csps[csps["csp_code"] == view.csp]
+    resolution = (min(view.resolution, RANK_HIPS_MAX_RESOLUTION)
+                  if view.csp == ALL_CSPS else view.resolution)
+    cells = study_cells(csps, resolution=resolution, scope="csp")
     if fit_to is None:
         if view.month_to:
             fit_to = month_end(view.month_to[:7])
@@ -398,3 +409,46 @@ def rank_view(
     return rank_cells(occurrences, cells, target=target, fit_to=fit_to,
                       weight=view.settings().weight, settings=settings,
                       horizon_months=horizon_months)
+
+
+def plan_cells(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    csp_code: str,
+    start: date | None = None,
+    end: date | None = None,
+    grouping: str = "district",
+    resolution: int = 9,
+    selector: Callable[[Selection], Selected] | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return what a patrol plan starts from: the CSP's ranked cells and rows.
+
+    Cells come from the predictive ranking fitted on the days up to ``end`` (the
+    recommended order, :func:`rank_view`), with their Gi* bin as evidence; the
+    rows are the serious violence of ``[start, end]`` that cells count (for the
+    visit windows).
+    """
+    view = View(csp=csp_code, month_from=_day(start), month_to=_day(end),
+                grouping=grouping, resolution=resolution)
+    fit_to = None if end is None else pd.Timestamp(end)
+    ranked = rank_view(occurrences, view.with_(csp=ALL_CSPS, month_from=None),
+                       fit_to=fit_to)
+    cells = ranked.cells[ranked.cells["csp_code"] == csp_code]
+    rows = rows_between(occurrences, start=start, end=end, selector=selector,
+                        cell_edge_m=h3_edge_m(resolution))
+    return cells, rows
+
+
+def count_ranking(cells: gpd.GeoDataFrame, *, why: str) -> gpd.GeoDataFrame:
+    """Rank cells by their own count, for when no forecast can be fitted.
+
+    The naive baseline of the backtests (earlier counts), laid out like
+    ``Ranking.cells`` so every top surface can show it; ``reason`` says why.
+    """
+    out = cells.copy()
+    out["score"] = out["count"].astype(float)
+    out = out.sort_values(["score", "h3"], ascending=[False, True])
+    out["rank"] = range(1, len(out) + 1)
+    out["csp_rank"] = out.groupby("csp_code").cumcount() + 1
+    out["reason"] = [f"{int(c)} in the months shown ({why})" for c in out["count"]]
+    return out

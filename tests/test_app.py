@@ -156,56 +156,6 @@ def test_bad_query_values_are_ignored_and_reported(
         assert view == DEFAULT_VIEW
 
 
-def test_peak_times_by_cell_on_a_hand_example() -> None:
-    import geopandas as gpd
-
-    from hotspot.detect.top import peak_times_by_cell
-    from hotspot.grid import cell_centres_bng
-
-    a, b, c = "89195da49b7ffff", "89195da49a3ffff", "89195da4993ffff"
-    xs, ys = cell_centres_bng([a, a, a, a, b, b])
-    rows = gpd.GeoDataFrame({
-        "occurred_from": pd.to_datetime(
-            ["2025-03-03 10:15", "2025-03-10 10:50", "2025-03-04 23:05",
-             "2025-03-01 00:00", "2025-03-01 00:00", "2025-03-05 02:00"]),
-        "date_precision": ["minute", "minute", "minute", "month", "month", "day"],
-    }, geometry=gpd.points_from_xy(xs, ys), crs="EPSG:27700")
-    got = peak_times_by_cell(rows, [a, b, c], resolution=9)
-    # a: Mondays 10:xx twice, a Tuesday 23:05, one month-only row left out
-    assert got[0] == "Mon, 10:00-11:00 (3 with a time)"
-    assert got[1] == "month-only dates: no day or hour"  # month and day only
-    assert got[2] == "month-only dates: no day or hour"  # no rows at all
-
-
-@needs_store
-def test_peak_times_by_cell_match_the_weekday_hour_table() -> None:
-    from hotspot.app import cache as app_cache
-    from hotspot.context.temporal import weekday_hour
-    from hotspot.detect.top import peak_times_by_cell
-    from hotspot.errors import ParameterError
-    from hotspot.grid import points_to_cells
-
-    pts = app_cache.points(str(DEFAULT_STORE))
-    cells = points_to_cells(pts, resolution=9)
-    top = [str(c) for c in cells.value_counts().index[:25]]
-    got = peak_times_by_cell(pts, top, resolution=9)
-    timed = 0
-    for cell, text in zip(top, got, strict=True):
-        rows = pts[(cells == cell).fillna(False).to_numpy()]
-        try:
-            table = weekday_hour(rows).table
-        except ParameterError:
-            assert text == "month-only dates: no day or hour"
-            continue
-        inner = table.drop(index="Total", columns="Total")
-        day, hour = inner.sum(axis=1).idxmax(), int(inner.sum(axis=0).idxmax())
-        used = int(table.loc["Total", "Total"])
-        assert text == (f"{day}, {hour:02d}:00-{(hour + 1) % 24:02d}:00 "
-                        f"({used} with a time)")
-        timed += 1
-    assert timed > 5
-
-
 @pytest.mark.parametrize("key", list(PANELS), ids=list(PANELS))
 def test_panel_round_trips_through_the_query(key: str) -> None:
     label = PANELS[key]

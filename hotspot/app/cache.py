@@ -29,7 +29,6 @@ from hotspot.boundaries import load_csps, load_hips_outline, load_wards
 from hotspot.detect import analyse as core
 from hotspot.detect.gistar import ring_weights
 from hotspot.detect.result import DetectResult
-from hotspot.detect.top import cells_for_csp
 from hotspot.detect.top import top_hotspots as top_table
 from hotspot.errors import HotspotError
 from hotspot.geocode.precision import h3_edge_m
@@ -362,18 +361,47 @@ def colocation(store_dir: str, fire_path: str, grouping: str,
     return hot, summary_table
 
 
-@st.cache_data(show_spinner=False, max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
+def ranking_key(view: View) -> View:
+    """Return the part of a view the ranking depends on (not flags, scope, CSP)."""
+    from hotspot.analysis import RANK_HIPS_MAX_RESOLUTION
+
+    fine = view.resolution > RANK_HIPS_MAX_RESOLUTION
+    return View(categories=view.categories, month_to=view.month_to,
+                resolution=view.resolution, weight=view.weight,
+                grouping=view.grouping, include_approximate=view.include_approximate,
+                csp=view.csp if fine else ALL_CSPS)
+
+
+@st.cache_resource(show_spinner="Ranking cells by what is expected next…",
+                   max_entries=APP_CACHE_ENTRIES)
+def ranking(store_dir: str, key: View) -> Any:
+    """Return the recommended list (:func:`~hotspot.analysis.rank_view`)."""
+    from hotspot.analysis import rank_view
+
+    return rank_view(occurrences(store_dir), key)
+
+
+@st.cache_data(show_spinner="Naming the top hot spots…",
+               max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
-    """Rank the view's strongest hot spots, with peak times and IMD deciles."""
-    result = gistar(store_dir, grouping, view)
+    """Return the top-ranked cells: place, expected count, peak window, evidence."""
     rows = counted_rows(store_dir, view)
-    if result.cells is None:
-        raise RuntimeError("the Gi* result has no cell table")
-    shown = cells_for_csp(result.cells, view.csp)
-    hot = shown[shown["bin"] > 0].nlargest(10, "z")
-    imd = None
     try:
-        imd = cell_deciles(tuple(hot["h3"]), view.imd)
+        cells = ranking(store_dir, ranking_key(view.with_(grouping=grouping))).cells
+    except HotspotError as exc:
+        from hotspot.analysis import count_ranking
+
+        drawn = gistar(store_dir, grouping, view).cells
+        cells = count_ranking(drawn, why=f"no forecast: {str(exc).split(':')[0]}")
+    from hotspot.analysis import RANK_HIPS_MAX_RESOLUTION
+
+    resolution = (min(view.resolution, RANK_HIPS_MAX_RESOLUTION)
+                  if view.csp == ALL_CSPS else view.resolution)
+    top = top_table(cells, rows, csp=view.csp, resolution=resolution)
+    if top.empty:
+        return top
+    try:
+        top["imd_decile"] = cell_deciles(tuple(top["h3"]), view.imd).to_numpy()
     except HotspotError as exc:
         logger.warning("no IMD deciles for hot spots: %s", exc)
-    return top_table(result, rows, csp=view.csp, imd=imd)
+    return top

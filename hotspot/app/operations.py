@@ -129,7 +129,7 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
     area's hot cells; the operation's own period is the test period of the PAI.
     ``version`` is part of the cache key only (an edit makes a new plan).
     """
-    from hotspot.analysis import rows_between, training_hotspots
+    from hotspot.analysis import plan_cells, rows_between
     from hotspot.geocode.precision import h3_edge_m
 
     del version  # cache key only
@@ -140,21 +140,22 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
         return app_cache.selected(store_dir, selection)
 
     occ = app_cache.occurrences(store_dir)
-    analysis = training_hotspots(occ, csp_code=op.csp_code, start=None,
-                                 end=op.period_start - timedelta(days=1),
-                                 grouping=grouping, resolution=PLAN_RESOLUTION,
-                                 selector=selector)
-    hot, train = analysis.view_cells(), analysis.counted.rows
+    hot, train = plan_cells(occ, csp_code=op.csp_code, start=None,
+                            end=op.period_start - timedelta(days=1),
+                            grouping=grouping, resolution=PLAN_RESOLUTION,
+                            selector=selector)
     test = rows_between(occ, start=op.period_start, end=op.period_end,
                         selector=selector, cell_edge_m=h3_edge_m(PLAN_RESOLUTION))
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=hours_per_week, area=op.area,
+        rank_by="score", hot_only=False,
         minutes_per_visit=minutes_per_visit, test_occurrences=test,
         test_label=f"{op.period_start} to {op.period_end}",
         title=f"{op.name}: patrol plan")
     when = pd.to_datetime(train["occurred_from"])
-    note = (f"Hot spots: Gi* (FDR) on serious violence, {when.min():%d %b %Y} to "
-            f"{when.max():%d %b %Y}; cells of {csp['csp_name'].iloc[0]}.")
+    note = (f"Cells ranked by the serious violence expected next (fitted on "
+            f"{when.min():%d %b %Y} to {when.max():%d %b %Y}); cells of "
+            f"{csp['csp_name'].iloc[0]}.")
     wards = load_wards()
     wards = wards[wards["lad_code"].isin(str(csp["lad_code"].iloc[0]).split(","))]
     return PlanOutput(plan=plan, outline=op.area,

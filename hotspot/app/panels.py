@@ -36,18 +36,30 @@ LICENCES = (
 
 
 def top_hotspots(table: pd.DataFrame, *, area_name: str) -> None:
-    """Ranked hot spots with a "zoom to" button each."""
+    """Show the recommended list: places, expected counts, when to go, why."""
     st.subheader(f"Top hot spots: {area_name}")
     if table.empty:
-        st.info("No significant hot spot in this view. Widen the months or "
-                "categories, or lower the resolution.")
+        st.info("No cell is expected to see an occurrence in this view. Widen the "
+                "months or categories.")
         return
-    shown = table.drop(columns=["explanation"]).rename(columns={
-        "rank": "Rank", "h3": "Cell", "csp": "CSP", "count": "Count",
-        "harm": "Harm", "z": "z", "peak": "Peak day and hour",
-        "imd_decile": "IMD decile",
+    shown = table[["rank", "place", "csp", "expected", "count", "evidence", "peak",
+                   "imd_decile", "hips_rank", "h3"]].rename(columns={
+        "rank": "Rank", "place": "Place", "csp": "CSP",
+        "expected": "Expected next month", "count": "Count (months used)",
+        "evidence": "Gi* evidence", "peak": "When to go", "imd_decile": "IMD decile",
+        "hips_rank": "HIPS rank", "h3": "Cell id",
     })
     st.dataframe(shown, hide_index=True, width="stretch")
+    sources = sorted(set(table["peak_source"]) - {"", "nan", "None"})
+    st.caption("Ranked by the occurrences expected next month (a forecast from "
+               "earlier months, with other police.uk crime at the same places as "
+               "leading indicators; docs/ranking.md), not by Gi* significance, which "
+               "is shown as evidence. " + (f"Times from: {'; '.join(sources)}."
+                                           if sources else ""))
+    with st.expander("Why each place is ranked"):
+        for rank, place, reason in zip(table["rank"], table["place"],
+                                       table["reason"], strict=True):
+            st.markdown(f"**#{rank} {place}**: {reason}")
     st.caption("Zoom to a hot spot (the map centres on it and shows its "
                "explanation):")
     cols = st.columns(min(len(table), 5))
@@ -64,7 +76,7 @@ def focus_details(explanation: str | None, peak: str | None, cell: str) -> None:
     if explanation:
         st.write(explanation)
     if peak:
-        st.write(f"Peak day and hour: {peak}")
+        st.write(f"When to go: {peak}")
     st.button("Back to the whole area", key="zoom_reset", on_click=set_focus,
               args=(None,))
 

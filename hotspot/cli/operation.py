@@ -112,7 +112,9 @@ def add_parser(subparsers: Any) -> None:
     q.add_argument("--csp", default=None, help="plan for a CSP instead")
     q.add_argument("--hours", type=float, required=True,
                    help="patrol hours a week at the hot spots")
-    q.add_argument("--rank-by", choices=("harm", "count"), default="harm")
+    q.add_argument("--rank-by", choices=("score", "harm", "count"), default="score",
+                   help="score: the predictive ranking's expected count (default); "
+                   "harm or count: the training period's Gi* hot cells by their own")
     q.add_argument("--minutes", type=int, default=15, help="minutes per visit")
     q.add_argument("--pdf", type=Path, default=None)
     q.add_argument("--csv", type=Path, default=None)
@@ -339,12 +341,16 @@ def _run_plan(args: argparse.Namespace) -> int:
         raise ParameterError("plan needs an OPERATION_ID or --csp")
     test_from = _day(args.test_from, name="--test-from") or test_from
     test_to = _day(args.test_to, name="--test-to") or test_to
-    hot, train = _hot_cells(occ, csp, start=_day(args.train_from, name="--train-from"),
+    from hotspot.analysis import plan_cells
+
+    hot, train = plan_cells(occ, csp_code=str(csp["csp_code"].iloc[0]),
+                            start=_day(args.train_from, name="--train-from"),
                             end=_day(args.train_to, name="--train-to")
                             or default_train_to, resolution=args.resolution)
     test = _between(occ, test_from, test_to) if test_from else None
     plan = plan_patrols(
         hot, train, patrol_hours_per_week=args.hours, rank_by=args.rank_by,
+        hot_only=args.rank_by != "score",
         area=area, minutes_per_visit=args.minutes, test_occurrences=test,
         test_label=f"{test_from} to {test_to}" if test_from else "later period",
         title=title)

@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from hotspot.errors import ParameterError
+from hotspot.errors import HotspotError, ParameterError
 from hotspot.export.bundle import ExportBundle, ExportMetadata
 from hotspot.export.disclosure import DisclosureRules
 from hotspot.view import ALL_CSPS
@@ -114,7 +114,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
         _operations(layers, notes, operations=operations, csp_code=csp_code)
     if "tables" in sections:
         _tables(layers, notes, cells=mine, points=in_area, view=view,
-                wards=load_wards())
+                wards=load_wards(), counted=analysis.counted.rows, occurrences=occ)
     place = "HIPS" if wanted == ALL_CSPS else str(chosen["csp_name"].iloc[0])
     what = ", ".join(c.replace("_", " ") for c in view.categories) or \
         "serious violence"
@@ -208,23 +208,54 @@ def _operations(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
                                      "schools) are not exported: areas only")
 
 
-def _tables(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
-            cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, view: Any,
-            wards: gpd.GeoDataFrame) -> None:
-    from hotspot.context.temporal import monthly_trend, weekday_hour
+def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
+               wards: gpd.GeoDataFrame, occurrences: gpd.GeoDataFrame
+               ) -> pd.DataFrame:
+    """Return the recommended list for partners: rank, place, ward, counts, bin.
 
-    hot = cells[cells["bin"] > 0].sort_values("z", ascending=False).head(TOP_N)
-    centres = gpd.GeoDataFrame(geometry=hot.geometry.centroid, crs=hot.crs)
+    From the predictive ranking (:func:`hotspot.analysis.rank_view`), the same
+    order as the map's top list. The "why" sentence and the peak window hold
+    counts of single cells, so they stay out of partner files.
+    """
+    from hotspot.analysis import count_ranking, rank_view
+    from hotspot.detect.top import top_hotspots
+
+    try:
+        ranked = rank_view(occurrences, view).cells
+    except HotspotError as exc:
+        ranked = count_ranking(cells, why=f"no forecast: {str(exc).split(':')[0]}")
+    top = top_hotspots(ranked, points, csp=view.csp,
+                       resolution=view.resolution, n=TOP_N)
+    shown = cells.set_index("h3")
+    centres = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_xy(
+        *_centres(list(top["h3"])), crs=cells.crs), crs=cells.crs)
     in_ward = gpd.sjoin(centres, wards[["ward22_name", "geometry"]], how="left",
                         predicate="within")
-    ward = in_ward[~in_ward.index.duplicated()]["ward22_name"].reindex(hot.index)
-    layers["top_hotspots"] = pd.DataFrame({
-        "rank": range(1, len(hot) + 1), "h3": hot["h3"].to_numpy(),
-        "csp_name": hot["csp_name"].to_numpy(), "ward": ward.to_numpy(),
-        "count": hot["count"].to_numpy(),
-        "harm": hot["harm"].to_numpy(), "z": hot["z"].round(2).to_numpy(),
-        "bin": hot["bin"].to_numpy(),
+    ward = in_ward[~in_ward.index.duplicated()]["ward22_name"].reindex(
+        centres.index)
+    return pd.DataFrame({
+        "rank": top["rank"].to_numpy(), "h3": top["h3"].to_numpy(),
+        "place": top["place"].to_numpy(), "csp_name": top["csp"].to_numpy(),
+        "ward": ward.to_numpy(), "expected": top["expected"].to_numpy(),
+        "count": top["count"].to_numpy(), "harm": top["harm"].to_numpy(),
+        "bin": shown["bin"].reindex(top["h3"]).fillna(0).astype(int).to_numpy(),
     })
+
+
+def _centres(h3s: list[str]) -> tuple[Any, Any]:
+    from hotspot.grid import cell_centres_bng
+
+    return cell_centres_bng(h3s)
+
+
+def _tables(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
+            cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, view: Any,
+            wards: gpd.GeoDataFrame, counted: gpd.GeoDataFrame,
+            occurrences: gpd.GeoDataFrame) -> None:
+    from hotspot.context.temporal import monthly_trend, weekday_hour
+
+    layers["top_hotspots"] = _top_table(cells, counted, view=view, wards=wards,
+                                        occurrences=occurrences)
     if len(points):
         months = None
         if view.month_from and view.month_to:
