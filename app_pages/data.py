@@ -33,7 +33,17 @@ def load_tables(store_dir: str) -> dict[str, pd.DataFrame]:
         "geocoding": overview.geocoding_by_method(occurrences),
         "rejects": overview.rejects_by_reason(rejects),
         "rejects_raw": rejects,
+        "precision": _precision(occurrences),
     }
+
+
+def _precision(occurrences: pd.DataFrame) -> pd.DataFrame:
+    """Rows per location precision, and whether hot-spot cells (res. 9) use them."""
+    from hotspot.geocode import h3_edge_m, precision_summary
+
+    if "geocode_precision" not in occurrences.columns:
+        return pd.DataFrame({"note": ["this store records no location precision"]})
+    return precision_summary(occurrences, cell_edge_m=h3_edge_m(9))
 
 
 def upload_section(access: Access) -> None:
@@ -162,6 +172,11 @@ def main() -> None:
         st.dataframe(tables["by_category"], width="stretch", hide_index=True)
         st.subheader("Geocoding by method")
         st.dataframe(tables["geocoding"], width="stretch")
+    st.subheader("Location precision, and what the hot-spot cells use")
+    st.caption("An analysis on H3 cells (resolution 9, about 193 m edge) uses a "
+               "point only when it is known to within the cell's edge; a town or "
+               "district centroid never. The rest count in their CSP's totals.")
+    st.dataframe(tables["precision"], width="stretch", hide_index=True)
     st.subheader("Data-quality checks")
     findings = app_access.findings_for(summary["quality"]["findings"], access)
     if findings:

@@ -9,6 +9,7 @@ and returns an :class:`Analysis` whose warnings and notes reach every surface.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -356,6 +357,12 @@ def evaluation_rows(
                         cell_edge_m=h3_edge_m(EVALUATION_RESOLUTION))
 
 
+#: Rankings already fitted in this process, keyed by the occurrence table (by
+#: identity, held weakly: a new or changed table is a new key) and the view's
+#: ranking settings; the map, an export and a plan of one view fit once.
+_RANKINGS: dict[tuple[Any, ...], tuple[weakref.ref[Any], Any]] = {}
+_RANKINGS_KEPT = 8
+
 #: Finest resolution ranked over all of HIPS at once (43,016 cells at 9; finer
 #: views rank their own CSP's cells, and an all-HIPS view ranks at this one).
 RANK_HIPS_MAX_RESOLUTION = 9
@@ -406,9 +413,19 @@ def rank_view(
             fit_to = pd.Timestamp(last.to_period("M").end_time.normalize())
     target = TargetSpec(categories=tuple(view.categories), sources=tuple(sources),
                         include_approximate=view.include_approximate)
-    return rank_cells(occurrences, cells, target=target, fit_to=fit_to,
-                      weight=view.settings().weight, settings=settings,
-                      horizon_months=horizon_months)
+    key = (id(occurrences), len(occurrences), target, pd.Timestamp(fit_to),
+           view.settings().weight, resolution, tuple(sorted(csps["csp_code"])),
+           repr(settings), horizon_months)
+    known = _RANKINGS.get(key)
+    if known is not None and known[0]() is occurrences:
+        return known[1]
+    ranking = rank_cells(occurrences, cells, target=target, fit_to=fit_to,
+                         weight=view.settings().weight, settings=settings,
+                         horizon_months=horizon_months)
+    _RANKINGS[key] = (weakref.ref(occurrences), ranking)
+    while len(_RANKINGS) > _RANKINGS_KEPT:
+        _RANKINGS.pop(next(iter(_RANKINGS)))
+    return ranking
 
 
 def plan_cells(

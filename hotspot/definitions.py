@@ -15,6 +15,11 @@ files. This module reads and validates those files and classifies occurrences:
 approximate match is a superset of the definition (police.uk "Violence and sexual
 offences" holds common assault and every sexual offence too), so it is kept with
 its nearest category but never counted as serious violence.
+
+Why this module is long: the serious-violence definition is data, and this module
+is its one reader: loading and checking every clause of the TOML with errors
+that name the file and key, the offence and harm tables, and classification;
+split, the checks would drift from the loader.
 """
 
 from __future__ import annotations

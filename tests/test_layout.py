@@ -165,3 +165,22 @@ def test_every_app_cache_is_bounded() -> None:
                 if not {"max_entries", "ttl"} <= keys:
                     unbounded.append(f"{path.name}:{node.name}")
     assert unbounded == []
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hotspot import settings
+    from hotspot.cli import detect, main
+
+    def broken(args: object) -> int:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(settings, "APP_DATA_DIR", tmp_path)
+    monkeypatch.setattr(detect, "run", broken)
+    status = main.main(["detect", str(tmp_path), "--out", str(tmp_path / "x.gpkg")])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert "Traceback" not in err and "unexpected error (KeyError" in err
+    logged = list((tmp_path / "errors").glob("hotspot-detect-*.txt"))
+    assert logged and "KeyError" in logged[0].read_text(encoding="utf-8")

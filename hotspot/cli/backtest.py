@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hotspot.cli.rank import add_common_arguments, load_inputs, parse_date
 from hotspot.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ def _required(value: pd.Timestamp | None, *, name: str) -> pd.Timestamp:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hotspot backtest``; return the exit status (0 on success)."""
+    import pandas as pd
+
     from hotspot.detect.backtest import backtest
 
     if args.out is not None:

@@ -25,6 +25,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hotspot import __version__
 from hotspot.cli import (
@@ -115,7 +116,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s", exc)
         print(f"hotspot {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user
+        reference = _log_unexpected(args.command, exc)
+        print(f"hotspot {args.command}: unexpected error ({type(exc).__name__}: "
+              f"{str(exc)[:300]}); details are in {reference}", file=sys.stderr)
+        return 3
     return status
+
+
+def _log_unexpected(command: str, exc: BaseException) -> str:
+    """Write an unexpected error's traceback to a file; return where it is."""
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    from hotspot import settings
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    folder = settings.APP_DATA_DIR / "errors"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"hotspot-{command}-{stamp}.txt"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    logger.debug("unexpected error logged to %s", path)
+    return str(path)
 
 
 if __name__ == "__main__":

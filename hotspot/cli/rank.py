@@ -27,16 +27,16 @@ in a GeoPackage (``.gpkg``) or no geometry in ``.csv``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hotspot.errors import ParameterError
+
+if TYPE_CHECKING:  # imported by the verbs when they run: `--help` stays fast
+    import geopandas as gpd
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +114,16 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def find_csps(csps: gpd.GeoDataFrame, wanted: list[str] | None) -> gpd.GeoDataFrame:
-    """Return the CSPs named by ``--csp`` through the project's one CSP lookup.
+    """Return the CSPs named by ``--csp`` (the project's one CSP lookup)."""
+    from hotspot.boundaries import find_csps as lookup
 
-    That lookup is ``hotspot.boundaries.find_csps`` once the selection code has
-    moved there, ``hotspot.cli.detect.select_csps`` before.
-    """
-    module = importlib.import_module("hotspot.boundaries")
-    lookup = getattr(module, "find_csps", None)
-    if lookup is None:
-        lookup = importlib.import_module("hotspot.cli.detect").select_csps
-    found: gpd.GeoDataFrame = lookup(csps, wanted)
-    return found
+    return lookup(csps, wanted, name="--csp")
 
 
 def parse_date(text: str | None, *, name: str) -> pd.Timestamp | None:
     """Parse a ``YYYY-MM-DD`` argument into a Timestamp (None stays None)."""
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -168,6 +163,8 @@ def load_inputs(
 
 def default_fit_to(occurrences: pd.DataFrame) -> pd.Timestamp:
     """End of the last month holding an occurrence."""
+    import pandas as pd
+
     last = pd.to_datetime(occurrences["occurred_from"]).max()
     if pd.isna(last):
         raise ParameterError("the store has no dated occurrence")
@@ -178,6 +175,7 @@ def write_table(
     frame: gpd.GeoDataFrame, path: Path, *, layer: str, metadata: dict[str, Any]
 ) -> None:
     """Write a cell table as GeoPackage (with metadata) or CSV (no geometry)."""
+    import pandas as pd
     import pyogrio
 
     if path.exists():

@@ -48,6 +48,10 @@ Mann, H. B. (1945). Nonparametric tests against trend. *Econometrica* 13, 245-25
 Kendall, M. G. (1975). *Rank Correlation Methods*, 4th ed. London: Griffin.
 
 Getis & Ord (1992); Ord & Getis (1995); Benjamini & Hochberg (1995).
+
+Why this module is long: one method, emerging hot spots (Gi* per period,
+Mann-Kendall per cell, the category rules and missing periods), kept whole so
+the category rules sit beside the statistics they read.
 """
 
 from __future__ import annotations

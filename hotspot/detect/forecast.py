@@ -6,6 +6,10 @@ fitted), :func:`build_panel` (counts per cell and whole month, per source, with
 months that have no clean data marked missing), :func:`features` (rates per
 month with data before a forecast origin) and :func:`fit_weights` (non-negative
 Poisson regression with the identity link, by projected Newton steps).
+
+Why this module is long: the ranking's model in one place: the target, the
+monthly panel with its missing months, the features and the non-negative
+Poisson fit.
 """
 
 from __future__ import annotations

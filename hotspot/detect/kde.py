@@ -13,6 +13,11 @@ Conventions
 * Rasters are north-up: row 0 is the northern edge, ``transform @ (col, row)`` is the
   north-west corner of a cell and cell centres sit at half-cell offsets. The grid is
   aligned to multiples of ``cell_size_m`` so surfaces of the same cell size line up.
+
+Why this module is long: one method, quartic kernel density, with everything it needs
+to be checked against its exact reference: the bandwidth rules, linear binning
+and FFT, the exact sum, edge correction, sampling onto cells and the GeoTIFF;
+the parts share the private raster-grid helpers at the bottom.
 """
 
 from __future__ import annotations

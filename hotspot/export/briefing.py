@@ -194,10 +194,10 @@ def _label_top(ax: Axes, bundle: ExportBundle, *, rows: int = 8) -> None:
     if top is None or top.empty or not isinstance(cells, gpd.GeoDataFrame):
         return
     where = cells.set_index("h3").geometry.centroid
-    for _, r in top.head(rows).iterrows():
-        if r["h3"] in where.index and pd.notna(r.get("rank")):
+    for number, (_, r) in enumerate(top.head(rows).iterrows(), start=1):
+        if r["h3"] in where.index:
             point = where.loc[r["h3"]]
-            ax.annotate(str(int(r["rank"])), (point.x, point.y), fontsize=6.5,
+            ax.annotate(str(number), (point.x, point.y), fontsize=6.5,
                         ha="center", va="center", color="white", fontweight="bold",
                         zorder=6)
 
@@ -256,19 +256,19 @@ def draw_top_table(ax: Axes, bundle: ExportBundle, *, rows: int = 10) -> None:
         return
     ax.axis("off")
     body = []
-    for _, r in top.head(rows).iterrows():
-        count = "<threshold" if pd.isna(r["count"]) else f"{int(r['count'])}"
+    for number, (_, r) in enumerate(top.head(rows).iterrows(), start=1):
         bin_value = int(r["bin"]) if pd.notna(r.get("bin")) else None
         conf = (BIN_STYLE.get(bin_value, ((0, 0, 0), ""))[1].replace(
             "Hot spot, ", "").replace(" confidence", "") if bin_value is not None
             else "withheld")
         ward = str(r["ward"]) if "ward" in r and pd.notna(r["ward"]) else ""
-        rank = "–" if pd.isna(r.get("rank")) else str(int(r["rank"]))
-        body.append([rank, ward, str(r["h3"]), count, conf])
+        place = str(r.get("place") or r["h3"])
+        body.append([str(number), place[:48], ward, conf])
     table = ax.table(cellText=body,
-                     colLabels=["#", "Ward", "H3 cell", "Count", "Confidence"],
+                     colLabels=["#", "Place (ranked by what is expected next)",
+                                "Ward", "Gi* evidence"],
                      loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.05, 0.33, 0.33, 0.12, 0.17])
+                     colWidths=[0.05, 0.55, 0.22, 0.18])
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
     table.scale(1, 1.25)

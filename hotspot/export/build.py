@@ -211,7 +211,7 @@ def _operations(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,
 def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
                wards: gpd.GeoDataFrame, occurrences: gpd.GeoDataFrame
                ) -> pd.DataFrame:
-    """Return the recommended list for partners: rank, place, ward, counts, bin.
+    """Return the recommended list for partners: places in ranked order, with bins.
 
     From the predictive ranking (:func:`hotspot.analysis.rank_view`), the same
     order as the map's top list. The "why" sentence and the peak window hold
@@ -233,11 +233,11 @@ def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
                         predicate="within")
     ward = in_ward[~in_ward.index.duplicated()]["ward22_name"].reindex(
         centres.index)
+    # rows in ranked order: the order is the recommendation; counts behind a
+    # single cell's rank (and the rank itself, derived from them) stay out
     return pd.DataFrame({
-        "rank": top["rank"].to_numpy(), "h3": top["h3"].to_numpy(),
-        "place": top["place"].to_numpy(), "csp_name": top["csp"].to_numpy(),
-        "ward": ward.to_numpy(), "expected": top["expected"].to_numpy(),
-        "count": top["count"].to_numpy(), "harm": top["harm"].to_numpy(),
+        "h3": top["h3"].to_numpy(), "place": top["place"].to_numpy(),
+        "csp_name": top["csp"].to_numpy(), "ward": ward.to_numpy(),
         "bin": shown["bin"].reindex(top["h3"]).fillna(0).astype(int).to_numpy(),
     })
 

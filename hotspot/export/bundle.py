@@ -53,6 +53,7 @@ from hotspot import settings
 from hotspot.crs import require_bng
 from hotspot.detect.kde import KDEResult
 from hotspot.errors import ParameterError
+from hotspot.export.checks import check_frame
 from hotspot.export.disclosure import (
     CSV_METADATA_SUFFIX,
     DEFAULT_RULES,
@@ -63,7 +64,6 @@ from hotspot.export.disclosure import (
     at_floor,
     band_density,
     check_file,
-    check_frame,
     suppress_metadata,
 )
 from hotspot.export.files import (

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from hotspot.export import attacks
+from hotspot.export.checks import check_density, check_frame, check_metadata
 from hotspot.export.disclosure import (
     DEFAULT_RULES,
     METADATA_COUNT_KEYS,
@@ -38,9 +39,6 @@ from hotspot.export.disclosure import (
     _numeric,
     _small,
     at_floor,
-    check_density,
-    check_frame,
-    check_metadata,
     columns_by_kind,
 )
 from hotspot.export.reading import ExportFile, read_export

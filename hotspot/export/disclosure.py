@@ -30,6 +30,10 @@ environment variables ``HOTSPOT_DISCLOSURE_MIN_COUNT`` (default 5),
 Point layers are never allowed. :func:`at_floor` strengthens any requested
 rules (a view file's ``[disclosure]``, ``--min-count``, the app) to the floor;
 :func:`hotspot.export.bundle.export` and the checker always use it.
+
+Why this module is long: the disclosure rules in one place: the floor, the
+classification of every column by what it holds, and applying the rules to a
+bundle; the attacks, the checker and the protection are in their own modules.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CSV_METADATA_SUFFIX", "SOURCES_SUFFIX", "DisclosureError", "DisclosureRules",
-    "Violation", "apply_rules", "at_floor", "check_density", "check_file",
-    "check_frame", "check_metadata", "check_pair", "classify_column",
+    "Violation", "apply_rules", "at_floor", "check_file",
+    "check_pair", "classify_column",
     "deployment_floor", "mask_density", "require_clean", "suppress_metadata",
 ]
 
@@ -656,10 +660,3 @@ def require_clean(path: Path | str, *, rules: DisclosureRules = DEFAULT_RULES) -
     if found:
         raise DisclosureError(path, found)
 
-
-# the table checks live in hotspot.export.checks (imported here for callers)
-from hotspot.export.checks import (  # noqa: E402
-    check_density,
-    check_frame,
-    check_metadata,
-)
