@@ -212,7 +212,12 @@ def _precision_step(occ: pd.DataFrame, edge_m: float, keep: np.ndarray,
         notes.append("this store records no location precision (written before "
                      "precision classes): its points are used as given")
         return
-    fine = precise_enough(occ, cell_edge_m=edge_m).to_numpy()
+    unknown = occ["geocode_precision"].isna().to_numpy()
+    fine = precise_enough(occ, cell_edge_m=edge_m).to_numpy() | unknown
+    if int((keep & unknown).sum()):
+        notes.append(f"{int((keep & unknown).sum()):,} rows record no location "
+                     "precision (written before precision classes): their points "
+                     "are used as given")
     coarse = int((keep & ~fine).sum())
     step("too_coarse_for_cells", fine)
     filters["precision"] = f"points within {edge_m:.0f} m (the cell's edge)"

@@ -154,8 +154,12 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+#: The store as it was when the legacy exports were made (tests/data/README).
+LEGACY_STORE = Path(__file__).resolve().parent / "data" / "legacy_store_iow"
+
+
 def _view(folder: Path, to: str) -> Path:
-    from hotspot.ingest.store import DEFAULT_STORE
+    DEFAULT_STORE = LEGACY_STORE  # the store the legacy exports were made from
 
     if not (DEFAULT_STORE / "occurrences.parquet").is_file():
         pytest.skip("embedded default store not built")
@@ -170,7 +174,8 @@ def _view(folder: Path, to: str) -> Path:
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    from hotspot.cli.export import build_bundle, load_view
+    from hotspot.export.build import build_bundle
+    from hotspot.view_file import load_view
 
     folder = tmp_path_factory.mktemp("views")
     return {period: build_bundle(load_view(_view(folder, to)))
@@ -373,7 +378,12 @@ def test_a_view_file_or_flag_cannot_lower_the_floor(tmp_path: Path) -> None:
     cells = pyogrio.read_dataframe(out, layer="hotspots")
     shown = cells["count"].dropna()
     assert ((shown == 0) | (shown >= 5)).all() and (shown % 5 == 0).all()
-    assert cells["count"].isna().sum() == 48
+    from hotspot.export.build import build_bundle
+    from hotspot.view_file import load_view
+
+    true = build_bundle(load_view(view)).layers["hotspots"]["count"]
+    small = int(((true > 0) & (true < 5)).sum())
+    assert small > 0 and cells["count"].isna().sum() >= small
     doc["parameters"]["resolution"] = 11
     view.write_text(json.dumps(doc))
     assert cli.main(["-q", "export", str(view), "--format", "gpkg", "--out",

@@ -20,15 +20,13 @@ import pytest
 from hotspot.crs import BNG
 from hotspot.detect.kde import write_geotiff
 from hotspot.export.bundle import ExportBundle, disclose, export, write_kml
+from hotspot.export.checks import check_density, check_frame, check_metadata
 from hotspot.export.disclosure import (
     SOURCES_SUFFIX,
     DisclosureError,
     DisclosureRules,
     apply_rules,
-    check_density,
     check_file,
-    check_frame,
-    check_metadata,
     mask_density,
     require_clean,
     suppress_metadata,

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import (
+from tests.test_browser import (  # noqa: F401 - browser is a fixture
     CHROMIUM,
-    CHROMIUM_ARGS,
     IMG_DIR,
     ROOT,
+    browser,
     free_port,
     start_app,
     stop_app,
@@ -115,16 +115,6 @@ def signed_app(provider: str, tmp_path_factory: pytest.TempPathFactory
         stop_app(proc)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                      args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def sidebar_text(page: Any) -> str:
     return str(page.locator("[data-testid='stSidebar']").inner_text())
 
@@ -135,7 +125,7 @@ def points_toggle_enabled(page: Any) -> bool:
 
 
 def test_sign_in_as_analyst_then_out_as_partner(
-        signed_app: tuple[str, Path], browser: Any) -> None:
+        signed_app: tuple[str, Path], browser: Any) -> None:  # noqa: F811
     url, folder = signed_app
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     page.goto(f"{url}/?csp={SOUTHAMPTON}", wait_until="networkidle")

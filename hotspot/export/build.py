@@ -10,6 +10,7 @@ app's Export page both call it. Disclosure control is applied afterwards, by
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -127,7 +128,13 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
                           bandwidth_reason=surface.bandwidth_reason,
                           cell_size_m=surface.cell_size_m)
     if warnings:
-        parameters["warnings"] = warnings
+        # a warning quoting a number could quote a small count: partners get
+        # the warnings without numbers, and are told the rest exist
+        plain = [w for w in warnings if not re.search(r"\d", w)]
+        if len(plain) < len(warnings):
+            plain.append("more warnings quote numbers: they are in the analyst's "
+                         "log, not in partner files")
+        parameters["warnings"] = plain
     if view.flags:
         # the rule, not the counts: a count of left-out rows could be small
         parameters["unknown_flags"] = (
