@@ -16,6 +16,7 @@ from hotspot.app import panels as app_panels
 from hotspot.app.controls import Keys
 from hotspot.detect.top import cells_for_csp
 from hotspot.errors import HotspotError
+from hotspot.layers import streets as street_layers
 from hotspot.operations import ACTIVITY_KINDS
 from hotspot.selection import months_of
 from hotspot.view import ALL_CSPS, to_query
@@ -111,17 +112,27 @@ inputs = layers.MapInputs(
     arson=arson, arson_months=arson_months or "",
     operations=operations, activities=activities,
 )
-deck = layers.build_deck(
-    layers.map_layers(inputs, layers=view.layers,
-                      csp=None if view.csp == ALL_CSPS else view.csp,
-                      focus=view.focus, zoom=float(view_state.zoom or 0),
-                      base=app_cache.base_layers(GROUPING, str(app_cache.PLACES_FILE),
-                                                 view.csp, view.layers)),
-    view_state=view_state, basemap=view.basemap,
-)
+drawn = layers.map_layers(inputs, layers=view.layers,
+                          csp=None if view.csp == ALL_CSPS else view.csp,
+                          focus=view.focus, zoom=float(view_state.zoom or 0),
+                          base=app_cache.base_layers(GROUPING,
+                                                     str(app_cache.PLACES_FILE),
+                                                     view.csp, view.layers))
+street_note = None
+if focus_cell is not None:
+    try:
+        tables = app_cache.street_tables()
+        drawn += street_layers.near_layers(tables, x=centre.x, y=centre.y)
+        street_note = street_layers.streets_note(
+            [str(focus_cell["csp_code"].iloc[0])])
+    except HotspotError as exc:
+        street_note = f"Street names unavailable: {exc}"
+deck = layers.build_deck(drawn, view_state=view_state, basemap=view.basemap)
 map_col, legend_col = st.columns([4, 1])
 with map_col:
     st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
+    if street_note:
+        st.caption(street_note)
 with legend_col:
     sections: list[tuple[str, list[layers.LegendEntry]]] = []
     if "gistar" in view.layers:

@@ -733,3 +733,19 @@ def test_old_uploads_are_cleaned_up(tmp_path: Path) -> None:
 def test_the_template_is_an_upload_choice(app_data: Path) -> None:
     at = data_page()
     assert any("template" in o for o in at.radio(key="up_kind").options)
+
+
+@needs_store
+def test_zoomed_to_a_hot_spot_the_map_names_its_streets() -> None:
+    from tests.test_sign_in import busiest_hot_cell
+
+    cell = busiest_hot_cell()
+    at = run_app({"csp": SOUTHAMPTON, "focus": cell})
+    ids = layer_ids(at)
+    assert "street-labels" in ids
+    texts = next(layer for layer in deck(at)["layers"]
+                 if layer["id"] == "street-labels")["data"]
+    assert any("Street" in str(t) or "Road" in str(t) for t in texts)
+    assert any("labels only" in c.value for c in at.caption)
+    away = run_app({"csp": SOUTHAMPTON})
+    assert "street-labels" not in layer_ids(away)

@@ -14,7 +14,7 @@ import shapely
 from hotspot.crs import bng_to_lonlat, lonlat_to_bng
 from hotspot.errors import ParameterError
 from hotspot.layers import CompactDeck
-from hotspot.layers_streets import (
+from hotspot.layers.streets import (
     ROADS_LAD,
     STREETS_DIR,
     labels_in,

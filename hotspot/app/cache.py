@@ -81,6 +81,14 @@ def base_layers(grouping: str, places_path: str, csp: str,
                               csp=None if csp == ALL_CSPS else csp)
 
 
+@st.cache_resource(show_spinner=False)
+def street_tables() -> Any:
+    """Street labels, Isle of Wight roads and places of interest (read-only)."""
+    from hotspot.layers.streets import load_street_tables
+
+    return load_street_tables()
+
+
 @st.cache_resource
 def places(path: str) -> pd.DataFrame:
     """Load the GeoNames place table for labels."""

@@ -35,7 +35,7 @@ from hotspot.crs import BNG
 from hotspot.errors import ParameterError
 from hotspot.export.bundle import ATTRIBUTIONS, SYNTHETIC_LABEL
 from hotspot.grid import cell_polygons
-from hotspot.layers_streets import ATTRIBUTION, StreetTables, load_street_tables
+from hotspot.layers.streets import ATTRIBUTION, StreetTables, load_street_tables
 from hotspot.operations.model import DEFAULT_VISIT_MINUTES
 from hotspot.render.streetmap import draw_base, draw_labels, fit_bounds
 

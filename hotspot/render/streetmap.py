@@ -16,7 +16,7 @@ import shapely
 from matplotlib.axes import Axes
 
 from hotspot.export.briefing import draw_north_arrow, draw_scale_bar
-from hotspot.layers_streets import ROAD_RGB, StreetTables, labels_in, roads_in
+from hotspot.layers.streets import ROAD_RGB, StreetTables, labels_in, roads_in
 
 Bounds = tuple[float, float, float, float]
 LAND = "#f2efe9"
