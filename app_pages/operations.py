@@ -26,7 +26,7 @@ from hotspot.operations import (
     validate_operation,
 )
 from hotspot.operations.evaluate import MEASURES
-from hotspot.operations.patrol import plan_tables
+from hotspot.operations.patrol import coming_month, plan_tables
 from hotspot.render.patrol_plan import plan_csv_text
 from hotspot.textsafe import safe_csv
 from hotspot.view import DEFAULT_VIEW
@@ -179,8 +179,9 @@ def draw_create() -> None:
                             format_func=lambda w: ward_names[w], key=OpKeys.NEW_WARDS)
     name = st.text_input("Name", key=OpKeys.NEW_NAME)
     c1, c2, c3 = st.columns(3)
-    start = c1.date_input("First day", value=date(2025, 6, 1), key=OpKeys.NEW_START)
-    end = c2.date_input("Last day", value=date(2025, 7, 31), key=OpKeys.NEW_END)
+    first, last = coming_month(date.today())
+    start = c1.date_input("First day", value=first, key=OpKeys.NEW_START)
+    end = c2.date_input("Last day", value=last, key=OpKeys.NEW_END)
     top_n = c3.number_input("Hot cells", min_value=1, max_value=25, value=5,
                             key=OpKeys.NEW_TOP)
     st.caption("Patrol zones are the top hot cells (Gi* bin > 0, ranked by harm) "

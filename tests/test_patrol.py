@@ -222,3 +222,22 @@ def test_pai_takes_areas_summed_in_two_orders() -> None:
         == pytest.approx(0.5)
     with pytest.raises(ValueError, match="at most total_area_km2"):
         prediction_accuracy_index(5, 10, area_km2=small * 1.01, total_area_km2=small)
+
+
+def test_coming_month_by_hand() -> None:
+    from datetime import date
+
+    from hotspot.operations.patrol import coming_month
+
+    assert coming_month(date(2026, 12, 2)) == (date(2027, 1, 1), date(2027, 1, 31))
+    assert coming_month(date(2025, 1, 31)) == (date(2025, 2, 1), date(2025, 2, 28))
+    assert coming_month(date(2024, 1, 15)) == (date(2024, 2, 1), date(2024, 2, 29))
+
+
+def test_a_test_period_without_data_is_said_in_words() -> None:
+    import math
+
+    from hotspot.operations.patrol import _pai_text
+
+    assert _pai_text(math.nan, "no data for June yet") == "no data for June yet"
+    assert _pai_text(2.345, "unused") == "2.3"

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import geopandas as gpd
@@ -463,13 +463,21 @@ def coverage_table(plan: PatrolPlan) -> pd.DataFrame:
         ("share of occurrences", f"{100 * cov['share_count']:.1f}% "
                                  f"({cov['count']} of {cov['pool_count']})"),
         ("share of harm", f"{100 * cov['share_harm']:.1f}%"),
-        ("PAI, period analysed", f"{cov['pai']:.1f}"),
+        ("PAI, period analysed", _pai_text(cov["pai"], "no occurrence in the "
+                                           "cells' area in the period analysed")),
     ]
     if "test_pai" in cov:
         rows.append((f"PAI, {cov['test_label']}",
-                     f"{cov['test_pai']:.1f} ({cov['test_count']} of "
-                     f"{cov['test_pool_count']} occurrences)"))
+                     _pai_text(cov["test_pai"], f"no data for {cov['test_label']} "
+                               "yet: no occurrence in the area to test against")
+                     + (f" ({cov['test_count']} of {cov['test_pool_count']} "
+                        "occurrences)" if cov["test_pool_count"] else "")))
     return pd.DataFrame(rows, columns=["measure", "value"])
+
+
+def _pai_text(value: float, empty: str) -> str:
+    """Return a PAI in words: the number, or why there is none (never nan)."""
+    return empty if not math.isfinite(value) else f"{value:.1f}"
 
 
 def plan_tables(plan: PatrolPlan) -> dict[str, pd.DataFrame]:
@@ -498,3 +506,10 @@ def patrol_windows(
         out[str(c["h3"])] = daily_windows(period_start, period_end, weekdays=days,
                                           start_time=start, end_time=end)
     return out
+
+
+def coming_month(today: date) -> tuple[date, date]:
+    """Return the first and last day of the month after ``today`` (a plan's default)."""
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first, last
