@@ -273,6 +273,15 @@ def test_create_an_operation_from_hot_spots_and_evaluate_it(
     name.fill("Op Browser")
     name.press("Enter")
     wait_script(page)
+    # the dates default to the coming month (no data yet): choose a past period
+    for label, parts in (("First day", ("2025", "06", "01")),
+                         ("Last day", ("2025", "07", "31"))):
+        for part, value in zip(("year", "month", "day"), parts, strict=True):
+            box = page.get_by_role("spinbutton", name=f"{part}, {label}")
+            box.click()
+            page.keyboard.type(value)
+        page.keyboard.press("Tab")
+        wait_script(page)
     page.get_by_role("button", name="Create operation").click()
     page.get_by_text("Created Op Browser with 5 patrol zones.").wait_for(
         timeout=120_000)
