@@ -74,17 +74,6 @@ class Analysis:
         return cells if not codes else cells[cells["csp_code"].isin(codes)]
 
 
-def study_area(csps: gpd.GeoDataFrame, view: View) -> gpd.GeoDataFrame:
-    """Return the CSPs whose cells a view's Gi* needs.
-
-    In scope ``csp`` each CSP is its own study area, so the view's CSP suffices;
-    in scope ``hips`` every CSP is part of the one study area.
-    """
-    if view.scope == "hips" or view.csp == ALL_CSPS:
-        return csps
-    return csps[csps["csp_code"] == view.csp]
-
-
 def analyse(
     occurrences: gpd.GeoDataFrame,
     view: View,
@@ -368,6 +357,22 @@ _RANKINGS_KEPT = 8
 RANK_HIPS_MAX_RESOLUTION = 9
 
 
+def ranking_view(view: View) -> View:
+    """Return the part of a view its ranking depends on (the one rule).
+
+    Flags, scope, layers and the first month do not change a ranking; the CSP
+    does only for views finer than :data:`RANK_HIPS_MAX_RESOLUTION` (ranked
+    within their CSP), and an all-HIPS view finer than that ranks at it.
+    """
+    fine = view.resolution > RANK_HIPS_MAX_RESOLUTION and view.csp != ALL_CSPS
+    return View(categories=view.categories, month_to=view.month_to,
+                resolution=(view.resolution if fine
+                            else min(view.resolution, RANK_HIPS_MAX_RESOLUTION)),
+                weight=view.weight, grouping=view.grouping,
+                include_approximate=view.include_approximate,
+                csp=view.csp if fine else ALL_CSPS)
+
+
 def rank_view(
     occurrences: gpd.GeoDataFrame,
     view: View,
@@ -399,11 +404,11 @@ def rank_view(
     from hotspot.grid import study_cells
 
     check_view(view)
+    view = ranking_view(view)
+    resolution = view.resolution
     csps = load_csps(grouping=view.settings().grouping)
-    if view.resolution > RANK_HIPS_MAX_RESOLUTION and view.csp != ALL_CSPS:
+    if view.csp != ALL_CSPS:
         csps = csps[csps["csp_code"] == view.csp]
-    resolution = (min(view.resolution, RANK_HIPS_MAX_RESOLUTION)
-                  if view.csp == ALL_CSPS else view.resolution)
     cells = study_cells(csps, resolution=resolution, scope="csp")
     if fit_to is None:
         if view.month_to:

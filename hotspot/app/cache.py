@@ -369,17 +369,6 @@ def colocation(store_dir: str, fire_path: str, grouping: str,
     return hot, summary_table
 
 
-def ranking_key(view: View) -> View:
-    """Return the part of a view the ranking depends on (not flags, scope, CSP)."""
-    from hotspot.analysis import RANK_HIPS_MAX_RESOLUTION
-
-    fine = view.resolution > RANK_HIPS_MAX_RESOLUTION
-    return View(categories=view.categories, month_to=view.month_to,
-                resolution=view.resolution, weight=view.weight,
-                grouping=view.grouping, include_approximate=view.include_approximate,
-                csp=view.csp if fine else ALL_CSPS)
-
-
 @st.cache_resource(show_spinner="Ranking cells by what is expected next…",
                    max_entries=APP_CACHE_ENTRIES)
 def ranking(store_dir: str, key: View) -> Any:
@@ -393,19 +382,18 @@ def ranking(store_dir: str, key: View) -> Any:
                max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
     """Return the top-ranked cells: place, expected count, peak window, evidence."""
+    from hotspot.analysis import ranking_view
+
+    key = ranking_view(view.with_(grouping=grouping))
     rows = counted_rows(store_dir, view)
     try:
-        cells = ranking(store_dir, ranking_key(view.with_(grouping=grouping))).cells
+        cells = ranking(store_dir, key).cells
     except HotspotError as exc:
         from hotspot.analysis import count_ranking
 
         drawn = gistar(store_dir, grouping, view).cells
         cells = count_ranking(drawn, why=f"no forecast: {str(exc).split(':')[0]}")
-    from hotspot.analysis import RANK_HIPS_MAX_RESOLUTION
-
-    resolution = (min(view.resolution, RANK_HIPS_MAX_RESOLUTION)
-                  if view.csp == ALL_CSPS else view.resolution)
-    top = top_table(cells, rows, csp=view.csp, resolution=resolution)
+    top = top_table(cells, rows, csp=view.csp, resolution=key.resolution)
     if top.empty:
         return top
     try:

@@ -226,6 +226,7 @@ def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
     """
     from hotspot.analysis import count_ranking, rank_view
     from hotspot.detect.top import top_hotspots
+    from hotspot.grid import cell_centres_bng
 
     try:
         ranked = rank_view(occurrences, view).cells
@@ -235,7 +236,7 @@ def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
                        resolution=view.resolution, n=TOP_N)
     shown = cells.set_index("h3")
     centres = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_xy(
-        *_centres(list(top["h3"])), crs=cells.crs), crs=cells.crs)
+        *cell_centres_bng(list(top["h3"])), crs=cells.crs), crs=cells.crs)
     in_ward = gpd.sjoin(centres, wards[["ward22_name", "geometry"]], how="left",
                         predicate="within")
     ward = in_ward[~in_ward.index.duplicated()]["ward22_name"].reindex(
@@ -247,12 +248,6 @@ def _top_table(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, view: Any,
         "csp_name": top["csp"].to_numpy(), "ward": ward.to_numpy(),
         "bin": shown["bin"].reindex(top["h3"]).fillna(0).astype(int).to_numpy(),
     })
-
-
-def _centres(h3s: list[str]) -> tuple[Any, Any]:
-    from hotspot.grid import cell_centres_bng
-
-    return cell_centres_bng(h3s)
 
 
 def _tables(layers: dict[str, pd.DataFrame], notes: dict[str, str], *,

@@ -75,6 +75,7 @@ from hotspot.export.files import (
     write_gpkg,
     write_kml,
 )
+from hotspot.export.formats import FOLDER_FORMATS, FORMATS
 
 __all__ = [
     "ATTRIBUTIONS", "BIN_STYLE", "FORMATS", "LICENCES", "ExportBundle",
@@ -102,9 +103,6 @@ LICENCES: tuple[str, ...] = (
     "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)",
 )
 SYNTHETIC_LABEL = "SYNTHETIC"
-FORMATS: tuple[str, ...] = ("gpkg", "geojson", "kml", "tif", "csv", "pdf", "png")
-#: Formats written as a folder of files (one per layer); the others as one file.
-FOLDER_FORMATS: tuple[str, ...] = ("geojson", "csv")
 LOG_FILE = "exports.jsonl"
 
 
