@@ -50,6 +50,10 @@ APP_DATA_DIR = Path(env(ENV_APP_DATA) or ROOT / "var")
 DEFAULT_STORE_DIR = DATA_DIR / "default_store"
 #: The operation store the app and ``hotspot operation`` use by default.
 OPERATIONS_STORE = APP_DATA_DIR / "operations.gpkg"
+#: Where the ranking keeps the outcome of its validation, keyed by a digest of
+#: everything validation reads (the same counts give the same choice), so the
+#: app and the command line validate a store's months once, not on every start.
+RANK_CACHE_DIR = APP_DATA_DIR / "cache" / "rank"
 
 # ------------------------------------------------------------------------ app
 #: Entries each of the app's caches keeps (least recently used go first) and how

@@ -255,7 +255,8 @@ def test_no_leakage_rows_after_fit_to_change_nothing():
     occ = occurrences(plan)
     fit_to = pd.Timestamp("2025-06-30")
     target = TargetSpec(categories=("robbery",))
-    base = rank_cells(occ, cells, target=target, fit_to=fit_to)
+    # cache_dir=None: validation itself runs on both, not a kept copy
+    base = rank_cells(occ, cells, target=target, fit_to=fit_to, cache_dir=None)
     later = pd.to_datetime(occ["occurred_from"]) > fit_to
     changed = occ.copy()
     # move every later row onto one cell and double them: a very different future
@@ -264,7 +265,7 @@ def test_no_leakage_rows_after_fit_to_change_nothing():
         np.repeat(x, later.sum()), np.repeat(y, later.sum())
     )
     changed = pd.concat([changed, changed[later]], ignore_index=True)
-    other = rank_cells(changed, cells, target=target, fit_to=fit_to)
+    other = rank_cells(changed, cells, target=target, fit_to=fit_to, cache_dir=None)
     pd.testing.assert_frame_equal(pd.DataFrame(base.cells), pd.DataFrame(other.cells))
     assert base.settings == other.settings
     pd.testing.assert_frame_equal(base.validation, other.validation)
@@ -342,3 +343,27 @@ def test_bad_arguments_raise():
         RankSettings(indicators=("weather",))
     with pytest.raises(ParameterError, match="categories must be a tuple"):
         TargetSpec(categories="robbery")  # type: ignore[arg-type]
+
+
+def test_validation_is_kept_and_read_back_only_for_the_same_inputs(tmp_path):
+    cells = grid()
+    occ = occurrences(steady_plan(cells))
+    kw = {"target": TargetSpec(categories=("robbery",)),
+          "fit_to": pd.Timestamp("2025-06-30")}
+    fresh = rank_cells(occ, cells, cache_dir=None, **kw)
+    first = rank_cells(occ, cells, cache_dir=tmp_path, **kw)
+    kept = list(tmp_path.glob("*.json"))
+    assert len(kept) == 1
+    again = rank_cells(occ, cells, cache_dir=tmp_path, **kw)
+    for r in (first, again):
+        pd.testing.assert_frame_equal(pd.DataFrame(r.cells), pd.DataFrame(fresh.cells))
+        pd.testing.assert_frame_equal(r.validation, fresh.validation)
+        assert r.settings == fresh.settings
+    # other months before the cut-off: another key, validated afresh
+    fewer = occ[pd.to_datetime(occ["occurred_from"]) >= "2025-02-01"]
+    rank_cells(fewer, cells, cache_dir=tmp_path, **kw)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    # a damaged file is ignored (and validation runs again), never an error
+    kept[0].write_text("{not json")
+    damaged = rank_cells(occ, cells, cache_dir=tmp_path, **kw)
+    pd.testing.assert_frame_equal(damaged.validation, fresh.validation)

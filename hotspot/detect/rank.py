@@ -74,8 +74,11 @@ nothing later (``tests/test_rank.py`` changes later rows and checks).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -103,6 +106,7 @@ from hotspot.detect.forecast import (
 )
 from hotspot.detect.gistar import gi_star
 from hotspot.errors import ParameterError
+from hotspot.settings import RANK_CACHE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -233,13 +237,76 @@ def validate(
     area: FloatArray,
     groups: npt.NDArray[np.int64],
     harm: bool,
+    cache_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin validation of each candidate on months before the cut-off.
 
     For each of the last :data:`VALIDATION_ORIGINS` origins that have an earlier
     origin to fit on, the weights are fitted on the earlier origins and the
-    forecast of that month is scored (:func:`_score_origin`).
+    forecast of that month is scored (:func:`_score_origin`). With
+    ``cache_dir``, the table is kept there under a digest of the panel, the
+    candidates and the areas (:func:`_validation_key`) and read back the next
+    time the same inputs come (the scores are a function of them alone).
     """
+    key = _validation_key(panel, candidates, area, groups, harm)
+    path = cache_dir / f"{key}.json" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            kept = json.loads(path.read_text())
+            table = pd.DataFrame(kept["rows"])
+            table.insert(1, "candidate", [candidates[i] for i in table.pop("index")])
+            logger.info("validation read from %s", path)
+            return table
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            logger.warning("ignoring unreadable validation cache %s: %s", path, exc)
+    table = _validate(panel, candidates, area=area, groups=groups, harm=harm)
+    if path is not None:
+        rows = table.drop(columns="candidate").assign(index=range(len(table)))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"rows": rows.to_dict(orient="records")}))
+            tmp.replace(path)
+        except OSError as exc:
+            logger.warning("could not keep the validation in %s: %s", path, exc)
+    return table
+
+
+def _validation_key(
+    panel: Panel,
+    candidates: list[RankSettings],
+    area: FloatArray,
+    groups: npt.NDArray[np.int64],
+    harm: bool,
+) -> str:
+    """Return a digest of all validation reads (its result depends on nothing else)."""
+    from hotspot.detect import accuracy, forecast
+
+    h = hashlib.blake2b(digest_size=16)
+    for module in (__file__, forecast.__file__, accuracy.__file__):
+        h.update(Path(module).read_bytes())  # a change to the method: afresh
+    h.update(repr((VALIDATION_SHARES, VALIDATION_ORIGINS,
+                   MIN_HISTORY, harm, list(panel.months.astype(str)),
+                   [repr(c) for c in candidates])).encode())
+    for family in (panel.target, panel.target_harm, panel.indicators):
+        for name in sorted(family):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(family[name].counts).tobytes())
+            h.update(family[name].available.tobytes())
+    h.update("\n".join(panel.cells_h3).encode())
+    h.update(np.ascontiguousarray(area).tobytes())
+    h.update(np.ascontiguousarray(groups).tobytes())
+    return h.hexdigest()
+
+
+def _validate(
+    panel: Panel,
+    candidates: list[RankSettings],
+    *,
+    area: FloatArray,
+    groups: npt.NDArray[np.int64],
+    harm: bool,
+) -> pd.DataFrame:
     orig = origins(panel)
     scored = orig[1:][-VALIDATION_ORIGINS:]
     rows = []
@@ -281,6 +348,7 @@ def rank_cells(
     weight: Weight = "count",
     settings: RankSettings | None = None,
     horizon_months: int = 1,
+    cache_dir: Path | None = RANK_CACHE_DIR,
 ) -> Ranking:
     """Rank study cells by the target occurrences (or harm) expected next.
 
@@ -304,6 +372,9 @@ def rank_cells(
         months before ``fit_to``.
     horizon_months : int, keyword-only
         The score is the expected count (harm) over this many coming months.
+    cache_dir : Path or None, keyword-only
+        Where validation keeps its outcome (:func:`validate`); None: always
+        validate afresh.
 
     Returns
     -------
@@ -352,7 +423,8 @@ def rank_cells(
     groups = pd.factorize(cells["csp_code"])[0].astype(np.int64)
     if settings is None:
         cands = candidate_settings()
-        table = validate(panel, cands, area=area, groups=groups, harm=harm)
+        table = validate(panel, cands, area=area, groups=groups, harm=harm,
+                         cache_dir=cache_dir)
         if table["score"].notna().any():
             best = int(table["score"].idxmax())
             settings = table.loc[best, "candidate"]
