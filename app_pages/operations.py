@@ -184,13 +184,14 @@ def draw_create() -> None:
     end = c2.date_input("Last day", value=last, key=OpKeys.NEW_END)
     top_n = c3.number_input("Hot cells", min_value=1, max_value=25, value=5,
                             key=OpKeys.NEW_TOP)
-    st.caption("Patrol zones are the top hot cells (Gi* bin > 0, ranked by harm) "
-               "of the map's current view (months, categories, flags, method) "
-               f"for the chosen CSP, at H3 resolution {view.resolution}.")
+    st.caption("Patrol zones are the top cells of the recommended list (the "
+               "map's top list: expected occurrences next, from the ranking "
+               "fitted on the months up to the view's last) for the chosen CSP, "
+               f"at H3 resolution {view.resolution}.")
     if not st.button("Create operation", key=OpKeys.NEW_GO):
         return
     try:
-        cells = app_operations.hot_cells(store_dir, GROUPING,
+        cells = app_operations.ranked_cells(store_dir, GROUPING,
                                          view.with_(csp=csp, focus=None))
         made = operation_from_hotspots(
             cells, name=name, period_start=start, period_end=end,

@@ -360,40 +360,53 @@ def test_tables_for_the_app():
 # ----------------------------------------------------------------------------
 
 
-def _gistar_table() -> pd.DataFrame:
-    """Four cells: three hot (bin > 0) with harm 5, 9, 7; one cold."""
+def _ranked_table() -> pd.DataFrame:
+    """Four ranked cells: scores 2.0, 1.0, 3.0, 0.5; three Gi* hot (harm 5, 9, 7)."""
     centre = h3.latlng_to_cell(50.904, -1.404, 9)
     cells = [centre] + sorted(h3.grid_ring(centre, 2))[:3]
     return pd.DataFrame({
         "h3": cells, "csp_code": "E06000045", "csp_name": "Southampton",
+        "score": [2.0, 1.0, 3.0, 0.5],
         "count": [4, 6, 5, 1], "harm": [5.0, 9.0, 7.0, 1.0],
         "z": [2.5, 3.1, 2.0, -2.0], "bin": [2, 3, 1, -2],
     })
 
 
-def test_operation_from_hotspots_takes_the_top_cells_by_harm():
-    table = _gistar_table()
+def test_operation_from_hotspots_takes_the_top_of_the_ranking():
+    table = _ranked_table()
     op = operation_from_hotspots(table, name="From hot spots",
                                  period_start=date(2025, 6, 1),
                                  period_end=date(2025, 6, 30), top_n=2)
     zones = [a for a in op.activities if a.kind == "patrol_zone"]
-    assert [z.h3 for z in zones] == [table["h3"][1], table["h3"][2]]  # harm 9, 7
+    assert [z.h3 for z in zones] == [table["h3"][2], table["h3"][0]]  # score 3, 2
+    assert zones[0].notes.startswith("rank 1: expected 3.0 next")
+    assert "predictive ranking" in op.description
     assert all(z.minutes_per_visit == 15 for z in zones)
-    assert op.area_cells == (table["h3"][1], table["h3"][2])
-    x, y = cell_centres_bng([table["h3"][1]])
+    assert op.area_cells == (table["h3"][2], table["h3"][0])
+    x, y = cell_centres_bng([table["h3"][2]])
     assert op.area.contains(Point(x[0], y[0]))
     assert validate_operation(op).ok
+    # the period's own harm, hot cells only, is still an option
+    by_harm = operation_from_hotspots(table, name="By harm", rank_by="harm",
+                                      hot_only=True, period_start=date(2025, 6, 1),
+                                      period_end=date(2025, 6, 30), top_n=2)
+    assert [a.h3 for a in by_harm.activities] == [table["h3"][1], table["h3"][2]]
+    # a Gi* table without scores cannot be ordered by score
+    with pytest.raises(ValueError, match="missing \\['score'\\]"):
+        operation_from_hotspots(table.drop(columns="score"), name="x",
+                                period_start=date(2025, 6, 1),
+                                period_end=date(2025, 6, 30))
 
 
 def test_operation_from_hotspots_inside_an_area():
-    table = _gistar_table()
+    table = _ranked_table()
     x, y = cell_centres_bng([table["h3"][0]])
     area = Point(x[0], y[0]).buffer(150)  # holds only the first cell's centre
     op = operation_from_hotspots(table, name="Small", period_start=date(2025, 6, 1),
                                  period_end=date(2025, 6, 30), area=area, top_n=5)
     assert [a.h3 for a in op.activities] == [table["h3"][0]]
     assert op.area.equals(area)
-    with pytest.raises(ValueError, match="no hot cell lies inside the area"):
+    with pytest.raises(ValueError, match="no ranked cell lies inside the area"):
         operation_from_hotspots(table, name="None", period_start=date(2025, 6, 1),
                                 period_end=date(2025, 6, 30),
                                 area=Point(0, 0).buffer(10))

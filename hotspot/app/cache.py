@@ -378,6 +378,24 @@ def ranking(store_dir: str, key: View) -> Any:
     return rank_view(occurrences(store_dir), key)
 
 
+def ranked_cells(store_dir: str, grouping: str, view: View) -> gpd.GeoDataFrame:
+    """Return the view's ranked cells: the ranking, or counts when none can be fitted.
+
+    The one source of every top surface in the app (top list, operations made
+    from hot spots); too little history falls back to the period's own counts
+    (:func:`~hotspot.analysis.count_ranking`), with the reason in ``reason``.
+    """
+    from hotspot.analysis import count_ranking, ranking_view
+
+    try:
+        cells: gpd.GeoDataFrame = ranking(
+            store_dir, ranking_view(view.with_(grouping=grouping))).cells
+    except HotspotError as exc:
+        drawn = gistar(store_dir, grouping, view).cells
+        cells = count_ranking(drawn, why=f"no forecast: {str(exc).split(':')[0]}")
+    return cells
+
+
 @st.cache_data(show_spinner="Naming the top hot spots…",
                max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
@@ -386,13 +404,7 @@ def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
 
     key = ranking_view(view.with_(grouping=grouping))
     rows = counted_rows(store_dir, view)
-    try:
-        cells = ranking(store_dir, key).cells
-    except HotspotError as exc:
-        from hotspot.analysis import count_ranking
-
-        drawn = gistar(store_dir, grouping, view).cells
-        cells = count_ranking(drawn, why=f"no forecast: {str(exc).split(':')[0]}")
+    cells = ranked_cells(store_dir, grouping, view)
     top = top_table(cells, rows, csp=view.csp, resolution=key.resolution)
     if top.empty:
         return top

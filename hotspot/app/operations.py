@@ -211,12 +211,9 @@ def map_operations(path: str, csp: str) -> tuple[gpd.GeoDataFrame,
     return operations_table(ops), acts
 
 
-def hot_cells(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
-    """Return the Gi* cell table of a one-CSP view (the map's cached analysis)."""
-    result = app_cache.gistar(store_dir, grouping, view)
-    if result.cells is None:
-        raise ParameterError("the Gi* analysis returned no cell table")
-    cells = result.cells
+def ranked_cells(store_dir: str, grouping: str, view: View) -> pd.DataFrame:
+    """Return a one-CSP view's cells in the ranking's order (the map's top list)."""
+    cells = app_cache.ranked_cells(store_dir, grouping, view)
     return cells[cells["csp_code"] == view.csp]
 
 

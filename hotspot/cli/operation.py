@@ -69,13 +69,17 @@ def add_parser(subparsers: Any) -> None:
     q.set_defaults(func=_run_show)
 
     q = sub.add_parser("create-from-hotspots",
-                       help="new operation whose patrol zones are the top hot cells")
+                       help="new operation whose patrol zones are the top-ranked "
+                       "cells (the recommended list)")
     q.add_argument("--name", required=True)
     q.add_argument("--csp", required=True, help="CSP name or code")
     q.add_argument("--start", required=True, metavar="YYYY-MM-DD")
     q.add_argument("--end", required=True, metavar="YYYY-MM-DD")
     q.add_argument("--top", type=int, default=5, help="patrol zones (default 5)")
-    q.add_argument("--rank-by", choices=("harm", "count", "z"), default="harm")
+    q.add_argument("--rank-by", choices=("score", "harm", "count", "z"),
+                   default="score",
+                   help="score: the predictive ranking (default); harm, count: "
+                   "the training period's own figures; z: Gi* significance")
     q.add_argument("--area", type=Path, default=None,
                    help="GeoJSON or GeoPackage polygon to choose cells in "
                    "(default the whole CSP)")
@@ -193,16 +197,14 @@ def _occurrences(args: argparse.Namespace) -> gpd.GeoDataFrame:
     return load_occurrences(args.data)
 
 
-def _hot_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *, start: date | None,
-               end: date | None, resolution: int) -> tuple[gpd.GeoDataFrame,
-                                                           gpd.GeoDataFrame]:
-    """Gi* cells of the CSP over the training days, and the rows they count."""
-    from hotspot.analysis import training_hotspots
+def _ranked_cells(occ: gpd.GeoDataFrame, csp: gpd.GeoDataFrame, *,
+                  start: date | None, end: date | None, resolution: int
+                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the CSP's ranked cells (fitted up to ``end``) and the rows they count."""
+    from hotspot.analysis import plan_cells
 
-    analysis = training_hotspots(occ, csp_code=str(csp["csp_code"].iloc[0]),
-                                 start=start, end=end, resolution=resolution)
-    cells = analysis.view_cells()
-    return cells, analysis.counted.rows
+    return plan_cells(occ, csp_code=str(csp["csp_code"].iloc[0]), start=start,
+                      end=end, resolution=resolution)
 
 
 def _between(occ: gpd.GeoDataFrame, start: date | None, end: date | None
@@ -259,14 +261,15 @@ def _run_create(args: argparse.Namespace) -> int:
     csp = _csp(args.csp)
     area = _polygon(args.area) if args.area else None
     occ = _occurrences(args)
-    hot, train = _hot_cells(occ, csp, start=_day(args.train_from, name="--train-from"),
-                            end=_day(args.train_to, name="--train-to")
-                            or start - timedelta(days=1), resolution=args.resolution)
-    rank = "harm" if args.rank_by == "z" else args.rank_by
-    plan = plan_patrols(hot, train, patrol_hours_per_week=2.0 * args.top,
-                        rank_by=rank, area=area, max_cells=args.top)
+    ranked, train = _ranked_cells(
+        occ, csp, start=_day(args.train_from, name="--train-from"),
+        end=_day(args.train_to, name="--train-to") or start - timedelta(days=1),
+        resolution=args.resolution)
+    plan = plan_patrols(ranked, train, patrol_hours_per_week=2.0 * args.top,
+                        rank_by="harm" if args.rank_by == "z" else args.rank_by,
+                        area=area, max_cells=args.top)
     op = operation_from_hotspots(
-        hot, name=args.name, period_start=start, period_end=end, area=area,
+        ranked, name=args.name, period_start=start, period_end=end, area=area,
         csp_code=str(csp["csp_code"].iloc[0]), top_n=args.top, rank_by=args.rank_by,
         windows=patrol_windows(plan, period_start=start, period_end=end))
     stored = _store(args).add(op)

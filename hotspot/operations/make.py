@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -74,19 +75,21 @@ def operation_from_hotspots(
     area: BaseGeometry | None = None,
     csp_code: str | None = None,
     top_n: int = 5,
-    rank_by: str = "harm",
-    hot_only: bool = True,
+    rank_by: str = "score",
+    hot_only: bool = False,
     minutes_per_visit: int = DEFAULT_VISIT_MINUTES,
     windows: Mapping[str, Sequence[TimeWindow]] | None = None,
     status: str = "draft",
 ) -> Operation:
-    """Make an operation whose patrol zones are the top hot cells inside an area.
+    """Make an operation whose patrol zones are the top-ranked cells inside an area.
 
     Parameters
     ----------
     cells : pandas.DataFrame
-        Gi* cell table (:func:`hotspot.detect.gistar.gi_star`): ``h3``,
-        ``csp_code``, ``csp_name``, ``count``, ``harm``, ``z`` and ``bin``.
+        The predictive ranking's cells (``Ranking.cells`` of
+        :func:`hotspot.analysis.rank_view`): ``h3``, ``csp_code``, ``csp_name``,
+        ``score``, ``count``, ``harm``, ``z`` and ``bin``; or, with ``rank_by``
+        other than ``"score"``, a Gi* cell table without ``score``.
     name : str, keyword-only
         Operation name.
     period_start, period_end : datetime.date, keyword-only
@@ -100,10 +103,12 @@ def operation_from_hotspots(
         area is given).
     top_n : int, keyword-only
         Number of patrol zones.
-    rank_by : {"harm", "count", "z"}, keyword-only
-        Ranking of the hot cells (ties broken by count, then z).
+    rank_by : {"score", "harm", "count", "z"}, keyword-only
+        Order of the cells: ``score`` is the ranking's expected occurrences in
+        the coming period (the recommended list every top surface shows); the
+        others order by the period's own figures (ties broken by count, then z).
     hot_only : bool, keyword-only
-        Only Gi* hot cells (``bin > 0``); otherwise every cell with a count.
+        Only Gi* hot cells (``bin > 0``); otherwise every ranked cell.
     minutes_per_visit : int, keyword-only
         Target minutes per patrol visit (Koper: 15).
     windows : mapping of str to sequence of TimeWindow, optional, keyword-only
@@ -125,15 +130,16 @@ def operation_from_hotspots(
     """
     from hotspot.grid import cell_centres_bng, cell_polygons
 
+    if rank_by not in RANK_BY:
+        raise ParameterError(f"rank_by must be one of {RANK_BY}, got {rank_by!r}")
     needed = {"h3", "csp_code", "csp_name", "count", "harm", "z", "bin"}
+    needed |= {"score"} if rank_by == "score" else set()
     missing = needed - set(cells.columns)
     if missing:
         raise ParameterError(
-            f"cells must be a Gi* cell table with columns {sorted(needed)}; "
+            f"cells must be a ranked cell table with columns {sorted(needed)}; "
             f"missing {sorted(missing)}"
         )
-    if rank_by not in ("harm", "count", "z"):
-        raise ParameterError(f"rank_by must be 'harm', 'count' or 'z', got {rank_by!r}")
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ParameterError(f"top_n must be a positive integer, got {top_n!r}")
     pool = cells
@@ -144,11 +150,12 @@ def operation_from_hotspots(
         pool = pool[shapely.contains_xy(area, x, y)]
     if hot_only:
         pool = pool[pool["bin"] > 0]
-    pool = pool[pool["count"] > 0]
+    pool = pool[pool[rank_by] > 0] if rank_by == "score" else pool[pool["count"] > 0]
     if pool.empty:
         raise ParameterError(
-            "no hot cell lies inside the area given: widen the area, choose another "
-            "CSP, or set hot_only=False to rank every cell with occurrences"
+            "no ranked cell lies inside the area given: widen the area, choose "
+            "another CSP" + (", or set hot_only=False to rank every cell"
+                             if hot_only else "")
         )
     codes = pool["csp_code"].unique()
     if csp_code is None and len(codes) > 1:
@@ -157,7 +164,7 @@ def operation_from_hotspots(
             "give csp_code or a smaller area"
         )
     order = [rank_by] + [c for c in ("count", "z", "harm") if c != rank_by]
-    chosen = pool.sort_values(order + ["h3"], ascending=[False] * 3 + [True])
+    chosen = pool.sort_values(order + ["h3"], ascending=[False] * len(order) + [True])
     chosen = chosen.head(top_n)
     hexes = cell_polygons(chosen["h3"].tolist(), crs=BNG).to_numpy()
     period = TimeWindow(datetime.combine(period_start, clock()),
@@ -172,9 +179,7 @@ def operation_from_hotspots(
             windows=tuple(windows.get(cell, (period,))) if windows else (period,),
             minutes_per_visit=minutes_per_visit,
             h3=str(cell),
-            notes=(f"hot cell rank {rank} by {rank_by}: {int(row['count'])} "
-                   f"occurrences, harm {float(row['harm']):.1f}, "
-                   f"Gi* z {float(row['z']):.2f}"),
+            notes=_zone_note(rank, rank_by, row),
         ))
     op_area = area if area is not None else shapely.union_all(hexes)
     return Operation(
@@ -187,8 +192,29 @@ def operation_from_hotspots(
         period_end=period_end,
         status=status,
         activities=tuple(activities),
-        description=f"patrol zones: the top {len(chosen)} hot cells by {rank_by}",
+        description=(f"patrol zones: the top {len(chosen)} cells "
+                     f"{RANK_BY_TEXT[rank_by]}"),
     )
+
+
+#: Orders an operation's patrol zones can be chosen by, and how each is said.
+RANK_BY_TEXT = {
+    "score": "of the predictive ranking (expected occurrences next)",
+    "harm": "by harm in the period analysed",
+    "count": "by occurrences in the period analysed",
+    "z": "by Gi* z (significance, not a forecast)",
+}
+RANK_BY: tuple[str, ...] = tuple(RANK_BY_TEXT)
+
+
+def _zone_note(rank: int, rank_by: str, row: pd.Series) -> str:
+    """Say why a cell is a patrol zone: its rank, what ranked it, the evidence."""
+    lead = (f"rank {rank}: expected {float(row['score']):.1f} next"
+            if rank_by == "score" else f"rank {rank} by {rank_by}")
+    z = float(row["z"])
+    evidence = f", Gi* z {z:.2f}" if np.isfinite(z) else ""
+    return (f"{lead}; {int(row['count'])} occurrences, harm "
+            f"{float(row['harm']):.1f}{evidence}")
 
 
 def duplicate_operation(operation: Operation, *, name: str | None = None) -> Operation:
