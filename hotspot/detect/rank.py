@@ -70,6 +70,10 @@ No leakage
 Only rows dated on or before ``fit_to`` are read (the rest are dropped first), and
 only whole months ending on or before ``fit_to`` are used; the result depends on
 nothing later (``tests/test_rank.py`` changes later rows and checks).
+
+Why this module is long: the verb with its validation (the candidates, the
+rolling-origin scores and their kept copy) and the explained table; the choice
+of settings and the fit that uses them read the same panel and constants.
 """
 
 from __future__ import annotations
