@@ -117,7 +117,8 @@ class View:
     resolution : int
         H3 resolution, 7 to 11.
     bandwidth_m : float or None
-        KDE bandwidth in metres; None for the Silverman rule.
+        KDE bandwidth in metres; None for the hot-spot rule
+        (``kde.hotspot_bandwidth_m``).
     k : int
         Gi* ring size.
     alpha : float

@@ -285,7 +285,8 @@ def test_silverman_rejects_too_few_or_coincident_points():
 def test_automatic_bandwidth_is_reported_and_logged(caplog):
     xy = _clustered(500, seed=11)
     with caplog.at_level(logging.INFO, logger="hotspot.detect.kde"):
-        res = kde_surface(_points(xy), area=AREA, cell_size_m=50)
+        res = kde_surface(_points(xy), area=AREA, cell_size_m=50,
+                          bandwidth_rule="silverman")
     assert res.bandwidth_auto is True
     assert res.bandwidth_m == pytest.approx(silverman_bandwidth_m(xy), rel=1e-12)
     assert "Silverman" in res.bandwidth_reason

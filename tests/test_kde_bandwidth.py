@@ -54,3 +54,31 @@ def test_warnings_and_errors():
     assert "distinct locations" in piled.reason
     with pytest.raises(ParameterError, match="k must be"):
         hotspot_bandwidth_m(lattice(), k=0)
+
+
+def test_kde_surface_chooses_the_hot_spot_rule_by_default():
+    """No bandwidth: the rule is used; Silverman on request or with too few points."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hotspot.crs import BNG
+    from hotspot.detect.kde import kde_surface
+
+    rng = np.random.default_rng(5)
+    xy = np.vstack([rng.normal([452_000, 112_000], 120, (150, 2)),
+                    rng.normal([458_000, 112_000], 120, (150, 2))])
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    area = box(448_000, 108_000, 462_000, 116_000)
+    res = kde_surface(pts, area=area, cell_size_m=50)
+    assert res.bandwidth_auto
+    assert res.bandwidth_m == pytest.approx(hotspot_bandwidth_m(xy).bandwidth_m)
+    assert res.bandwidth_reason.startswith("hot-spot rule")
+    silver = kde_surface(pts, area=area, cell_size_m=50, bandwidth_rule="silverman")
+    assert silver.bandwidth_m == pytest.approx(silverman_bandwidth_m(xy))
+    assert silver.bandwidth_m > 5 * res.bandwidth_m  # the two clusters' spread
+    # three points: too few for the 5th-neighbour rule, Silverman with a warning
+    few = kde_surface(pts.iloc[:3], area=area, cell_size_m=50)
+    assert few.bandwidth_m == pytest.approx(silverman_bandwidth_m(xy[:3]))
+    assert any("Silverman rule was used instead" in w for w in few.warnings)
+    with pytest.raises(ParameterError, match="bandwidth_rule must be one of"):
+        kde_surface(pts, area=area, cell_size_m=50, bandwidth_rule="scott")  # type: ignore[arg-type]

@@ -204,7 +204,8 @@ def sidebar(
         fdr = st.toggle("False-discovery adjustment (Benjamini-Hochberg)",
                         key=Keys.FDR)
         harm = st.toggle("Weight by harm", key=Keys.HARM)
-        auto = st.checkbox("Automatic KDE bandwidth (Silverman rule)",
+        auto = st.checkbox("Automatic KDE bandwidth (hot-spot rule: distance to the "
+                           "5th nearest point)",
                            key=Keys.BW_AUTO)
         bandwidth = st.number_input("KDE bandwidth (m)", min_value=50.0,
                                     max_value=5000.0, step=50.0,

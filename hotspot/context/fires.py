@@ -407,7 +407,7 @@ def kde_ratio(
     cell_size_m : float, keyword-only
         Raster cell edge (metres).
     bandwidth_m : float, optional, keyword-only
-        Common bandwidth; when omitted, the larger of the two spatial Silverman
+        Common bandwidth; when omitted, the larger of the two automatic (hot-spot rule)
         bandwidths (logged), so neither surface is undersmoothed.
     floor : float, keyword-only
         Share densities under ``floor`` × their maximum count as empty in the
@@ -430,7 +430,7 @@ def kde_ratio(
         bandwidth_m = max(first_v.bandwidth_m, first_f.bandwidth_m)
         logger.info(
             "dual KDE bandwidth %.0f m: the larger of violence %.0f m and "
-            "fires %.0f m (Silverman)",
+            "fires %.0f m (each by the hot-spot bandwidth rule)",
             bandwidth_m,
             first_v.bandwidth_m,
             first_f.bandwidth_m,

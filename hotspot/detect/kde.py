@@ -79,6 +79,12 @@ RASTER_POINT_TEST_MIN = 100_000
 
 Method = Literal["fft", "exact"]
 _METHODS: tuple[str, ...] = ("fft", "exact")
+#: How a bandwidth is chosen when none is given: ``hotspot`` (the default, the
+#: median distance to the 5th nearest point: :func:`hotspot_bandwidth_m`) or
+#: ``silverman`` (the spatial Silverman rule, :func:`silverman_bandwidth_m`: the
+#: spread of all the points, kilometres over a CSP).
+BandwidthRule = Literal["hotspot", "silverman"]
+BANDWIDTH_RULES: tuple[str, ...] = ("hotspot", "silverman")
 
 
 @dataclass(frozen=True)
@@ -466,6 +472,7 @@ def kde_surface(
     weights: str | pd.Series | None = None,
     method: Method = "fft",
     edge_correction: bool = False,
+    bandwidth_rule: BandwidthRule = "hotspot",
 ) -> KDEResult:
     r"""Compute a quartic kernel density surface clipped to a study area.
 
@@ -480,8 +487,8 @@ def kde_surface(
     cell_size_m : float, default 50
         Raster cell edge in metres.
     bandwidth_m : float, optional
-        Kernel radius h in metres. When omitted, the spatial Silverman rule
-        (:func:`silverman_bandwidth_m`) on the points inside the area.
+        Kernel radius h in metres. When omitted, chosen by ``bandwidth_rule``
+        on the points inside the area, and the reason is kept.
     weights : str or pandas.Series, optional
         Non-negative weight per point (for example harm): a column of ``points``
         or a Series indexed like ``points``. The surface then integrates to the
@@ -495,6 +502,13 @@ def kde_surface(
         on in-area cells, so that every point inside the area contributes exactly
         its weight to the clipped surface (see Notes). Off by default: the plain
         estimator, as ArcGIS Kernel Density and QGIS Heatmap compute it.
+    bandwidth_rule : {"hotspot", "silverman"}, keyword-only
+        Rule used when ``bandwidth_m`` is omitted: ``hotspot`` (default) is the
+        median distance to the 5th nearest point (:func:`hotspot_bandwidth_m`;
+        a few hundred metres in towns, checked by backtest in
+        ``docs/ranking.md``), falling back to Silverman, with a warning, when
+        there are too few points; ``silverman`` is the spatial Silverman rule
+        (:func:`silverman_bandwidth_m`), kilometres over a CSP.
 
     Returns
     -------
@@ -587,7 +601,8 @@ def kde_surface(
         )
     xy, w, n_outside, weighted = _points_inside(points, area=area, weights=weights)
     cell = _check_positive(cell_size_m, name="cell_size_m")
-    h, auto, reason = _choose_bandwidth(xy, w, bandwidth_m=bandwidth_m)
+    h, auto, reason, rule_warnings = _choose_bandwidth(
+        xy, w, bandwidth_m=bandwidth_m, rule=bandwidth_rule, cell_size_m=cell)
     grid = _grid_for(area, cell_size_m=cell, bandwidth_m=h)
     supersample = _supersampling(grid, h) if method == "fft" else 1
     warnings_ = _input_warnings(
@@ -597,6 +612,7 @@ def kde_surface(
         n_inside=len(xy),
         n_outside=n_outside,
     )
+    warnings_ += rule_warnings
 
     # compute
     inside = _area_mask(area, grid)
@@ -1120,23 +1136,37 @@ def _choose_bandwidth(
     w: npt.NDArray[np.float64],
     *,
     bandwidth_m: float | None,
-) -> tuple[float, bool, str]:
+    rule: str = "hotspot",
+    cell_size_m: float | None = None,
+) -> tuple[float, bool, str, list[str]]:
+    """Return the bandwidth, whether it was chosen, why, and any warnings."""
     if bandwidth_m is not None:
         h = _check_positive(bandwidth_m, name="bandwidth_m")
-        return h, False, f"given: {h:g} m"
+        return h, False, f"given: {h:g} m", []
+    if rule not in BANDWIDTH_RULES:
+        raise ParameterError(
+            f"bandwidth_rule must be one of {list(BANDWIDTH_RULES)}, got {rule!r}")
     if len(xy) < 2:
         raise ParameterError(
             f"bandwidth_m was not given and cannot be chosen from {len(xy)} point(s) "
             f"inside the area (the Silverman rule needs at least two): give "
             f"bandwidth_m"
         )
+    warnings_: list[str] = []
+    if rule == "hotspot":
+        try:
+            choice = hotspot_bandwidth_m(xy, cell_size_m=cell_size_m)
+            return choice.bandwidth_m, True, choice.reason, list(choice.warnings)
+        except ParameterError as exc:
+            _warn(warnings_, f"the hot-spot bandwidth rule could not be used ({exc}); "
+                  "the spatial Silverman rule was used instead")
     h = silverman_bandwidth_m(xy, weights=None if np.all(w == 1.0) else w)
     reason = (
         f"spatial Silverman rule 0.9*min(SD, sqrt(1/ln 2)*Dm)*n^-0.2 on "
         f"{len(xy)} points inside the area (n = {float(w.sum()):g}): {h:.1f} m"
     )
     logger.info("bandwidth chosen automatically: %s", reason)
-    return h, True, reason
+    return h, True, reason, warnings_
 
 
 def _grid_for(area: BaseGeometry, *, cell_size_m: float, bandwidth_m: float) -> _Grid:
