@@ -399,27 +399,18 @@ def rank_view(
     -------
     hotspot.detect.rank.Ranking
     """
-    from hotspot.boundaries import load_csps
-    from hotspot.detect.rank import TargetSpec, month_end, rank_cells
-    from hotspot.grid import study_cells
+    from hotspot.detect.rank import month_end, rank_cells
 
-    check_view(view)
-    view = ranking_view(view)
+    view, cells, target = _ranking_inputs(view, sources)
     resolution = view.resolution
-    csps = load_csps(grouping=view.settings().grouping)
-    if view.csp != ALL_CSPS:
-        csps = csps[csps["csp_code"] == view.csp]
-    cells = study_cells(csps, resolution=resolution, scope="csp")
     if fit_to is None:
         if view.month_to:
             fit_to = month_end(view.month_to[:7])
         else:
             last = pd.to_datetime(occurrences["occurred_from"]).max()
             fit_to = pd.Timestamp(last.to_period("M").end_time.normalize())
-    target = TargetSpec(categories=tuple(view.categories), sources=tuple(sources),
-                        include_approximate=view.include_approximate)
     key = (id(occurrences), len(occurrences), target, pd.Timestamp(fit_to),
-           view.settings().weight, resolution, tuple(sorted(csps["csp_code"])),
+           view.settings().weight, resolution, tuple(sorted(set(cells["csp_code"]))),
            repr(settings), horizon_months)
     known = _RANKINGS.get(key)
     if known is not None and known[0]() is occurrences:
@@ -431,6 +422,73 @@ def rank_view(
     while len(_RANKINGS) > _RANKINGS_KEPT:
         _RANKINGS.pop(next(iter(_RANKINGS)))
     return ranking
+
+
+def _ranking_inputs(
+    view: View, sources: tuple[str, ...] = ()
+) -> tuple[View, gpd.GeoDataFrame, Any]:
+    """Return what a view's ranking is fitted on: its ranking view, cells, target."""
+    from hotspot.boundaries import load_csps
+    from hotspot.detect.rank import TargetSpec
+    from hotspot.grid import study_cells
+
+    check_view(view)
+    view = ranking_view(view)
+    csps = load_csps(grouping=view.settings().grouping)
+    if view.csp != ALL_CSPS:
+        csps = csps[csps["csp_code"] == view.csp]
+    cells = study_cells(csps, resolution=view.resolution, scope="csp")
+    target = TargetSpec(categories=tuple(view.categories), sources=tuple(sources),
+                        include_approximate=view.include_approximate)
+    return view, cells, target
+
+
+def backtest_split(
+    occurrences: pd.DataFrame, *, test_months: int = 3
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    """Return a default backtest split: the last ``test_months`` months held out.
+
+    The test period is the last ``test_months`` whole calendar months up to the
+    newest occurrence, the training cut-off the day before it (a missing month
+    inside the test period is reported by the backtest, never counted as zero).
+    """
+    if test_months < 1:
+        raise ParameterError(f"test_months must be >= 1, got {test_months!r}")
+    last = pd.to_datetime(occurrences["occurred_from"]).max()
+    if pd.isna(last):
+        raise ParameterError("the store has no dated occurrence")
+    last_month = last.to_period("M")
+    first_test = last_month - (test_months - 1)
+    return (first_test.start_time - pd.Timedelta(days=1),
+            first_test.start_time, last_month.end_time.normalize())
+
+
+def backtest_view(
+    occurrences: gpd.GeoDataFrame,
+    view: View,
+    *,
+    train_to: pd.Timestamp,
+    test_from: pd.Timestamp,
+    test_to: pd.Timestamp,
+    sources: tuple[str, ...] = (),
+    replicates: int = 1000,
+    seed: int = 12,
+) -> Any:
+    """Score a view's ranking, and naive baselines, on months it never saw.
+
+    The same cells and target as :func:`rank_view` (the view's categories, all
+    CSPs of its grouping), fitted on whole months up to ``train_to`` and scored
+    on ``test_from``..``test_to``
+    (:func:`hotspot.detect.backtest.backtest`): what the app's accuracy page
+    and ``hotspot backtest`` show.
+    """
+    from hotspot.detect.backtest import backtest
+
+    view, cells, target = _ranking_inputs(view, sources)
+    return backtest(occurrences, cells, train_to=pd.Timestamp(train_to),
+                    test_from=pd.Timestamp(test_from), test_to=pd.Timestamp(test_to),
+                    target=target, weight=view.settings().weight,
+                    replicates=replicates, seed=seed)
 
 
 def plan_cells(

@@ -378,6 +378,18 @@ def ranking(store_dir: str, key: View) -> Any:
     return rank_view(occurrences(store_dir), key)
 
 
+@st.cache_resource(show_spinner="Scoring the ranking and the baselines on later "
+                   "months…", max_entries=8)
+def backtest(store_dir: str, key: View, train_to: str, test_from: str, test_to: str,
+             sources: tuple[str, ...] = ()) -> Any:
+    """Return a view's ranking scored on later months, beside baselines."""
+    from hotspot.analysis import backtest_view
+
+    return backtest_view(occurrences(store_dir), key, train_to=pd.Timestamp(train_to),
+                         test_from=pd.Timestamp(test_from),
+                         test_to=pd.Timestamp(test_to), sources=sources)
+
+
 def ranked_cells(store_dir: str, grouping: str, view: View) -> gpd.GeoDataFrame:
     """Return the view's ranked cells: the ranking, or counts when none can be fitted.
 
