@@ -13,7 +13,7 @@ from hotspot.app import exports as app_exports
 from hotspot.app import operations as app_operations
 from hotspot.app.controls import Keys
 from hotspot.errors import HotspotError
-from hotspot.export.disclosure import DisclosureRules
+from hotspot.export.disclosure import DisclosureRules, at_floor, deployment_floor
 from hotspot.view import ALL_CSPS, DEFAULT_VIEW, to_query
 
 logger = logging.getLogger(__name__)
@@ -35,11 +35,25 @@ st.markdown(f"#### Export for partners · {area} · "
 st.caption("The map page's current view (CSP, months, categories, flags, method "
            "and layers). Every file passes the disclosure rules and the checker "
            "before it is offered, and is recorded in the export log.")
+floor = deployment_floor()
 c1, c2 = st.columns(2)
-min_count = c1.number_input("Suppress counts below", min_value=5, max_value=50,
-                            value=5, step=1, key="ex_min_count")
-round5 = c2.checkbox("Round counts to the nearest 5", key="ex_round")
-rules = DisclosureRules(min_count=int(min_count), round_to=5 if round5 else None)
+min_count = c1.number_input("Suppress counts below", min_value=floor.min_count,
+                            max_value=50, value=floor.min_count, step=1,
+                            key="ex_min_count",
+                            help=f"This deployment never shows a count below "
+                            f"{floor.min_count}.")
+if floor.round_to:
+    # the floor always rounds: say so instead of offering a box it overrides
+    c2.checkbox(f"Round counts to the nearest {floor.round_to}", value=True,
+                disabled=True, key="ex_round",
+                help="This deployment always rounds partner counts "
+                f"(HOTSPOT_DISCLOSURE_ROUND_TO = {floor.round_to}).")
+    asked = DisclosureRules(min_count=int(min_count), round_to=floor.round_to)
+else:
+    round5 = c2.checkbox("Round counts to the nearest 5", key="ex_round")
+    asked = DisclosureRules(min_count=int(min_count), round_to=5 if round5 else None)
+# what the files really get: the request raised to the deployment's floor
+rules = at_floor(asked, floor=floor)
 if view.resolution > app_exports.EXPORT_MAX_RESOLUTION:
     st.info(f"The map uses H3 resolution {view.resolution}; partner files are "
             f"made at resolution {app_exports.EXPORT_MAX_RESOLUTION}, the finest "

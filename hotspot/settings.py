@@ -29,12 +29,35 @@ ENV_APP_DATA = "HOTSPOT_APP_DATA"
 ENV_STORE = "HOTSPOT_STORE"
 ENV_OPERATIONS_STORE = "HOTSPOT_OPERATIONS_STORE"
 ENV_ACCESS_FILE = "HOTSPOT_ACCESS_FILE"
+#: The deployment's disclosure floor (``hotspot.export.disclosure.deployment_floor``):
+#: the weakest rules any export may use, whatever a view file or flag asks.
+ENV_DISCLOSURE_MIN_COUNT = "HOTSPOT_DISCLOSURE_MIN_COUNT"
+ENV_DISCLOSURE_ROUND_TO = "HOTSPOT_DISCLOSURE_ROUND_TO"
+ENV_DISCLOSURE_MAX_RESOLUTION = "HOTSPOT_DISCLOSURE_MAX_RESOLUTION"
 
 
 def env(name: str) -> str | None:
     """Return the value of one of the ``HOTSPOT_*`` variables (None when unset)."""
     value = os.environ.get(name)
     return value or None
+
+
+def env_int(name: str, default: int) -> int:
+    """Return an integer ``HOTSPOT_*`` variable, ``default`` when unset or blank.
+
+    Read on every call (a deployment sets it before the server starts); text
+    that is not an integer raises ParameterError naming the variable.
+    """
+    from hotspot.errors import ParameterError
+
+    text = env(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ParameterError(f"environment variable {name} must be an integer, got "
+                             f"{text!r}") from None
 
 
 # ---------------------------------------------------------------------- paths

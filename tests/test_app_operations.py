@@ -292,7 +292,13 @@ def test_export_page_offers_every_format_and_the_rules(ops_store: Path) -> None:
     assert download_labels(at) == [label for label, _ in
                                    app_exports.DOWNLOADS.values()]
     rules = at.dataframe[0].value
-    assert dict(zip(rules["rule"], rules["value"], strict=True))["min_count"] == "5"
+    shown = dict(zip(rules["rule"], rules["value"], strict=True))
+    assert shown["min_count"] == "5"
+    # the deployment floor rounds to 5: the table says so and the box cannot
+    # pretend otherwise
+    assert shown["round_to"] == "5"
+    box = at.checkbox(key="ex_round")
+    assert box.value and box.disabled
     changed = at.dataframe[1].value
     assert "suppressed" in set(changed["change"])
     at.number_input(key="ex_min_count").set_value(10)

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -52,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hotspot import settings
 from hotspot.errors import HotspotError, ParameterError
 from hotspot.export.reading import CSV_METADATA_SUFFIX, SOURCES_SUFFIX
 
@@ -67,9 +67,9 @@ __all__ = [
 #: Version of the rule set, recorded in every export's metadata and log line.
 RULES_VERSION = "2"
 #: Environment variables of the deployment floor.
-FLOOR_ENV_MIN_COUNT = "HOTSPOT_DISCLOSURE_MIN_COUNT"
-FLOOR_ENV_ROUND_TO = "HOTSPOT_DISCLOSURE_ROUND_TO"
-FLOOR_ENV_MAX_RESOLUTION = "HOTSPOT_DISCLOSURE_MAX_RESOLUTION"
+FLOOR_ENV_MIN_COUNT = settings.ENV_DISCLOSURE_MIN_COUNT
+FLOOR_ENV_ROUND_TO = settings.ENV_DISCLOSURE_ROUND_TO
+FLOOR_ENV_MAX_RESOLUTION = settings.ENV_DISCLOSURE_MAX_RESOLUTION
 #: The floor when the deployment sets nothing.
 FLOOR_DEFAULTS: dict[str, int] = {"min_count": 5, "round_to": 5, "max_resolution": 9}
 
@@ -255,17 +255,6 @@ class DisclosureRules:
 DEFAULT_RULES = DisclosureRules()
 
 
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name)
-    if text is None or text.strip() == "":
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ParameterError(f"environment variable {name} must be an integer, got "
-                             f"{text!r}") from None
-
-
 def deployment_floor() -> DisclosureRules:
     """Return the weakest rules this deployment allows, from the environment.
 
@@ -274,12 +263,13 @@ def deployment_floor() -> DisclosureRules:
     ``HOTSPOT_DISCLOSURE_MAX_RESOLUTION`` (default 9). Read on every call, so
     a deployment sets them before the server or command starts.
     """
-    min_count = _env_int(FLOOR_ENV_MIN_COUNT, FLOOR_DEFAULTS["min_count"])
+    min_count = settings.env_int(FLOOR_ENV_MIN_COUNT, FLOOR_DEFAULTS["min_count"])
     if min_count < 2:
         raise ParameterError(f"{FLOOR_ENV_MIN_COUNT} must be at least 2 (suppression "
                              f"cannot be switched off), got {min_count}")
-    round_to = _env_int(FLOOR_ENV_ROUND_TO, FLOOR_DEFAULTS["round_to"])
-    max_res = _env_int(FLOOR_ENV_MAX_RESOLUTION, FLOOR_DEFAULTS["max_resolution"])
+    round_to = settings.env_int(FLOOR_ENV_ROUND_TO, FLOOR_DEFAULTS["round_to"])
+    max_res = settings.env_int(FLOOR_ENV_MAX_RESOLUTION,
+                               FLOOR_DEFAULTS["max_resolution"])
     return DisclosureRules(min_count=min_count, round_to=round_to or None,
                            max_resolution=max_res)
 
