@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date
 
 import streamlit as st
@@ -19,7 +18,6 @@ from hotspot.operations import (
     ACTIVITY_KINDS,
     Operation,
     activities_table,
-    duplicate_operation,
     operation_from_hotspots,
     operations_table,
     timeline_table,
@@ -257,18 +255,11 @@ def draw_manage(op: Operation | None) -> None:
     except (HotspotError, ValueError) as exc:
         st.error(f"Not imported: {exc}")
         return
-    known = set(ids)
-    done = []
-    for item in found:
-        fresh = (duplicate_operation(item, name=f"{item.name} (imported)")
-                 if item.operation_id in known
-                 else replace(item, version=0, created_utc="", updated_utc=""))
-        try:
-            stored = store.add(fresh)
-        except (HotspotError, ValueError) as exc:
-            st.error(f"{item.name} not imported: {exc}")
-            continue
-        done.append(stored)
+    try:
+        done = store.import_all(found)
+    except (HotspotError, ValueError) as exc:
+        st.error(f"Not imported: {exc}")
+        return
     if done:
         st.session_state[OpKeys.SELECT_NEXT] = done[-1].operation_id
         st.session_state[OpKeys.MESSAGES] = [

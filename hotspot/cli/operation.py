@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the verbs import what they use: `--help` stays fast
     import pandas as pd
     import shapely
 
-    from hotspot.operations import Operation, OperationStore
+    from hotspot.operations import OperationStore
 
 logger = logging.getLogger(__name__)
 
@@ -281,23 +281,12 @@ def _run_create(args: argparse.Namespace) -> int:
 def _run_import(args: argparse.Namespace) -> int:
     from hotspot.operations import import_operations
 
-    store = _store(args)
-    known = set(store.catalogue()["operation_id"])
-    for op in import_operations(args.path):
-        if op.operation_id in known and args.replace:
-            current = store.get(op.operation_id)
-            stored = store.update(op, expected_version=current.version)
-        else:
-            stored = store.add(_fresh(op))
+    done = _store(args).import_all(import_operations(args.path),
+                                   replace_existing=args.replace)
+    for stored in done:
         print(f"imported {stored.operation_id}: {stored.name} (version "
               f"{stored.version})")
     return 0
-
-
-def _fresh(op: Operation) -> Operation:
-    from dataclasses import replace
-
-    return replace(op, version=0, created_utc="", updated_utc="")
 
 
 def _run_export(args: argparse.Namespace) -> int:

@@ -760,7 +760,9 @@ def write_geotiff(
         "units": UNITS,
         "kernel": "quartic (biweight) 3/(pi h^2) (1 - d^2/h^2)^2, d < h",
         "method": result.method,
-        "bandwidth_m": f"{result.bandwidth_m:.3f}",
+        # full precision: the disclosure floor is computed from it, and a
+        # rounded value moves the floor off the bands the surface was cut to
+        "bandwidth_m": f"{result.bandwidth_m:.17g}",
         "bandwidth_auto": str(result.bandwidth_auto),
         "bandwidth_reason": result.bandwidth_reason,
         "cell_size_m": f"{result.cell_size_m:g}",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -159,9 +160,15 @@ def import_operations(path: Path | str) -> list[Operation]:
         raise ParameterError(
             f"{source.name}: no operation feature (a feature with layer "
             "'operation', or an 'operations' layer) was found")
+    ids = [_text(r.get("operation_id")) for r, _ in op_rows]
+    repeated = sorted({i for i in ids if i and ids.count(i) > 1})
+    if repeated:
+        raise ParameterError(
+            f"{source.name}: operation_id {', '.join(map(repr, repeated))} appears "
+            "on more than one operation feature; each operation needs its own id")
     by_op: dict[str, list[Activity]] = {}
-    known = {_text(r.get("operation_id")) for r, _ in op_rows}
-    for rec, geom in act_rows:
+    known = set(ids)
+    for n, (rec, geom) in enumerate(act_rows, 1):
         oid = _text(rec.get("operation_id"))
         if oid not in known:
             if len(known) == 1:
@@ -170,9 +177,34 @@ def import_operations(path: Path | str) -> list[Operation]:
                 raise ParameterError(
                     f"{source.name}: activity {rec.get('label')!r} names operation "
                     f"{oid!r}, which is not in the file")
-        by_op.setdefault(oid, []).append(_act_from_record(rec, _from_multi(geom)))
-    return [_op_from_record(rec, _from_multi(geom), by_op.get(
-        _text(rec.get("operation_id")), [])) for rec, geom in op_rows]
+        activity = _record(source, f"activity {n} ({rec.get('label')!r})",
+                           _act_from_record, rec, _from_multi(geom))
+        by_op.setdefault(oid, []).append(activity)
+    return [_record(source, f"operation {n} ({rec.get('name')!r})", _op_from_record,
+                    rec, _from_multi(geom), by_op.get(_text(rec.get("operation_id")),
+                                                      []))
+            for n, (rec, geom) in enumerate(op_rows, 1)]
+
+
+_T = TypeVar("_T")
+
+
+def _record(source: Path, where: str, make: Callable[..., _T], *args: Any) -> _T:
+    """Build one operation or activity from its fields; name the file and feature.
+
+    A field that cannot be read (a version or minutes that are not whole
+    numbers, a window that is not a pair of times, a date that is not a date)
+    raises ParameterError saying which file, which feature and what was wrong,
+    never a bare ``int()`` error.
+    """
+    try:
+        return make(*args)
+    except ParameterError as exc:
+        raise ParameterError(f"{source.name}: {where}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ParameterError(
+            f"{source.name}: {where}: a field cannot be read ({exc}); expected "
+            "the fields export_operations writes (docs/operations.md)") from None
 
 
 _Rows = list[tuple[dict[str, Any], BaseGeometry]]
@@ -188,13 +220,24 @@ def _read_geojson(source: Path) -> tuple[_Rows, _Rows]:
         raise ParameterError(f"{source.name}: expected a GeoJSON FeatureCollection")
     if not features:
         raise ParameterError(f"{source.name}: the FeatureCollection is empty")
+    for n, feature in enumerate(features, 1):
+        if not isinstance(feature, dict) or not isinstance(
+                feature.get("properties") or {}, dict):
+            raise ParameterError(
+                f"{source.name}: feature {n} is not a GeoJSON Feature object with "
+                f"properties (got {type(feature).__name__})")
     props = [dict(f.get("properties") or {}) for f in features]
-    try:
-        geoms = [shape(f["geometry"]) if f.get("geometry") else Polygon()
-                 for f in features]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ParameterError(f"{source.name}: a geometry cannot be read ({exc})"
-                             ) from None
+    geoms = []
+    for n, feature in enumerate(features, 1):
+        try:
+            geoms.append(shape(feature["geometry"]) if feature.get("geometry")
+                         else Polygon())
+        except (KeyError, TypeError, ValueError, AttributeError,
+                shapely.errors.ShapelyError) as exc:
+            raise ParameterError(
+                f"{source.name}: feature {n}: its geometry cannot be read ({exc}); "
+                "expected a GeoJSON Polygon, MultiPolygon, Point or LineString"
+            ) from None
     projected = list(to_bng(gpd.GeoDataFrame(geometry=geoms, crs=WGS84)).geometry)
     op_rows: _Rows = []
     act_rows: _Rows = []

@@ -26,6 +26,7 @@ Level 2 data only: activities locate places and times, never people.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -352,6 +353,19 @@ def _hips_allowed() -> BaseGeometry:
     return allowed
 
 
+@functools.cache
+def known_csps() -> dict[str, str]:
+    """Return every CSP code of both groupings, with its name (read once)."""
+    from hotspot.boundaries import load_csps
+
+    out: dict[str, str] = {}
+    for grouping in ("district", "ons2024"):
+        csps = load_csps(grouping=grouping)
+        out.update(zip(csps["csp_code"].astype(str), csps["csp_name"].astype(str),
+                       strict=True))
+    return out
+
+
 def _geometry_problems(
     geom: object, *, what: str, allowed: Sequence[str], hips: BaseGeometry | None
 ) -> list[str]:
@@ -420,6 +434,9 @@ def validate_operation(
         p.append("name: must not be empty")
     if not str(operation.csp_code).strip():
         p.append("csp_code: must name the CSP the operation runs in")
+    elif check_hips and str(operation.csp_code) not in known_csps():
+        p.append(f"csp_code: {operation.csp_code!r} is not one of the HIPS CSPs "
+                 f"({', '.join(sorted(known_csps()))})")
     if operation.status not in STATUSES:
         p.append(f"status: must be one of {', '.join(STATUSES)}, got "
                  f"{operation.status!r}")

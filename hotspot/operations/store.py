@@ -30,10 +30,12 @@ from hotspot.operations.model import (
     DEMO_OPERATION_FILE,
     Operation,
     OperationConflictError,
+    OperationError,
     OperationNotFoundError,
     StoreBusyError,
     _as_multi,
     _from_multi,
+    _new_id,
     check_operation,
 )
 from hotspot.operations.tables import (
@@ -406,6 +408,78 @@ class OperationStore:
             return stored
 
         return self._write(work)
+
+    def import_all(
+        self, operations: list[Operation], *, replace_existing: bool = False,
+        check_hips: bool = True,
+    ) -> list[Operation]:
+        """Store the operations of one file, all or none; return them as stored.
+
+        Every operation is validated before anything is written, and all are
+        written in one transaction: a file with one bad operation stores none
+        (every problem of every operation is listed). An operation whose id is
+        already stored replaces it (``replace_existing``, version + 1) or is
+        stored as a copy with new ids and " (imported)" after its name; activity
+        ids already used by another operation get new ids.
+
+        Raises
+        ------
+        OperationError
+            When any operation is not valid (nothing is stored).
+        ParameterError
+            When the list is empty.
+        """
+        if not operations:
+            raise ParameterError("operations must hold at least one operation")
+        problems: list[str] = []
+        for op in operations:
+            try:
+                check_operation(op, check_hips=check_hips)
+            except OperationError as exc:
+                problems += [f"{op.name or op.operation_id}: {p}" for p in exc.problems]
+        if problems:
+            raise OperationError(problems, name=f"the file's {len(operations)} "
+                                 "operation(s) (nothing was imported)")
+        now = _now()
+
+        def work(con: sqlite3.Connection) -> list[Operation]:
+            used = {row[0] for row in con.execute(
+                "SELECT activity_id FROM activities")}
+            done = []
+            for op in operations:
+                current = self._stored_version(con, op.operation_id)
+                if current is not None and replace_existing:
+                    old = con.execute("SELECT created_utc FROM operations WHERE "
+                                      "operation_id = ?", (op.operation_id,)
+                                      ).fetchone()
+                    mine = {row[0] for row in con.execute(
+                        "SELECT activity_id FROM activities WHERE operation_id = ?",
+                        (op.operation_id,))}
+                    self._delete_rows(con, op.operation_id)
+                    used -= mine
+                    stored = replace(op, version=current + 1,
+                                     created_utc=old["created_utc"], updated_utc=now)
+                elif current is not None:
+                    stored = replace(duplicate_operation(
+                        op, name=f"{op.name} (imported)"), status=op.status,
+                        version=1, created_utc=now, updated_utc=now)
+                else:
+                    stored = replace(op, version=1, created_utc=now, updated_utc=now)
+                if any(a.activity_id in used for a in stored.activities) or len(
+                        {a.activity_id for a in stored.activities}) < len(
+                        stored.activities):
+                    stored = replace(stored, activities=tuple(
+                        replace(a, activity_id=_new_id("act"))
+                        for a in stored.activities))
+                used |= {a.activity_id for a in stored.activities}
+                self._insert(con, stored)
+                done.append(stored)
+            return done
+
+        result = self._write(work)
+        logger.info("imported %d operation(s): %s", len(result),
+                    ", ".join(o.operation_id for o in result))
+        return result
 
     def duplicate(self, operation_id: str, *, name: str | None = None) -> Operation:
         """Store a copy of an operation (new ids, status draft); return it."""
