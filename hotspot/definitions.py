@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hotspot.errors import DataNotFoundError, DefinitionError
+from hotspot.errors import DataNotFoundError, DefinitionError, ParameterError
 from hotspot.ingest.schema import FLAG_COLUMNS
 from hotspot.settings import DATA_DIR
 
@@ -571,6 +571,29 @@ def load_police_uk_categories(path: Path | None = None) -> pd.DataFrame:
     table = table.astype("string")
     table["sv_category"] = table["sv_category"].replace("", pd.NA)
     return table
+
+
+#: The harm-weight tables an ingest can apply, by name: the ONS Crime Severity
+#: Score (default; official) and the third-party Cambridge Crime Harm Index
+#: subgroup table (optional, labelled: ``data/definitions/README.md``).
+HARM_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
+    "css": ("harm_weights.csv", "police_uk_category_harm_weights.csv",
+            "ONS Crime Severity Score (2020 weights)"),
+    "cchi": ("harm_weights_cchi_third_party.csv",
+             "police_uk_category_harm_weights_cchi_third_party.csv",
+             "Cambridge Crime Harm Index by subgroup (THIRD-PARTY table, not an "
+             "official source)"),
+})
+
+
+def load_harm_table(name: str = "css") -> HarmWeights:
+    """Return one of the embedded harm-weight tables (:data:`HARM_TABLES`)."""
+    if name not in HARM_TABLES:
+        raise ParameterError(
+            f"harm table must be one of {list(HARM_TABLES)}, got {name!r}")
+    codes, categories, _label = HARM_TABLES[name]
+    return load_harm_weights(DEFINITIONS_DIR / codes,
+                             categories_path=DEFINITIONS_DIR / categories)
 
 
 def load_harm_weights(

@@ -20,7 +20,7 @@ import pandas as pd
 from hotspot import __version__
 from hotspot.boundaries import Grouping, assign_areas
 from hotspot.crs import BNG
-from hotspot.definitions import classify
+from hotspot.definitions import HARM_TABLES, classify, load_harm_table
 from hotspot.errors import HotspotError
 from hotspot.geocode import geocode
 from hotspot.ingest import quality
@@ -59,10 +59,15 @@ def ingest(
     mapping: ColumnMapping | None = None,
     grouping: Grouping = "district",
     progress: Callable[[str], None] | None = None,
+    harm_table: str = "css",
 ) -> IngestResult:
     """Read, geocode, classify, locate and check occurrences from ``sources``.
 
     ``progress``, when given, is called with each stage's name as it starts.
+    ``harm_table`` names the harm weights applied
+    (:data:`hotspot.definitions.HARM_TABLES`: ``css``, the ONS Crime Severity
+    Score, or ``cchi``, the third-party Cambridge Crime Harm Index table); the
+    summary records which.
 
     Raises
     ------
@@ -76,7 +81,7 @@ def ingest(
     step("geocode")
     occurrences, rejected_geo = _geocode(read.accepted)
     step("classify")
-    occurrences = _classify(occurrences)
+    occurrences = _classify(occurrences, harm_table=harm_table)
     step("locate")
     occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
     step("check")
@@ -90,6 +95,7 @@ def ingest(
         grouping=grouping,
         mapping=mapping,
     )
+    summary["harm_weights"] = {"table": harm_table, "label": HARM_TABLES[harm_table][2]}
     return IngestResult(occurrences=occurrences, rejects=rejects, summary=summary)
 
 
@@ -101,10 +107,12 @@ def ingest_to_store(
     mapping: ColumnMapping | None = None,
     grouping: Grouping = "district",
     progress: Callable[[str], None] | None = None,
+    harm_table: str = "css",
 ) -> IngestResult:
     """Run :func:`ingest` and write the store (nothing is written if it fails)."""
     result = ingest(
-        sources, fmt=fmt, mapping=mapping, grouping=grouping, progress=progress
+        sources, fmt=fmt, mapping=mapping, grouping=grouping, progress=progress,
+        harm_table=harm_table,
     )
     if progress is not None:
         progress("write")
@@ -134,9 +142,9 @@ def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return kept, rejects
 
 
-def _classify(frame: pd.DataFrame) -> pd.DataFrame:
+def _classify(frame: pd.DataFrame, *, harm_table: str = "css") -> pd.DataFrame:
     """Apply the serious-violence definition; keep classes a source set itself."""
-    classes = classify(frame)
+    classes = classify(frame, harm_weights=load_harm_table(harm_table))
     out = frame.copy()
     preset = frame["sv_match"].notna() if "sv_match" in frame else None
     for name in _CLASS_COLUMNS:

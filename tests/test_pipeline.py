@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
@@ -153,3 +154,32 @@ def test_cli_template_command(tmp_path: Path) -> None:
     assert main(["-q", "template", "--out", str(out)]) == 0
     assert out.read_text().strip().split(",") == list(INPUT_COLUMNS)
     assert main(["-q", "template", "--out", str(out)]) == 2  # never overwrites
+
+
+def test_the_harm_table_can_be_chosen_and_is_recorded(tmp_path: Path) -> None:
+    """CSS by default; the third-party CCHI table when asked, labelled as such."""
+    from hotspot.cli.ingest import add_ingest_parser
+    from hotspot.definitions import HARM_TABLES, load_harm_table
+
+    source = _template(tmp_path / "t.csv", ROWS)
+    css = ingest([source])
+    cchi = ingest([source], harm_table="cchi")
+    assert css.summary["harm_weights"]["table"] == "css"
+    assert "THIRD-PARTY" in cchi.summary["harm_weights"]["label"]
+    a = css.occurrences.set_index("occurrence_id")["harm_weight"]
+    b = cchi.occurrences.set_index("occurrence_id")["harm_weight"]
+    # the same rows, weighted by another table: not the same weights
+    assert list(a.index) == list(b.index) and not np.allclose(a, b)
+    # each weight is its table's weight for the row's offence or category
+    assert load_harm_table("cchi").weights != load_harm_table("css").weights
+    with pytest.raises(ValueError, match="harm table must be one of"):
+        load_harm_table("made-up")
+    # the command line offers exactly the tables there are
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    add_ingest_parser(subparsers)
+    sub = subparsers.choices["ingest"]
+    action = next(a for a in sub._actions if a.dest == "harm_weights")  # noqa: SLF001
+    assert tuple(action.choices) == tuple(HARM_TABLES)

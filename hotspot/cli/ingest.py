@@ -67,6 +67,14 @@ def add_ingest_parser(subparsers: Any) -> None:
         help="CSP areas: 14 districts (default) or the ONS 2024 grouping "
         "with North Hampshire",
     )
+    p.add_argument(
+        "--harm-weights",
+        choices=("css", "cchi"),
+        default="css",
+        help="harm weights: css, the ONS Crime Severity Score (default), or cchi, "
+        "the third-party Cambridge Crime Harm Index subgroup table (labelled as "
+        "such in the summary)",
+    )
     p.set_defaults(func=_run_ingest)
 
 
@@ -94,6 +102,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
             mapping=mapping,
             grouping=args.grouping,
             progress=progress,
+            harm_table=args.harm_weights,
         )
         bar.update(1)
     print(format_summary(result.summary))
