@@ -164,12 +164,7 @@ def measure_floor() -> tuple[float, float]:
     """First and second visit of benchmarks/floor_app.py in a fresh browser."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    proc = start_app(port, argv=[
-        sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
-        "--server.headless", "true", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"])
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_floor()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM),
@@ -180,6 +175,16 @@ def measure_floor() -> tuple[float, float]:
     finally:
         stop_app(proc)
     return visits[0], visits[1]
+
+
+def start_floor() -> tuple[Any, str]:
+    """Start benchmarks/floor_app.py on a free port; return the process and URL."""
+    port = free_port()
+    proc = start_app(port, argv=[
+        sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
+        "--server.headless", "true", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"])
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def _floor_drawn(pixels: np.ndarray) -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_app import start_floor  # noqa: E402
 from tests.test_browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -46,7 +47,6 @@ logger = logging.getLogger("bench_load")
 TARGET_S = 5.0
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHART = "[data-testid='stDeckGlJsonChart'] canvas"
-FLOOR_APP = ROOT / "benchmarks" / "floor_app.py"
 #: The 14 CSPs' codes (district grouping), one per session in turn.
 CSPS = ("E07000084", "E07000085", "E07000086", "E07000087", "E07000088",
         "E07000089", "E07000090", "E07000091", "E07000092", "E07000093",
@@ -130,12 +130,7 @@ async def _app_run(sessions: int, rounds: int) -> dict[str, Any]:
 async def _floor_run(sessions: int, rounds: int) -> list[float]:
     from playwright.async_api import async_playwright
 
-    port = free_port()
-    proc = start_app(port, argv=[
-        sys.executable, "-m", "streamlit", "run", str(FLOOR_APP),
-        "--server.headless", "true", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"])
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_floor()
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM),
