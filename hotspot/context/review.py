@@ -362,7 +362,7 @@ def league_table(
     view = view.with_(csp=ALL_CSPS, month_from=start, month_to=end)
     analysis = analyse(occurrences, view)
     rows = analysis.selected.rows
-    groups = load_csps(grouping=view.settings().grouping)  # type: ignore[arg-type]
+    groups = load_csps(grouping=view.settings().grouping)
     key = _group_key(rows, groups)
     length = len(_months(start, end))
     comparisons = {
