@@ -384,10 +384,19 @@ def league_table(
         _change(table, name, comp, start=start, end=end, occurrences=occurrences,
                 view=view, groups=groups)
     _concentration(table, analysis.result.cells)
+    bound = table.loc[table["top5_share"] >= 1 - 1e-12, "csp_name"].tolist()
+    if bound:
+        notes_bound = [f"Share in the top 5% of cells is 1 where every cell with "
+                       f"an occurrence fits in the top 5% (fewer such cells than "
+                       f"5% of the CSP's cells: a bound, not a finding): "
+                       f"{', '.join(bound)}."]
+    else:
+        notes_bound = []
     _deprivation(table, rows, key, deprived, view)
     _night(table, rows, key)
     notes = [c.describe() for c in comparisons.values()]
     notes += _fires(table, analysis, fires, residents, start, end)
+    notes += notes_bound
     sparse = table.loc[table["sparse"] & (codes != HIPS), "csp_name"].tolist()
     if sparse:
         notes.append(f"Sparse (fewer than {sparse_below} occurrences, a rate means "
