@@ -1,6 +1,7 @@
 """Hotspot: the Streamlit app (a thin shell: navigation only).
 
-Run with ``make run``. Four pages: the map (``app_pages/map.py``), operations
+Run with ``make run``. Five pages: the map (``app_pages/map.py``), the CSP
+review (``app_pages/review.py``), operations
 (``app_pages/operations.py``), exports for partners (``app_pages/exports.py``)
 and the data page (``app_pages/data.py``: what the store holds, rejects,
 uploads). Caching
@@ -18,6 +19,7 @@ page = st.navigation(
     [
         st.Page("app_pages/map.py", title="Map",
                 default=True),
+        st.Page("app_pages/review.py", title="Review"),
         st.Page("app_pages/operations.py", title="Operations"),
         st.Page("app_pages/exports.py", title="Export"),
         st.Page("app_pages/data.py", title="Data"),
