@@ -81,9 +81,9 @@ others = [n for n in league.notes if not n.startswith(("Against", "SYNTHETIC"))]
 codes = league.table.loc[league.table["csp_code"] != "HIPS", "csp_code"].tolist()
 names = dict(zip(league.table["csp_code"], league.table["csp_name"], strict=True))
 o1, o2 = st.columns([2, 1])
-chosen = o1.selectbox("Open one CSP's map here", codes, format_func=names.get,
-                      key=ReviewKeys.OPEN)
-if o2.button("Open map", key="rv_open_map"):
+chosen = o1.selectbox("Open one CSP's map here", codes,
+                      format_func=lambda c: str(names[c]), key=ReviewKeys.OPEN)
+if o2.button("Open map", key="rv_open_map") and chosen is not None:
     target = app_review.map_view(league, chosen)
     st.session_state[Keys.VIEW] = target
     st.session_state[Keys.FOCUS] = None

@@ -1,4 +1,4 @@
-"""The review page in headless Chromium: the league table, saved as docs/img/review.png."""
+"""The review page in headless Chromium, saved as docs/img/review.png."""
 
 from __future__ import annotations
 

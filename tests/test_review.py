@@ -11,6 +11,7 @@ from scipy.stats import poisson
 
 from hotspot.context.review import (
     Comparison,
+    LeagueTable,
     change_test,
     comparison,
     league_table,
@@ -177,3 +178,96 @@ def test_ons_grouping_gives_twelve_csps(occurrences, quarter):
 def test_period_must_be_whole_months(occurrences):
     with pytest.raises(ParameterError, match="whole months"):
         league_table(occurrences, View(month_from="2025-07-03"))
+
+
+# ------------------------------------------------------------ disclosure control
+def _crafted() -> LeagueTable:
+    """Two CSPs: A with 3 occurrences (small), B with 47; HIPS 50."""
+    table = pd.DataFrame({
+        "csp_code": ["A", "B", "HIPS"], "csp_name": ["A", "B", "HIPS"],
+        "occurrences": [3, 47, 50], "residents": [10_000, 40_000, 50_000],
+        "sparse": [True, False, False],
+        "previous_now": [3, 40, 43], "previous_then": [6, 20, 26],
+        "previous_p": [0.5, change_test(40, 20), change_test(43, 26)],
+        "previous_reading": ["x", "y", "z"],
+        "year_now": [np.nan] * 3, "year_then": [np.nan] * 3,
+        "year_p": [np.nan] * 3,
+        "year_reading": ["not covered (2024-07 to 2024-09)"] * 3,
+        # B: 2 of its 47 in the top cells (a small part): withheld; 0.5 shown as 50%
+        "top5_share": [1.0, 2 / 47, 0.1], "imd_1_2_share": [0.0, 0.5, 0.47],
+        "residents_imd_1_2_share": [0.1, 0.2, 0.18],
+        "timed": [3, 30, 33], "night_share": [1 / 3, 0.4, 0.39],
+        "fires": [0, 12, 12], "fire_index": [0.0, 1.2, 1.0],
+        "share_hot_both": [0.0, 0.3, 0.28],
+    })
+    for col in ("rate_per_1000", "rate_low", "rate_high"):
+        table[col] = 1.0
+    return LeagueTable(table=table, start="2025-07", end="2025-09", comparisons={},
+                       synthetic=True)
+
+
+def test_partner_table_suppresses_small_counts_and_what_they_imply():
+    from hotspot.export.checks import check_frame
+    from hotspot.export.review_pack import partner_table
+
+    out = partner_table(_crafted()).set_index("csp_code")
+    a, b = out.loc["A"], out.loc["B"]
+    # A's 3 occurrences are suppressed and so is every value derived from them
+    assert pd.isna(a["occurrences"]) and pd.isna(a["rate_per_1000"])
+    assert pd.isna(a["rate_low"]) and a["share_in_imd_deciles_1_2"] == ""
+    assert a["previous_reading"] == ""
+    # B: rounded to 5, rate from the published count, interval from it too
+    assert b["occurrences"] == 45
+    assert b["rate_per_1000"] == pytest.approx(round(1000 * 45 / 40_000, 2))
+    assert b["rate_low"] == pytest.approx(round(1000 * poisson_interval(45)[0]
+                                                / 40_000, 2))
+    assert b["share_in_top_5pct_cells"] == ""  # 2 occurrences: a small part
+    assert b["share_in_imd_deciles_1_2"] == "50%"
+    # the verdict of the true test, never its p or the true counts
+    assert b["previous_reading"] == "up, more than chance (p < 0.05)"
+    assert "previous_p" not in out.columns and "year_now" not in out.columns
+    assert out.loc["HIPS", "occurrences"] == 50
+    assert check_frame(out.reset_index(), declared_counts=(
+        "occurrences", "previous_now", "previous_then", "timed", "fires")) == []
+
+
+def test_partner_csv_of_the_embedded_store_passes_the_checker(quarter, tmp_path):
+    from hotspot.export.checker import check_file
+    from hotspot.export.review_pack import write_partner_csv
+
+    written = write_partner_csv(quarter, tmp_path)
+    csv = next(p for p in written if p.suffix == ".csv")
+    assert check_file(csv) == []
+    table = pd.read_csv(csv)
+    assert (table["occurrences"].dropna() % 5 == 0).all()
+    assert "previous_p" not in table.columns
+
+
+def test_review_command_writes_table_chart_and_readme(tmp_path):
+    from hotspot.cli.main import main
+
+    out = tmp_path / "review"
+    assert main(["-q", "review", str(DEFAULT_STORE_DIR), "--out", str(out),
+                 "--from", "2025-01", "--to", "2025-04", "--csp", "Havant",
+                 "--fire", "none"]) == 0
+    table = pd.read_csv(out / "league_table.csv")
+    assert list(table["csp_name"]) == ["Havant", "HIPS"]
+    readme = (out / "README.txt").read_text(encoding="utf-8")
+    assert readme.startswith("SYNTHETIC")
+    assert "compared on police.uk only" in readme  # a year earlier: 2024-01 to -04
+    assert "not covered, no data for 2024-09" in readme  # the previous 4 months
+    assert (out / "rates.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_pack_holds_a_checked_briefing_per_csp(quarter, occurrences, tmp_path):
+    import io
+    import zipfile
+
+    from hotspot.export.review_pack import write_pack
+
+    data = write_pack(quarter, occurrences, store=DEFAULT_STORE_DIR,
+                      log_dir=tmp_path)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sum(n.startswith("briefings/") and n.endswith(".pdf") for n in names) == 14
+    assert {"league_table.csv", "README.txt"} <= set(names)
