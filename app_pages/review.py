@@ -14,7 +14,7 @@ from hotspot.app import panels as app_panels
 from hotspot.app import review as app_review
 from hotspot.app.controls import Keys
 from hotspot.app.review import ReviewKeys
-from hotspot.context.review import DEFAULT_MONTHS, definitions
+from hotspot.context.review import DEFAULT_MONTHS
 from hotspot.errors import HotspotError
 from hotspot.export.disclosure import DisclosureRules
 from hotspot.render.charts import plot_league_rates
@@ -72,7 +72,7 @@ column_config["Map"] = st.column_config.LinkColumn(
     "(opens in a new tab)")
 shown = app_review.display_table(league)
 st.dataframe(shown, hide_index=True, column_config=column_config, key="rv_table",
-             height=36 * (len(shown) + 1) + 3)
+             height=35 * (len(shown) + 1) + 3)
 st.caption(f"The HIPS row is over all of HIPS, not one CSP. Rates are per 1,000 "
            f"residents over {league.start} to {league.end}, not annualised. "
            "(sparse): fewer than 20 occurrences, a rate means little.")
@@ -94,7 +94,7 @@ if o2.button("Open map", key="rv_open_map") and chosen is not None:
 with st.expander("Definitions: what each column means"):
     for note in others:
         st.caption(note)
-    st.dataframe(definitions().drop(columns="column"), hide_index=True)
+    st.markdown(app_review.definitions_markdown())
     st.markdown(
         "- **95% interval**: exact Poisson (Garwood) interval of the count, divided "
         "by the residents.\n- **More than chance**: the conditional binomial test "

@@ -47,6 +47,7 @@ def test_league_table_has_every_csp_and_hips_with_labelled_units(page) -> None:
         "up, beyond chance", "down, beyond chance", "no clear change"}
     assert any("SYNTHETIC" in w.value for w in page.warning)
     assert any("not covered" in c.value for c in page.caption)
+    assert page.get("download_button")  # the briefing pack, made when clicked
     assert "Hart" in set(table["CSP"]) or any("(sparse)" in n for n in table["CSP"])
 
 

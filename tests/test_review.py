@@ -271,3 +271,12 @@ def test_pack_holds_a_checked_briefing_per_csp(quarter, occurrences, tmp_path):
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert sum(n.startswith("briefings/") and n.endswith(".pdf") for n in names) == 14
     assert {"league_table.csv", "README.txt"} <= set(names)
+
+
+def test_counts_are_the_maps_counts(occurrences, quarter):
+    from hotspot.analysis import analyse
+
+    one = analyse(occurrences, View(csp="E06000045", month_from="2025-07",
+                                    month_to="2025-09"))
+    t = quarter.table.set_index("csp_code")
+    assert t.loc["E06000045", "occurrences"] == len(one.rows)

@@ -76,6 +76,17 @@ def map_query(league: LeagueTable, csp_code: str) -> dict[str, str]:
     return to_query(map_view(league, csp_code))
 
 
+def definitions_markdown() -> str:
+    """Return the shown columns' definitions as a markdown list (page labels)."""
+    from hotspot.context.review import COLUMNS
+
+    lines = [f"- **{label}**: {COLUMNS[column][1]}."
+             for column, (label, _) in SHOWN.items() if column in COLUMNS]
+    lines.insert(1, "- **Map**: that CSP's map over the same months, with the same "
+                 "filters (opens in a new tab).")
+    return "\n".join(lines)
+
+
 def display_table(league: LeagueTable) -> pd.DataFrame:
     """Return the table the page shows: labelled columns, shares in %, map links."""
     table = league.table
@@ -93,4 +104,7 @@ def display_table(league: LeagueTable) -> pd.DataFrame:
             out["Map"] = ["" if code == "HIPS"
                           else "/?" + urlencode(map_query(league, code))
                           for code in table["csp_code"]]
-    return out
+    # a comparison without data: its verdict says "not covered", no empty column
+    empty = [SHOWN[c][0] for c in ("previous_change_pct", "year_change_pct")
+             if table[c].isna().all()]
+    return out.drop(columns=empty)
