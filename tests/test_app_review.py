@@ -80,3 +80,25 @@ def test_open_map_button_opens_that_csps_map() -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert at.query_params["csp"] == [HAVANT] or at.query_params["csp"] == HAVANT
     assert any("Havant" in m.value for m in at.markdown)
+
+
+def test_review_page_leaves_the_shared_occurrences_unchanged() -> None:
+    import pandas as pd
+
+    from hotspot.app import cache as app_cache
+
+    store = app_cache.default_store()
+
+    def fingerprint() -> tuple[object, ...]:
+        occ = app_cache.occurrences(store)
+        plain = occ.drop(columns=occ.geometry.name)
+        return (len(occ), tuple(occ.columns),
+                int(pd.util.hash_pandas_object(plain.astype(str), index=True).sum()),
+                int(pd.util.hash_pandas_object(occ.geometry.to_wkb()).sum()))
+
+    before = fingerprint()
+    at = review_page()
+    at.selectbox(key="rv_from").set_value("2025-04")
+    at.run()
+    assert not at.exception
+    assert fingerprint() == before
