@@ -68,10 +68,11 @@ SHARES: dict[str, tuple[str, str]] = {
     "share_hot_both": ("occurrences", "share_in_fire_violence_hot_cells"),
 }
 #: Sections of each CSP's briefing (no density surface: the PDF draws none).
-#: Not "imd" or "fires": the briefing's summaries of them (LSOAs touching a hot
-#: spot, hot cells) are counts the checker refuses (small or not rounded), so
-#: the pack leaves page 3 out; the league table carries both comparisons.
-BRIEFING_SECTIONS: tuple[str, ...] = ("gistar", "csp", "wards", "tables")
+#: Not "fires": in a disclosed fires layer ``hot_both`` (a boolean, which the
+#: rules read as text) stays shown where ``violence_bin`` is withheld, so it
+#: would tell what the withheld bin hid; and the briefing's fire summary counts
+#: withheld bins as not hot. The league table carries the fire comparison.
+BRIEFING_SECTIONS: tuple[str, ...] = ("gistar", "csp", "wards", "imd", "tables")
 #: Explanation of the partner table's columns (README and CSV metadata).
 PARTNER_COLUMNS: dict[str, str] = {
     "occurrences": COLUMNS["occurrences"][1],
