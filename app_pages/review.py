@@ -110,7 +110,7 @@ st.pyplot(plot_league_rates(
 st.markdown("**Briefing pack for partners**")
 st.caption("A zip of one briefing PDF per CSP and the league table, all through "
            "disclosure control (small counts suppressed, counts rounded to 5, "
-           "rates from the published counts). Takes about a minute.")
+           "rates from the published counts). Takes one to two minutes.")
 rules = DisclosureRules(min_count=5, round_to=5)
 
 
