@@ -1,8 +1,9 @@
 """Hotspot: the Streamlit app (a thin shell: navigation only).
 
-Run with ``make run``. Five pages: the map (``app_pages/map.py``), operations
-(``app_pages/operations.py``), accuracy (``app_pages/accuracy.py``: how well the
-hot spots predicted the months after), exports for partners (``app_pages/exports.py``)
+Run with ``make run``. Six pages: the map (``app_pages/map.py``), the CSP
+review (``app_pages/review.py``), operations (``app_pages/operations.py``),
+accuracy (``app_pages/accuracy.py``: how well the hot spots predicted the months
+after), exports for partners (``app_pages/exports.py``)
 and the data page (``app_pages/data.py``: what the store holds, rejects,
 uploads). Caching
 lives in :mod:`hotspot.app.cache`, layer building in :mod:`hotspot.layers`,
@@ -19,6 +20,7 @@ page = st.navigation(
     [
         st.Page("app_pages/map.py", title="Map",
                 default=True),
+        st.Page("app_pages/review.py", title="Review"),
         st.Page("app_pages/operations.py", title="Operations"),
         st.Page("app_pages/accuracy.py", title="Accuracy"),
         st.Page("app_pages/exports.py", title="Export"),

@@ -71,6 +71,9 @@ SHARED_DATA_DIR = Path(env(ENV_SHARED_DATA) or ROOT.parent / "shared" / "data")
 APP_DATA_DIR = Path(env(ENV_APP_DATA) or ROOT / "var")
 #: The embedded occurrence store (built by ``make data``).
 DEFAULT_STORE_DIR = DATA_DIR / "default_store"
+#: The embedded deliberate-fire incidents (SYNTHETIC, labelled wherever shown).
+SYNTHETIC_FIRES = (DATA_DIR / "synthetic"
+                   / "SYNTHETIC_fire_incidents_2024-10_2025-09.csv")
 #: The operation store the app and ``hotspot operation`` use by default.
 OPERATIONS_STORE = APP_DATA_DIR / "operations.gpkg"
 #: Where the ranking keeps the outcome of its validation, keyed by a digest of

@@ -120,3 +120,31 @@ def test_briefing_refuses_points(tmp_path: Path) -> None:
         export(ExportBundle(layers=layers, metadata=bundle.metadata), fmt="pdf",
                out=tmp_path / "x.pdf", log_dir=tmp_path)
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_deprivation_summary_goes_through_the_disclosure_rules() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hotspot.export.briefing import deprivation_summary
+    from hotspot.export.bundle import ExportMetadata
+
+    # 12 LSOAs: 1 in deciles 1-2 (a small count), 11 in deciles 6-10; one hot
+    # cell touching the deciles 1-2 LSOA only
+    lsoas = gpd.GeoDataFrame(
+        {"lsoa_code": [f"E0{i:07d}" for i in range(12)],
+         "imd_decile": [1] + [8] * 11},
+        geometry=[box(440_000 + 1000 * i, 110_000, 440_900 + 1000 * i, 110_900)
+                  for i in range(12)], crs="EPSG:27700")
+    cells = gpd.GeoDataFrame({"h3": ["x"], "bin": [3]},
+                             geometry=[box(440_100, 110_100, 440_200, 110_200)],
+                             crs="EPSG:27700")
+    meta = ExportMetadata(title="t", period="p", disclosure={
+        "rules": {"min_count": 5, "round_to": 5, "max_resolution": 9}})
+    bundle = ExportBundle(layers={"deprivation": lsoas, "hotspots": cells},
+                          metadata=meta)
+    table = deprivation_summary(bundle).set_index("imd_group")
+    assert pd.isna(table.loc["deciles 1-2", "lsoas"])  # 1: suppressed
+    assert pd.isna(table.loc["deciles 1-2", "lsoas_with_hot_spot"])
+    assert table.loc["deciles 6-10", "lsoas"] == 10  # 11 rounded to 5
+    assert table.loc["deciles 3-5", "lsoas"] == 0

@@ -13,6 +13,7 @@ export    files for partners (GeoPackage, GeoJSON, KML, GeoTIFF, CSV, PDF, PNG),
           through disclosure control
 rank      cells ranked by the occurrences expected next (the recommended list)
 backtest  how well rankings and naive baselines predicted later months
+review    compare the CSPs: league table, chart, partner briefing pack
 serve     start the app
 
 Building the parser imports only the verb modules, which import their analysis
@@ -36,6 +37,7 @@ from hotspot.cli import (
     operation,
     profile,
     rank,
+    review,
     serve,
 )
 from hotspot.errors import HotspotError
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parser(subparsers)
     rank.add_parser(subparsers)
     backtest.add_parser(subparsers)
+    review.add_parser(subparsers)
     serve.add_parser(subparsers)
     return parser
 

@@ -370,7 +370,20 @@ def deprivation_summary(bundle: ExportBundle) -> pd.DataFrame | None:
         int(((group == g) & lsoas["lsoa_code"].isin(touched)).sum())
         for g in out["imd_group"]
     ]
-    return out
+    return _disclosed(bundle, out)
+
+
+def _disclosed(bundle: ExportBundle, table: pd.DataFrame) -> pd.DataFrame:
+    """Return a summary table with the bundle's disclosure rules applied.
+
+    The summaries count LSOAs and cells, which the checker reads as counts:
+    small ones are suppressed and the rest rounded like every other count.
+    """
+    from hotspot.export.disclosure import apply_rules
+    from hotspot.export.files import _rules_of
+
+    clean, _ = apply_rules(table, rules=_rules_of(bundle), name="summary")
+    return clean
 
 
 def fire_summary(bundle: ExportBundle) -> pd.DataFrame | None:
@@ -378,19 +391,20 @@ def fire_summary(bundle: ExportBundle) -> pd.DataFrame | None:
     fires = bundle.layers.get("fires")
     if fires is None or fires.empty:
         return None
-    return pd.DataFrame({
+    return _disclosed(bundle, pd.DataFrame({
         "measure": ["cells hot for violence", "cells hot for deliberate fires",
                     "cells hot for both"],
         "cells": [int((fires["violence_bin"] >= 2).sum()),
                   int((fires["fire_bin"] >= 2).sum()),
                   int(fires["hot_both"].astype(bool).sum())],
-    })
+    }))
 
 
 def _text_table(ax: Axes, frame: pd.DataFrame, *, title: str) -> None:
     ax.axis("off")
     ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
-    table = ax.table(cellText=frame.astype(str).to_numpy().tolist(),
+    shown = frame.astype(object).where(frame.notna(), "suppressed")
+    table = ax.table(cellText=shown.astype(str).to_numpy().tolist(),
                      colLabels=[str(c).replace("_", " ") for c in frame.columns],
                      loc="upper left", cellLoc="left", colLoc="left")
     table.auto_set_font_size(False)

@@ -205,3 +205,38 @@ def plot_overlay_map(
     ax.set_axis_off()
     ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=10)
     return figure
+
+
+def plot_league_rates(table: pd.DataFrame, *, title: str) -> Figure:
+    """Rate per 1,000 residents of each CSP with its 95% interval; HIPS as a line.
+
+    ``table`` is a league table (:func:`hotspot.context.review.league_table`):
+    ``csp_name``, ``rate_per_1000``, ``rate_low``, ``rate_high``, ``sparse``,
+    with the HIPS row last. Sparse CSPs are drawn hollow.
+    """
+    hips = table[table["csp_code"] == "HIPS"]
+    rows = table[table["csp_code"] != "HIPS"].sort_values("rate_per_1000")
+    figure = Figure(figsize=(9, 0.42 * len(rows) + 1.6), layout="constrained")
+    ax = figure.subplots()
+    y = np.arange(len(rows))
+    rate = rows["rate_per_1000"].to_numpy(dtype=float)
+    err = np.vstack([rate - rows["rate_low"].to_numpy(dtype=float),
+                     rows["rate_high"].to_numpy(dtype=float) - rate])
+    sparse = rows["sparse"].to_numpy(dtype=bool)
+    ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="#555555", capsize=3, lw=1)
+    ax.scatter(rate[~sparse], y[~sparse], color="#b2182b", zorder=3,
+               label="rate (95% interval)")
+    if sparse.any():
+        ax.scatter(rate[sparse], y[sparse], facecolor="white", edgecolor="#b2182b",
+                   zorder=3, label="sparse: too few for the rate to mean much")
+    if not hips.empty:
+        value = float(hips["rate_per_1000"].iloc[0])
+        ax.axvline(value, color="#2166ac", ls="--", lw=1,
+                   label=f"HIPS {value:.2f}")
+    ax.set_yticks(y, rows["csp_name"].tolist())
+    ax.set_xlabel("Occurrences per 1,000 residents over the period")
+    ax.set_xlim(left=0)
+    ax.grid(axis="x", color="#dddddd")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, loc="left", fontsize=10)
+    return figure
