@@ -576,3 +576,35 @@ def test_each_count_is_suppressed_on_its_own() -> None:
     assert out["rank"].isna().tolist() == [True, True, False]
     assert applied.suppressed == 2
     assert check_frame(out) == []
+
+
+def test_a_flag_made_from_bins_is_withheld_with_them() -> None:
+    """``hot_both`` beside a withheld bin would say what the bin hid."""
+    import h3
+
+    from hotspot.export.briefing import fire_summary
+    from hotspot.export.disclosure import classify_column
+
+    centre = h3.latlng_to_cell(50.75, -1.6, 9)  # New Forest
+    far = [c for c in h3.grid_ring(centre, 4)][:2]
+    cells = [centre, *far]
+    table = pd.DataFrame({
+        "h3": cells,
+        "violence_count": [3, 40, 35],  # the first is suppressed
+        "fire_count": [9, 20, 0],
+        "violence_bin": [3, 3, 2], "fire_bin": [3, 2, 0],
+        "hot_both": [True, True, False],
+    })
+    assert classify_column("hot_both", table["hot_both"]) == "class"
+    out, applied = apply_rules(table)
+    row = out.set_index("h3")
+    assert pd.isna(row.loc[centre, "violence_count"])
+    assert pd.isna(row.loc[centre, "violence_bin"])  # withheld with its count
+    assert pd.isna(row.loc[centre, "hot_both"])  # and so is the flag
+    assert row.loc[far[0], "hot_both"] == 1 and row.loc[far[1], "hot_both"] == 0
+    assert applied.withheld_classes >= 3
+    # the briefing counts a withheld class apart, never as "not hot"
+    bundle = ExportBundle(layers={"fires": out}, metadata=make_bundle().metadata)
+    summary = fire_summary(bundle)
+    assert summary is not None
+    assert "cells whose class is withheld" in set(summary["measure"])

@@ -391,12 +391,16 @@ def fire_summary(bundle: ExportBundle) -> pd.DataFrame | None:
     fires = bundle.layers.get("fires")
     if fires is None or fires.empty:
         return None
+    violence = pd.to_numeric(fires["violence_bin"], errors="coerce")
+    fire = pd.to_numeric(fires["fire_bin"], errors="coerce")
+    both = pd.to_numeric(fires["hot_both"], errors="coerce")
+    withheld = violence.isna() | fire.isna()
+    # a withheld bin is neither hot nor not hot: counted apart, never as "not hot"
     return _disclosed(bundle, pd.DataFrame({
         "measure": ["cells hot for violence", "cells hot for deliberate fires",
-                    "cells hot for both"],
-        "cells": [int((fires["violence_bin"] >= 2).sum()),
-                  int((fires["fire_bin"] >= 2).sum()),
-                  int(fires["hot_both"].astype(bool).sum())],
+                    "cells hot for both", "cells whose class is withheld"],
+        "cells": [int((violence >= 2).sum()), int((fire >= 2).sum()),
+                  int((both == 1).sum()), int(withheld.sum())],
     }))
 
 

@@ -371,6 +371,9 @@ def classify_column(
         return "forbidden"
     if key in {_norm(c) for c in declared}:
         return "count"
+    if pd.api.types.is_bool_dtype(values) and (
+            key in CLASS_COLUMNS or key.startswith("hot_")):
+        return "class"  # a flag made from bins says what the bins say
     numbers = _as_numbers(values)
     if numbers is None:
         return "text"
@@ -520,7 +523,30 @@ def apply_rules(
             applied.withheld_classes += int((near & np.isfinite(values)).sum())
             out[col] = pd.array(np.where(near, np.nan, values),
                                 dtype="Float64").astype("Int64")
+    _withhold_flags_of_withheld_bins(out, kinds.get("class", []), applied)
     return out, applied
+
+
+def _withhold_flags_of_withheld_bins(frame: pd.DataFrame, classes: list[Any],
+                                     applied: Applied) -> None:
+    """Withhold a row's flags (``hot_both``, ``significant``) where a bin is withheld.
+
+    A flag is made from the row's bins (``hot_both`` is "both bins hot"): shown
+    beside a withheld bin, it would say what the bin hid. Flags become 0/1
+    integers, empty where any bin of the row is empty.
+    """
+    bins = [c for c in classes if _norm(c) == "bin" or _norm(c).endswith("_bin")]
+    flags = [c for c in classes if c not in bins]
+    if not bins or not flags:
+        return
+    withheld = np.zeros(len(frame), dtype=bool)
+    for col in bins:
+        withheld |= ~np.isfinite(_numeric(frame[col]))
+    for col in flags:
+        values = _numeric(frame[col].astype("Float64"))
+        applied.withheld_classes += int((withheld & np.isfinite(values)).sum())
+        frame[col] = pd.array(np.where(withheld, np.nan, values),
+                              dtype="Float64").astype("Int64")
 
 
 def _whole(values: npt.NDArray[np.float64]) -> bool:
