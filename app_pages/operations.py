@@ -146,7 +146,27 @@ def draw_evaluation(op: Operation) -> None:
     except HotspotError as exc:
         st.error(f"No evaluation: {exc}")
         return
+    if ev.synthetic:
+        st.error(ev.synthetic_line())
+    lines = ev.headline()[1:] if ev.synthetic else ev.headline()
+    st.info("  \n".join(f"**{line}**" for line in lines))
     st.caption(" · ".join(p.label() for p in ev.periods))
+    png, pdf = app_operations.evaluation_files(
+        store_dir, GROUPING, ops_path, op.operation_id, op.version, float(buffer_m))
+    map_col, table_col = st.columns([3, 2])
+    map_col.image(png, caption="The areas compared: operation area, buffer ring, "
+                  "control area")
+    with table_col:
+        st.markdown(f"**{MEASURES['without_proactive'].capitalize()}**")
+        st.dataframe(ev.table().round(1))
+        c1, c2 = st.columns(2)
+        c1.download_button("Evaluation (PDF)", pdf,
+                           file_name=f"{op.operation_id}_evaluation.pdf",
+                           mime="application/pdf", key=OpKeys.EVAL_PDF)
+        c2.download_button("Results (CSV)", safe_csv(ev.results),
+                           file_name=f"{op.operation_id}_evaluation.csv",
+                           mime="text/csv", key=OpKeys.EVAL_CSV)
+    st.markdown("**The figures**")
     for line in ev.reading:
         st.markdown(line)
     cols = st.columns(3)
@@ -156,9 +176,6 @@ def draw_evaluation(op: Operation) -> None:
             st.dataframe(ev.table(measure=measure).round(1))
     for text in ev.warnings:
         st.warning(text)
-    st.download_button("Results (CSV)", safe_csv(ev.results),
-                       file_name=f"{op.operation_id}_evaluation.csv",
-                       mime="text/csv", key=OpKeys.EVAL_CSV)
 
 
 def draw_create() -> None:
