@@ -142,8 +142,7 @@ with legend_col:
         sections.append(("Density (per km²)", layers.ramp_legend(
             "per km²", low="low", high=f"{vmax:.0f}+")))
     if "imd" in view.layers:
-        sections.append((f"IMD {view.imd} decile", layers.ramp_legend(
-            "decile", low="1 most deprived", high="10 least deprived")))
+        sections.append((f"IMD {view.imd} decile", layers.decile_legend()))
     if fire_points is not None:
         sections.append(("Fires", [layers.LegendEntry(
             layers.FIRE_RGB, "Deliberate fire (SYNTHETIC)", shape="dot")]))

@@ -97,7 +97,7 @@ def draw_map_and_timeline(op: Operation) -> None:
         labels = {k: v.label for k, v in ACTIVITY_KINDS.items()}
         st.markdown(layers.legend_html([
             ("Operation", layers.activity_legend(list(acts["kind"]), labels)),
-            ("Base map", layers.base_legend()[2:])]), unsafe_allow_html=True)
+            ("Base map", layers.base_legend()[-1:])]), unsafe_allow_html=True)
     st.markdown("**Timeline**")
     timeline = timeline_table(op)
     st.altair_chart(app_operations.timeline_chart(

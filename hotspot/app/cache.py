@@ -237,10 +237,12 @@ def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     from hotspot.context.deprivation import attach_imd
     from hotspot.context.rates import decile_table
 
-    rows = area_rows(store_dir, view)
+    from hotspot.context.rates import decile_comparison
+
+    rows = area_rows(store_dir, view)  # every CSP: the HIPS figures are all HIPS
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
-    area = "HIPS" if view.csp == ALL_CSPS else view.csp
-    return table[table["csp_code"] == area].reset_index(drop=True)
+    return decile_comparison(table, csp_code=None if view.csp == ALL_CSPS
+                             else view.csp)
 
 
 @st.cache_resource
@@ -352,14 +354,27 @@ def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
                ttl=APP_CACHE_TTL_S)
 def colocation(store_dir: str, fire_path: str, grouping: str,
                view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Cells hot for both fires and violence, and the per-CSP summary."""
-    from hotspot.context.fires import colocation_cells, colocation_summary
+    """Cells hot for both fires and violence (the view's CSP), and the summary.
+
+    The summary is computed over every CSP, so its HIPS row is all of HIPS
+    even when one CSP is shown; it holds that CSP's row and the HIPS row
+    (:func:`~hotspot.context.fires.colocation_comparison`).
+    """
+    from hotspot.context.fires import (
+        colocation_cells,
+        colocation_comparison,
+        colocation_summary,
+    )
 
     rows = counted_rows(store_dir, view)
     chosen = fires_for_view(fires(fire_path, grouping), view)
-    cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
+    cells, _ = study(grouping, view.resolution, view.scope, ALL_CSPS, view.k)
     both = colocation_cells(rows, chosen, cells, k=view.k, fdr=view.fdr)
-    summary_table = colocation_summary(both)
+    summary_table = colocation_comparison(
+        colocation_summary(both),
+        csp_code=None if view.csp == ALL_CSPS else view.csp)
+    if view.csp != ALL_CSPS:
+        both = both[both["csp_code"] == view.csp]
     hot = both[both["hot_both"]].copy()
     hot["tooltip"] = (hot["violence_count"].astype(str) + " serious-violence "
                       "occurrences and " + hot["fire_count"].astype(str)

@@ -42,6 +42,7 @@ from hotspot.layers.geometry import (
 )
 from hotspot.layers.legend import (
     base_legend,
+    decile_legend,
     gistar_legend,
     legend_html,
     ramp_legend,
@@ -70,6 +71,7 @@ from hotspot.layers.style import (
     FIRE_RGB,
     FOCUS_RGB,
     LAND_RGB,
+    OUTSIDE_LAND_RGB,
     NO_BASEMAP_STYLE,
     ONLINE_MAP_STYLE,
     OUTLINE_RGB,
@@ -95,6 +97,7 @@ __all__ = [
     "FIRE_RGB",
     "FOCUS_RGB",
     "LAND_RGB",
+    "OUTSIDE_LAND_RGB",
     "LegendEntry",
     "MapInputs",
     "NO_BASEMAP_STYLE",
@@ -117,6 +120,7 @@ __all__ = [
     "arson_layer",
     "base_layers",
     "base_legend",
+    "decile_legend",
     "bounds_of",
     "build_deck",
     "cells_outline_layer",
