@@ -235,9 +235,7 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
 def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
     from hotspot.context.deprivation import attach_imd
-    from hotspot.context.rates import decile_table
-
-    from hotspot.context.rates import decile_comparison
+    from hotspot.context.rates import decile_comparison, decile_table
 
     rows = area_rows(store_dir, view)  # every CSP: the HIPS figures are all HIPS
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
