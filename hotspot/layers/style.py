@@ -6,8 +6,8 @@ Every builder takes plain tables (GeoDataFrames in EPSG:27700, or a
 :class:`~hotspot.detect.kde.KDEResult`) and returns ``pydeck.Layer`` objects in
 WGS84, reprojected through :mod:`hotspot.crs`. The base layer (land outside
 HIPS and an approximate sea, HIPS land fill, CSP and ward outlines, place
-labels) is shipped with the app, so the map looks right with no internet and no basemap tiles
-(``map_style=None``); online tiles are an opt-in.
+labels) is shipped with the app, so the map looks right with no internet and
+no basemap tiles (``map_style=None``); online tiles are an opt-in.
 
 Colours are colour-blind safe: Gi* bins use ColorBrewer's diverging RdBu
 (7 classes), the density surface and the deprivation deciles use viridis,
