@@ -48,6 +48,7 @@ from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
     from hotspot.detect.kde import KDEResult
+    from hotspot.detect.trends import TrendSummary
 
 logger = logging.getLogger(__name__)
 
@@ -189,12 +190,15 @@ def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
 @st.cache_data(show_spinner="Looking for emerging hot spots…",
                max_entries=APP_CACHE_ENTRIES,
                ttl=APP_CACHE_TTL_S)
-def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
-    """Emerging hot spot categories of the view's cells (counts per category).
+def emerging(store_dir: str, grouping: str, view: View) -> TrendSummary | None:
+    """Emerging hot spot categories of the view's cells, named, with sentences.
 
     Returns None when the period has fewer than three months: a trend needs
-    more periods than that.
+    more periods than that. See :func:`hotspot.detect.trends.summarise_trends`.
     """
+    from hotspot.context.places import name_cells
+    from hotspot.detect.trends import summarise_trends
+
     rows = counted_rows(store_dir, view)
     months = rows["month"].nunique() if len(rows) else 0
     if months < 3:
@@ -204,14 +208,20 @@ def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     table = out.cells
     if table is None:
         return None
+    mine = rows
     if view.csp != ALL_CSPS:
         table = table[table["csp_code"] == view.csp]
-    counts = table["category"].value_counts().rename_axis("category")
-    frame = counts.rename("cells").reset_index()
-    frame.attrs["period"] = out.parameters.get("period")
-    frame.attrs["reason"] = out.automatic.get("period", "given")
-    frame.attrs["warnings"] = list(out.warnings)
-    return frame
+        if "csp_code" in rows.columns:
+            mine = rows[rows["csp_code"] == view.csp]
+    patterned = table[table["category"].astype(str) != "no pattern"]
+    places = name_cells(patterned["h3"].astype(str).tolist(), occurrences=rows,
+                        resolution=view.resolution) if len(patterned) else None
+    return summarise_trends(
+        table, mine, months=list(out.extra.get("periods", [])), places=places,
+        period=str(out.parameters.get("period", "month")),
+        reason=str(out.automatic.get("period", "given")),
+        warnings=list(out.warnings),
+        csp_names=sorted(set(table["csp_name"].astype(str))))
 
 
 @st.cache_resource(show_spinner="Loading deprivation areas…",

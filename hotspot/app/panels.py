@@ -19,6 +19,8 @@ from hotspot.errors import ParameterError
 if TYPE_CHECKING:  # altair is imported when a chart is drawn (0.4 s to import)
     import altair as alt
 
+    from hotspot.detect.trends import TrendSummary
+
 #: The panels under the map, one shown at a time (labels; URL keys in viewstate).
 PANELS: tuple[str, ...] = tuple(viewstate.PANELS.values())
 SYNTHETIC_NOTE = (
@@ -128,15 +130,48 @@ def _heat_map(table: pd.DataFrame) -> alt.Chart:
     )
 
 
-def emerging(table: pd.DataFrame | None) -> None:
-    """Emerging hot spot categories, with the period used."""
+def emerging(summary: TrendSummary | None, *, base: Any = None,
+             view_state: Any = None) -> None:
+    """Trends: a sentence per CSP, the trend map, the named cells, definitions.
+
+    ``base`` (:class:`hotspot.layers.BaseLayers`) and ``view_state`` are the
+    main map's, so the trend map shows the same area on the same base.
+    """
+    from hotspot import layers
+    from hotspot.detect.trends import DEFINITIONS
+
     st.subheader("Emerging hot spots")
-    if table is None:
+    if summary is None:
         st.info("A trend needs at least three months in the view.")
         return
-    st.caption(f"Gi* per {table.attrs.get('period')} and a Mann-Kendall trend per "
-               f"cell ({table.attrs.get('reason')}).")
-    st.dataframe(table, hide_index=True, width="stretch")
+    for note in summary.notes:
+        st.warning(note)
+    st.markdown("  \n".join(summary.sentences.values()))
+    st.caption(f"Gi* per {summary.period} and a Mann-Kendall trend per cell "
+               f"({summary.reason}).")
+    with st.expander("What the categories mean"):
+        st.markdown("\n".join(f"- **{name.capitalize()}**: {text}"
+                              for name, text in DEFINITIONS.items()))
+    if base is not None:
+        deck = layers.build_deck(
+            [*base.under, *base.lines, layers.emerging_layer(summary.cells),
+             *base.labels], view_state=view_state)
+        map_col, legend_col = st.columns([4, 1])
+        with map_col:
+            st.pydeck_chart(deck, height=420, key="trend_map")
+        with legend_col:
+            present = list(dict.fromkeys(summary.cells["category"].astype(str)))
+            st.markdown(layers.legend_html([
+                ("Emerging hot spots", layers.emerging_legend(present))]),
+                unsafe_allow_html=True)
+    shown = summary.cells[["csp_name", "category", "place", "count", "hot_periods",
+                           "n_periods", "h3"]].rename(columns={
+        "csp_name": "CSP", "category": "Pattern", "place": "Place",
+        "count": "Occurrences (all periods)", "hot_periods": "Periods hot",
+        "n_periods": "Periods with data", "h3": "Cell id"})
+    st.dataframe(shown, hide_index=True, width="stretch")
+    for text in summary.warnings:
+        st.caption(text)
 
 
 def deprivation(table: pd.DataFrame | None, *, edition: str = "2025") -> None:

@@ -68,6 +68,7 @@ from hotspot.layers.style import (
     BIN_COLOURS,
     BIN_LABELS,
     COLOCATION_RGB,
+    EMERGING_COLOURS,
     FIRE_RGB,
     FOCUS_RGB,
     LAND_RGB,
@@ -85,6 +86,7 @@ from hotspot.layers.style import (
     WARD_RGB,
     LegendEntry,
 )
+from hotspot.layers.trends import emerging_layer, emerging_legend
 
 __all__ = [
     "ACTIVITY_STYLES",
@@ -93,6 +95,7 @@ __all__ = [
     "BIN_LABELS",
     "BaseLayers",
     "COLOCATION_RGB",
+    "EMERGING_COLOURS",
     "CompactDeck",
     "FIRE_RGB",
     "FOCUS_RGB",
@@ -121,6 +124,8 @@ __all__ = [
     "base_layers",
     "base_legend",
     "decile_legend",
+    "emerging_layer",
+    "emerging_legend",
     "bounds_of",
     "build_deck",
     "cells_outline_layer",

@@ -92,3 +92,25 @@ class LegendEntry:
     label: str
     shape: str = "square"  # square | line | dot | glyph
     glyph: str = ""  # the letters drawn on the map, for shape "glyph"
+
+
+#: Emerging hot-spot category → fill (hot: YlOrRd, darkest for the worst news;
+#: cold: Blues). "no pattern" is not drawn.
+EMERGING_COLOURS: dict[str, tuple[int, int, int]] = {
+    "intensifying hot spot": (128, 0, 38),
+    "new hot spot": (227, 26, 28),
+    "consecutive hot spot": (252, 78, 42),
+    "persistent hot spot": (253, 141, 60),
+    "diminishing hot spot": (254, 178, 76),
+    "oscillating hot spot": (254, 217, 118),
+    "sporadic hot spot": (255, 237, 160),
+    "historical hot spot": (189, 189, 189),
+    "intensifying cold spot": (8, 48, 107),
+    "new cold spot": (33, 113, 181),
+    "consecutive cold spot": (66, 146, 198),
+    "persistent cold spot": (107, 174, 214),
+    "diminishing cold spot": (158, 202, 225),
+    "oscillating cold spot": (198, 219, 239),
+    "sporadic cold spot": (222, 235, 247),
+    "historical cold spot": (150, 150, 170),
+}
