@@ -144,14 +144,7 @@ def emerging(summary: TrendSummary | None, *, base: Any = None,
     if summary is None:
         st.info("A trend needs at least three months in the view.")
         return
-    for note in summary.notes:
-        st.warning(note)
     st.markdown("  \n".join(summary.sentences.values()))
-    st.caption(f"Gi* per {summary.period} and a Mann-Kendall trend per cell "
-               f"({summary.reason}).")
-    with st.expander("What the categories mean"):
-        st.markdown("\n".join(f"- **{name.capitalize()}**: {text}"
-                              for name, text in DEFINITIONS.items()))
     if base is not None:
         deck = layers.build_deck(
             [*base.under, *base.lines, layers.emerging_layer(summary.cells),
@@ -164,6 +157,13 @@ def emerging(summary: TrendSummary | None, *, base: Any = None,
             st.markdown(layers.legend_html([
                 ("Emerging hot spots", layers.emerging_legend(present))]),
                 unsafe_allow_html=True)
+    if summary.notes:
+        st.warning("  \n".join(summary.notes))
+    st.caption(f"Gi* per {summary.period} and a Mann-Kendall trend per cell "
+               f"({summary.reason}).")
+    with st.expander("What the categories mean"):
+        st.markdown("\n".join(f"- **{name.capitalize()}**: {text}"
+                              for name, text in DEFINITIONS.items()))
     shown = summary.cells[["csp_name", "category", "place", "count", "hot_periods",
                            "n_periods", "h3"]].rename(columns={
         "csp_name": "CSP", "category": "Pattern", "place": "Place",

@@ -35,6 +35,9 @@ ORDER: dict[str, int] = {
     f"{kind} {side} spot": i + 10 * s
     for s, side in enumerate(("hot", "cold")) for i, kind in enumerate(KINDS)
 }
+#: Source codes → the names the notes use.
+SOURCE_LABELS: dict[str, str] = {"police_uk": "police.uk",
+                                 "records": "the records extract"}
 #: At most this many patterns in a CSP's sentence.
 SENTENCE_PARTS = 4
 
@@ -270,10 +273,13 @@ def coverage_notes(coverage: pd.DataFrame) -> list[str]:
                      f"zero): {_runs(missing)}.")
     single = coverage[coverage["status"] == "one source only"]
     for source, part in single.groupby("sources", sort=True):
-        notes.append(f"Months covered by {source} only: "
-                     f"{_runs(part['month'].tolist())}. A cell that turns hot when "
-                     "another source begins can show as new or intensifying "
-                     "because of the data, not the streets.")
+        name = SOURCE_LABELS.get(str(source), str(source))
+        notes.append(f"Months covered by {name} only: "
+                     f"{_runs(part['month'].tolist())}.")
+    if len(single):
+        notes.append("A cell that turns hot when a source begins or returns can "
+                     "show as new or intensifying because of the data, not the "
+                     "streets.")
     return notes
 
 
