@@ -27,6 +27,7 @@ from hotspot.operations import (
 )
 from hotspot.operations.evaluate import MEASURES
 from hotspot.operations.patrol import coming_month, plan_tables
+from hotspot.operations.periods import AREA_LABELS
 from hotspot.render.patrol_plan import plan_csv_text
 from hotspot.textsafe import safe_csv
 from hotspot.view import DEFAULT_VIEW
@@ -158,7 +159,7 @@ def draw_evaluation(op: Operation) -> None:
                   "control area")
     with table_col:
         st.markdown(f"**{MEASURES['without_proactive'].capitalize()}**")
-        st.dataframe(ev.table().round(1))
+        st.dataframe(ev.table().round(1).rename(index=AREA_LABELS))
         c1, c2 = st.columns(2)
         c1.download_button("Evaluation (PDF)", pdf,
                            file_name=f"{op.operation_id}_evaluation.pdf",
@@ -173,7 +174,8 @@ def draw_evaluation(op: Operation) -> None:
     for col, (measure, title) in zip(cols, MEASURES.items(), strict=True):
         with col:
             st.markdown(f"**{title.capitalize()}**")
-            st.dataframe(ev.table(measure=measure).round(1))
+            st.dataframe(ev.table(measure=measure).round(1)
+                         .rename(index=AREA_LABELS))
     for text in ev.warnings:
         st.warning(text)
 

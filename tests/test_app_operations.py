@@ -143,10 +143,10 @@ def test_evaluation_shows_three_measures_and_follows_the_buffer(
     assert at.error[0].value.startswith("SYNTHETIC")
     assert "During the operation: No clear change" in at.info[0].value
     assert not any("prevented" in t for t in titles)
-    buffer_before = at.dataframe[1].value.loc["buffer", "before"]
+    buffer_before = at.dataframe[1].value.loc["Buffer ring", "before"]
     at.slider(key=OpKeys.BUFFER).set_value(1000)
     rerun(at)
-    assert at.dataframe[1].value.loc["buffer", "before"] > buffer_before
+    assert at.dataframe[1].value.loc["Buffer ring", "before"] > buffer_before
     assert download_labels(at) == ["Evaluation (PDF)", "Results (CSV)"]
 
 

@@ -49,6 +49,7 @@ def test_trend_map(app_url: str, browser: Any) -> None:  # noqa: F811
     charts.nth(1).wait_for(timeout=120_000)
     page.get_by_text("Portsmouth:").first.evaluate(
         "e => e.scrollIntoView({block: 'start'})")
+    page.mouse.move(800, 400)  # over the page, not the sidebar
     page.mouse.wheel(0, -90)
     page.wait_for_timeout(3000)
     IMG_DIR.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,7 @@ def test_evaluation_verdict(app_url: str, browser: Any) -> None:  # noqa: F811
     wait_script(page, settle_ms=2000)
     page.get_by_text("SYNTHETIC:").first.evaluate(
         "e => e.scrollIntoView({block: 'start'})")
+    page.mouse.move(800, 400)
     page.mouse.wheel(0, -60)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(IMG_DIR / "evaluation.png"))

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_M = 400.0
 AREAS: tuple[str, ...] = ("treated", "buffer", "control")
+#: What the areas are called on screen and paper.
+AREA_LABELS: dict[str, str] = {"treated": "Operation area", "buffer": "Buffer ring",
+                               "control": "Control area"}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from matplotlib.patches import Polygon as MplPolygon
 from hotspot.errors import ParameterError
 from hotspot.export.bundle import ATTRIBUTIONS, SYNTHETIC_LABEL
 from hotspot.operations.evaluate import MEASURES, Evaluation
+from hotspot.operations.periods import AREA_LABELS
 from hotspot.render.streetmap import draw_base, draw_labels, fit_bounds
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,9 @@ logger = logging.getLogger(__name__)
 A4_IN: tuple[float, float] = (8.27, 11.69)
 #: Fill, edge and label of each area (colour-blind safe, none a hot-spot red).
 AREA_STYLE: dict[str, tuple[str, str, str]] = {
-    "control": ("#c6dbef", "#4292c6", "Control area"),
-    "buffer": ("#fdd49e", "#d95f0e", "Buffer ring"),
-    "treated": ("#6a51a3", "#3f007d", "Operation area"),
+    "control": ("#c6dbef", "#4292c6", AREA_LABELS["control"]),
+    "buffer": ("#fdd49e", "#d95f0e", AREA_LABELS["buffer"]),
+    "treated": ("#6a51a3", "#3f007d", AREA_LABELS["treated"]),
 }
 LEVEL2 = "Level 2 (locations only): no personal data. Produced by hotspot."
 
