@@ -148,6 +148,10 @@ def test_evaluation_verdict_and_pdf(occurrences, tmp_path: Path):  # noqa: F811
     head = ev.headline()
     assert head[0].startswith("SYNTHETIC")
     assert head[1] == f"During the operation: {expected}"
+    # after (July): police.uk has no July rows, so the records extract alone
+    assert head[2].startswith("Afterwards: ")
+    assert head[2].endswith("(counts from the records extract only: police.uk "
+                            "has months missing).")
     assert not any(claims_effect(line) for line in ev.reading)
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext not installed")

@@ -71,6 +71,9 @@ MEASURES: dict[str, str] = {
     "proactive_only": "possession of weapons only",
 }
 WEIGHTINGS: tuple[str, ...] = ("count", "harm")
+#: Source codes → their names in the verdict.
+SOURCE_NAMES: dict[str, str] = {"police_uk": "police.uk",
+                                "records": "the records extract"}
 PERIODS: tuple[str, ...] = ("before", "during", "after")
 
 
@@ -209,7 +212,17 @@ class Evaluation:
         """
         lines = [self.synthetic_line()] if self.synthetic else []
         labels = {"during": "During the operation", "after": "Afterwards"}
+        used = (self.results.groupby("comparison")["sources"].first().to_dict()
+                if not self.results.empty else {})
+        every = set(",".join(used.values()).split(",")) - {""}
         for comparison, text in self.verdicts.items():
+            mine = set(str(used.get(comparison, "")).split(",")) - {""}
+            if mine and mine != every:
+                names = " and ".join(SOURCE_NAMES.get(x, x) for x in sorted(mine))
+                gone = " and ".join(SOURCE_NAMES.get(x, x)
+                                    for x in sorted(every - mine))
+                text = (f"{text.rstrip('.')} (counts from {names} only: {gone} "
+                        "has months missing).")
             lines.append(f"{labels.get(comparison, comparison)}: {text}")
         if not self.verdicts:
             lines.append("No verdict: no comparison could be made (see the "
