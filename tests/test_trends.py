@@ -104,3 +104,24 @@ def test_summary_and_definitions():
     assert counts[("Portsmouth", "intensifying hot spot")] == 3
     assert out.notes == []  # one source in the table: nothing to name
     assert set(KINDS) <= set(DEFINITIONS)
+
+
+def test_emerging_layer_draws_patterned_cells_in_their_colours():
+    import h3
+
+    from hotspot import layers
+
+    cells = pd.DataFrame({
+        "h3": [h3.latlng_to_cell(50.8, -1.09 + 0.01 * i, 9) for i in range(3)],
+        "category": ["intensifying hot spot", "no pattern", "new cold spot"],
+        "place": ["Commercial Road", "x", "Eastern Road"],
+        "explanation": ["hot in 20 of 21 months", "", "cold last month"]})
+    layer = layers.emerging_layer(cells)
+    data = pd.DataFrame(layer.data)
+    assert data["h3"].tolist() == [cells["h3"][0], cells["h3"][2]]
+    assert [tuple(f[:3]) for f in data["fill"]] == [
+        layers.EMERGING_COLOURS["intensifying hot spot"],
+        layers.EMERGING_COLOURS["new cold spot"]]
+    assert data["title"][0] == "Intensifying hot spot: Commercial Road"
+    legend = layers.emerging_legend(["new cold spot", "intensifying hot spot"])
+    assert [e.label for e in legend] == ["Intensifying hot spot", "New cold spot"]
