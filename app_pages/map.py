@@ -112,12 +112,12 @@ inputs = layers.MapInputs(
     arson=arson, arson_months=arson_months or "",
     operations=operations, activities=activities,
 )
+drawn_base = app_cache.base_layers(GROUPING, str(app_cache.PLACES_FILE), view.csp,
+                                   view.layers)
 drawn = layers.map_layers(inputs, layers=view.layers,
                           csp=None if view.csp == ALL_CSPS else view.csp,
                           focus=view.focus, zoom=float(view_state.zoom or 0),
-                          base=app_cache.base_layers(GROUPING,
-                                                     str(app_cache.PLACES_FILE),
-                                                     view.csp, view.layers))
+                          base=drawn_base)
 street_note = None
 if focus_cell is not None:
     try:
@@ -142,8 +142,7 @@ with legend_col:
         sections.append(("Density (per km²)", layers.ramp_legend(
             "per km²", low="low", high=f"{vmax:.0f}+")))
     if "imd" in view.layers:
-        sections.append((f"IMD {view.imd} decile", layers.ramp_legend(
-            "decile", low="1 most deprived", high="10 least deprived")))
+        sections.append((f"IMD {view.imd} decile", layers.decile_legend()))
     if fire_points is not None:
         sections.append(("Fires", [layers.LegendEntry(
             layers.FIRE_RGB, "Deliberate fire (SYNTHETIC)", shape="dot")]))
@@ -191,7 +190,8 @@ elif panel == "When":
                                  if (view.month_from or months[0]) <= m
                                  <= (view.month_to or months[-1])])
 elif panel == "Trends":
-    app_panels.emerging(app_cache.emerging(store, GROUPING, analysis))
+    app_panels.emerging(app_cache.emerging(store, GROUPING, analysis),
+                        base=drawn_base, view_state=view_state)
 elif panel == "Deprivation":
     try:
         app_panels.deprivation(app_cache.deprivation(store, analysis),

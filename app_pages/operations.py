@@ -25,6 +25,7 @@ from hotspot.operations import (
 )
 from hotspot.operations.evaluate import MEASURES
 from hotspot.operations.patrol import coming_month, plan_tables
+from hotspot.operations.periods import AREA_LABELS
 from hotspot.render.patrol_plan import plan_csv_text
 from hotspot.textsafe import safe_csv
 from hotspot.view import DEFAULT_VIEW
@@ -95,7 +96,7 @@ def draw_map_and_timeline(op: Operation) -> None:
         labels = {k: v.label for k, v in ACTIVITY_KINDS.items()}
         st.markdown(layers.legend_html([
             ("Operation", layers.activity_legend(list(acts["kind"]), labels)),
-            ("Base map", layers.base_legend()[2:])]), unsafe_allow_html=True)
+            ("Base map", layers.base_legend()[-1:])]), unsafe_allow_html=True)
     st.markdown("**Timeline**")
     timeline = timeline_table(op)
     st.altair_chart(app_operations.timeline_chart(
@@ -144,19 +145,37 @@ def draw_evaluation(op: Operation) -> None:
     except HotspotError as exc:
         st.error(f"No evaluation: {exc}")
         return
+    if ev.synthetic:
+        st.error(ev.synthetic_line())
+    lines = ev.headline()[1:] if ev.synthetic else ev.headline()
+    st.info("  \n".join(f"**{line}**" for line in lines))
     st.caption(" · ".join(p.label() for p in ev.periods))
+    png, pdf = app_operations.evaluation_files(
+        store_dir, GROUPING, ops_path, op.operation_id, op.version, float(buffer_m))
+    map_col, table_col = st.columns([3, 2])
+    map_col.image(png, caption="The areas compared: operation area, buffer ring, "
+                  "control area")
+    with table_col:
+        st.markdown(f"**{MEASURES['without_proactive'].capitalize()}**")
+        st.dataframe(ev.table().round(1).rename(index=AREA_LABELS))
+        c1, c2 = st.columns(2)
+        c1.download_button("Evaluation (PDF)", pdf,
+                           file_name=f"{op.operation_id}_evaluation.pdf",
+                           mime="application/pdf", key=OpKeys.EVAL_PDF)
+        c2.download_button("Results (CSV)", safe_csv(ev.results),
+                           file_name=f"{op.operation_id}_evaluation.csv",
+                           mime="text/csv", key=OpKeys.EVAL_CSV)
+    st.markdown("**The figures**")
     for line in ev.reading:
         st.markdown(line)
     cols = st.columns(3)
     for col, (measure, title) in zip(cols, MEASURES.items(), strict=True):
         with col:
             st.markdown(f"**{title.capitalize()}**")
-            st.dataframe(ev.table(measure=measure).round(1))
+            st.dataframe(ev.table(measure=measure).round(1)
+                         .rename(index=AREA_LABELS))
     for text in ev.warnings:
         st.warning(text)
-    st.download_button("Results (CSV)", safe_csv(ev.results),
-                       file_name=f"{op.operation_id}_evaluation.csv",
-                       mime="text/csv", key=OpKeys.EVAL_CSV)
 
 
 def draw_create() -> None:

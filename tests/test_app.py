@@ -454,13 +454,13 @@ def test_imd_2019_reaches_the_layer_legend_and_panel() -> None:
     assert any("IMD 2019 decile" in m.value for m in at.markdown)
     assert [s.value for s in at.subheader] == ["Deprivation (IMD 2019)"]
     assert any("mid-2020" in c.value for c in at.caption)
-    lsoas_2019 = at.dataframe[0].value["lsoas"].sum()
+    lsoas_2019 = at.dataframe[0].value["LSOAs"].sum()
     at.selectbox(key="w_imd").set_value("2025")
     rerun(at)
     assert "imd" not in query(at)
     assert [s.value for s in at.subheader] == ["Deprivation (IMD 2025)"]
     # Southampton has 148 LSOAs (2011) and 150 (2021): the editions differ
-    assert at.dataframe[0].value["lsoas"].sum() != lsoas_2019
+    assert at.dataframe[0].value["LSOAs"].sum() != lsoas_2019
 
 
 @needs_store

@@ -139,11 +139,15 @@ def test_evaluation_shows_three_measures_and_follows_the_buffer(
     assert any("weighted displacement difference" in t for t in titles)
     assert any("Proactive offences" in t for t in titles)
     assert any("SYNTHETIC" in w.value for w in at.warning)
-    buffer_before = at.dataframe[1].value.loc["buffer", "before"]
+    # SYNTHETIC first, then the one-line verdict, before any figure
+    assert at.error[0].value.startswith("SYNTHETIC")
+    assert "During the operation: No clear change" in at.info[0].value
+    assert not any("prevented" in t for t in titles)
+    buffer_before = at.dataframe[1].value.loc["Buffer ring", "before"]
     at.slider(key=OpKeys.BUFFER).set_value(1000)
     rerun(at)
-    assert at.dataframe[1].value.loc["buffer", "before"] > buffer_before
-    assert download_labels(at) == ["Results (CSV)"]
+    assert at.dataframe[1].value.loc["Buffer ring", "before"] > buffer_before
+    assert download_labels(at) == ["Evaluation (PDF)", "Results (CSV)"]
 
 
 def create(at: AppTest, *, name: str, wards: list[str] | None = None,

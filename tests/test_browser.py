@@ -152,7 +152,13 @@ def share_near(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 18) -> 
 
 
 def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
-    from hotspot.layers import BIN_COLOURS, LAND_RGB, OUTLINE_RGB, SEA_RGB
+    from hotspot.layers import (
+        BIN_COLOURS,
+        LAND_RGB,
+        OUTLINE_RGB,
+        OUTSIDE_LAND_RGB,
+        SEA_RGB,
+    )
 
     page = browser.new_page(viewport=VIEWPORT)
     outside: list[str] = []
@@ -164,7 +170,9 @@ def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
 
     # 1. the default view: all 14 CSPs
     pixels = map_pixels(page, "map_default")
-    assert share_near(pixels, SEA_RGB) > 0.2, "no sea background"
+    assert share_near(pixels, SEA_RGB) > 0.03, "no sea"
+    assert share_near(pixels, OUTSIDE_LAND_RGB, tol=6) > 0.05, \
+        "land outside HIPS not drawn as land"
     assert share_near(pixels, LAND_RGB, tol=8) > 0.1, "no land fill"
     assert share_near(pixels, OUTLINE_RGB, tol=40) > 0.002, "no outlines or labels"
     assert share_near(pixels, BIN_COLOURS[3], tol=40) > 0.0005, "no hot spots"

@@ -48,6 +48,7 @@ from hotspot.view import ALL_CSPS, View
 
 if TYPE_CHECKING:  # the density code (rasterio, scipy.signal) loads when needed
     from hotspot.detect.kde import KDEResult
+    from hotspot.detect.trends import TrendSummary
 
 logger = logging.getLogger(__name__)
 
@@ -189,12 +190,15 @@ def kde(store_dir: str, grouping: str, view: View) -> KDEResult | None:
 @st.cache_data(show_spinner="Looking for emerging hot spots…",
                max_entries=APP_CACHE_ENTRIES,
                ttl=APP_CACHE_TTL_S)
-def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
-    """Emerging hot spot categories of the view's cells (counts per category).
+def emerging(store_dir: str, grouping: str, view: View) -> TrendSummary | None:
+    """Emerging hot spot categories of the view's cells, named, with sentences.
 
     Returns None when the period has fewer than three months: a trend needs
-    more periods than that.
+    more periods than that. See :func:`hotspot.detect.trends.summarise_trends`.
     """
+    from hotspot.context.places import name_cells
+    from hotspot.detect.trends import summarise_trends
+
     rows = counted_rows(store_dir, view)
     months = rows["month"].nunique() if len(rows) else 0
     if months < 3:
@@ -204,14 +208,20 @@ def emerging(store_dir: str, grouping: str, view: View) -> pd.DataFrame | None:
     table = out.cells
     if table is None:
         return None
+    mine = rows
     if view.csp != ALL_CSPS:
         table = table[table["csp_code"] == view.csp]
-    counts = table["category"].value_counts().rename_axis("category")
-    frame = counts.rename("cells").reset_index()
-    frame.attrs["period"] = out.parameters.get("period")
-    frame.attrs["reason"] = out.automatic.get("period", "given")
-    frame.attrs["warnings"] = list(out.warnings)
-    return frame
+        if "csp_code" in rows.columns:
+            mine = rows[rows["csp_code"] == view.csp]
+    patterned = table[table["category"].astype(str) != "no pattern"]
+    places = name_cells(patterned["h3"].astype(str).tolist(), occurrences=rows,
+                        resolution=view.resolution) if len(patterned) else None
+    return summarise_trends(
+        table, mine, months=list(out.extra.get("periods", [])), places=places,
+        period=str(out.parameters.get("period", "month")),
+        reason=str(out.automatic.get("period", "given")),
+        warnings=list(out.warnings),
+        csp_names=sorted(set(table["csp_name"].astype(str))))
 
 
 @st.cache_resource(show_spinner="Loading deprivation areas…",
@@ -235,12 +245,12 @@ def imd_areas(edition: str) -> gpd.GeoDataFrame:
 def deprivation(store_dir: str, view: View) -> pd.DataFrame:
     """Occurrences and rate per 1,000 residents by IMD decile (view's rows)."""
     from hotspot.context.deprivation import attach_imd
-    from hotspot.context.rates import decile_table
+    from hotspot.context.rates import decile_comparison, decile_table
 
-    rows = area_rows(store_dir, view)
+    rows = area_rows(store_dir, view)  # every CSP: the HIPS figures are all HIPS
     table = decile_table(attach_imd(rows, edition=view.imd), edition=view.imd)
-    area = "HIPS" if view.csp == ALL_CSPS else view.csp
-    return table[table["csp_code"] == area].reset_index(drop=True)
+    return decile_comparison(table, csp_code=None if view.csp == ALL_CSPS
+                             else view.csp)
 
 
 @st.cache_resource
@@ -352,14 +362,27 @@ def arson_cells(store_dir: str, view: View) -> tuple[gpd.GeoDataFrame, str]:
                ttl=APP_CACHE_TTL_S)
 def colocation(store_dir: str, fire_path: str, grouping: str,
                view: View) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Cells hot for both fires and violence, and the per-CSP summary."""
-    from hotspot.context.fires import colocation_cells, colocation_summary
+    """Cells hot for both fires and violence (the view's CSP), and the summary.
+
+    The summary is computed over every CSP, so its HIPS row is all of HIPS
+    even when one CSP is shown; it holds that CSP's row and the HIPS row
+    (:func:`~hotspot.context.fires.colocation_comparison`).
+    """
+    from hotspot.context.fires import (
+        colocation_cells,
+        colocation_comparison,
+        colocation_summary,
+    )
 
     rows = counted_rows(store_dir, view)
     chosen = fires_for_view(fires(fire_path, grouping), view)
-    cells, _ = study(grouping, view.resolution, view.scope, study_csp(view), view.k)
+    cells, _ = study(grouping, view.resolution, view.scope, ALL_CSPS, view.k)
     both = colocation_cells(rows, chosen, cells, k=view.k, fdr=view.fdr)
-    summary_table = colocation_summary(both)
+    summary_table = colocation_comparison(
+        colocation_summary(both),
+        csp_code=None if view.csp == ALL_CSPS else view.csp)
+    if view.csp != ALL_CSPS:
+        both = both[both["csp_code"] == view.csp]
     hot = both[both["hot_both"]].copy()
     hot["tooltip"] = (hot["violence_count"].astype(str) + " serious-violence "
                       "occurrences and " + hot["fire_count"].astype(str)

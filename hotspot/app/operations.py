@@ -64,6 +64,7 @@ class OpKeys:
     PLAN_PDF = "op_plan_pdf"
     BUFFER = "op_buffer_m"
     EVAL_CSV = "op_eval_csv"
+    EVAL_PDF = "op_eval_pdf"
     NEW_CSP = "op_new_csp"
     NEW_WARDS = "op_new_wards"
     NEW_NAME = "op_new_name"
@@ -190,6 +191,24 @@ def evaluation(store_dir: str, grouping: str, ops_path: str, operation_id: str,
                            selector=lambda s: app_cache.selected(store_dir, s))
     return evaluate_operation(rows, op, buffer_m=buffer_m,
                               csps=load_csps(grouping=grouping))  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner="Drawing the evaluation's map and PDF…",
+               max_entries=APP_CACHE_ENTRIES,
+               ttl=APP_CACHE_TTL_S)
+def evaluation_files(store_dir: str, grouping: str, ops_path: str,
+                     operation_id: str, version: int,
+                     buffer_m: float) -> tuple[bytes, bytes]:
+    """Return the evaluation's map (PNG) and its PDF (verdict, figures, map)."""
+    from hotspot.operations.periods import operation_wards
+    from hotspot.render.evaluation import evaluation_map_png, evaluation_pdf_bytes
+
+    ev = evaluation(store_dir, grouping, ops_path, operation_id, version, buffer_m)
+    op = open_store(ops_path).get(operation_id)
+    wards = operation_wards(op, csps=load_csps(grouping=grouping))  # type: ignore[arg-type]
+    return (evaluation_map_png(ev, context=wards),
+            evaluation_pdf_bytes(ev, context=wards,
+                                 data_note=f"Occurrence store {store_dir}"))
 
 
 def map_operations(path: str, csp: str) -> tuple[gpd.GeoDataFrame,

@@ -19,6 +19,8 @@ from hotspot.errors import ParameterError
 if TYPE_CHECKING:  # altair is imported when a chart is drawn (0.4 s to import)
     import altair as alt
 
+    from hotspot.detect.trends import TrendSummary
+
 #: The panels under the map, one shown at a time (labels; URL keys in viewstate).
 PANELS: tuple[str, ...] = tuple(viewstate.PANELS.values())
 SYNTHETIC_NOTE = (
@@ -128,47 +130,89 @@ def _heat_map(table: pd.DataFrame) -> alt.Chart:
     )
 
 
-def emerging(table: pd.DataFrame | None) -> None:
-    """Emerging hot spot categories, with the period used."""
+def emerging(summary: TrendSummary | None, *, base: Any = None,
+             view_state: Any = None) -> None:
+    """Trends: a sentence per CSP, the trend map, the named cells, definitions.
+
+    ``base`` (:class:`hotspot.layers.BaseLayers`) and ``view_state`` are the
+    main map's, so the trend map shows the same area on the same base.
+    """
+    from hotspot import layers
+    from hotspot.detect.trends import DEFINITIONS
+
     st.subheader("Emerging hot spots")
-    if table is None:
+    if summary is None:
         st.info("A trend needs at least three months in the view.")
         return
-    st.caption(f"Gi* per {table.attrs.get('period')} and a Mann-Kendall trend per "
-               f"cell ({table.attrs.get('reason')}).")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown("  \n".join(summary.sentences.values()))
+    if base is not None:
+        deck = layers.build_deck(
+            [*base.under, *base.lines, layers.emerging_layer(summary.cells),
+             *base.labels], view_state=view_state)
+        map_col, legend_col = st.columns([4, 1])
+        with map_col:
+            st.pydeck_chart(deck, height=420, key="trend_map")
+        with legend_col:
+            present = list(dict.fromkeys(summary.cells["category"].astype(str)))
+            st.markdown(layers.legend_html([
+                ("Emerging hot spots", layers.emerging_legend(present))]),
+                unsafe_allow_html=True)
+    if summary.notes:
+        st.warning("  \n".join(summary.notes))
+    st.caption(f"Gi* per {summary.period} and a Mann-Kendall trend per cell "
+               f"({summary.reason}).")
+    with st.expander("What the categories mean"):
+        st.markdown("\n".join(f"- **{name.capitalize()}**: {text}"
+                              for name, text in DEFINITIONS.items()))
+    shown = summary.cells[["csp_name", "category", "place", "count", "hot_periods",
+                           "n_periods", "h3"]].rename(columns={
+        "csp_name": "CSP", "category": "Pattern", "place": "Place",
+        "count": "Occurrences (all periods)", "hot_periods": "Periods hot",
+        "n_periods": "Periods with data", "h3": "Cell id"})
+    st.dataframe(shown, hide_index=True, width="stretch")
+    for text in summary.warnings:
+        st.caption(text)
 
 
 def deprivation(table: pd.DataFrame | None, *, edition: str = "2025") -> None:
-    """Occurrences and rates by IMD decile (``edition`` 2025 or 2019)."""
+    """Occurrences and rates by IMD decile beside HIPS (``edition`` 2025 or 2019)."""
     from hotspot.context.deprivation import edition_files
+    from hotspot.context.rates import DECILE_LABELS
 
     st.subheader(f"Deprivation (IMD {edition})")
     if table is None or table.empty:
         st.info("No deprivation table for this view.")
         return
-    shown = table[["imd_decile", "lsoas", "residents", "occurrences",
-                   "occurrence_share", "resident_share", "rate_per_1000"]]
-    st.dataframe(shown.round(3), hide_index=True, width="stretch")
-    st.caption(f"Decile 1 is the most deprived 10% of LSOAs in England; rate per "
-               f"1,000 residents over the months shown "
-               f"({edition_files(edition).population_label}).")
+    shown = table.rename(columns=DECILE_LABELS)
+    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    st.caption(f"Decile 1 is the most deprived 10% of LSOAs in England. Rates are "
+               f"occurrences per 1,000 residents over the months shown "
+               f"({edition_files(edition).population_label}); the HIPS columns "
+               "are the same decile over all 14 CSPs, for comparison.")
 
 
 def fires(summary: pd.DataFrame, *, fire_path: str) -> None:
-    """Deliberate fires and the per-CSP co-location summary."""
+    """Deliberate fires and violence: the CSP shown beside all of HIPS."""
+    from hotspot.context.fires import colocation_labels
+
     st.subheader("Deliberate fires and violence")
     if "SYNTHETIC" in fire_path.upper():
         st.warning("**SYNTHETIC DATA**: the fire records are a synthetic sample in "
                    "the Home Office incident-level layout, not real incidents.")
-    columns = [c for c in ("rank", "csp_name", "violence", "fires",
-                           "hot_violence_cells", "hot_fire_cells", "hot_both_cells",
-                           "violence_ratio", "fire_ratio", "both_index")
+    unit = str(summary.attrs.get("rate_unit", "per km²"))
+    labels = colocation_labels(unit)
+    columns = [c for c in ("rank", "csp_name", "violence", "fires", "violence_rate",
+                           "fire_rate", "violence_ratio", "fire_ratio",
+                           "both_index", "hot_violence_cells", "hot_fire_cells",
+                           "hot_both_cells")
                if c in summary.columns]
-    st.dataframe(summary[columns].round(2), hide_index=True, width="stretch")
-    st.caption("Which CSPs are most affected by both: rates against the HIPS "
-               "average (ratio 1 = average) and cells hot (Gi*, 95%) for both "
-               f"layers. Rates per {summary.attrs.get('rate_unit', 'km²')}.")
+    shown = summary[columns].round(2).rename(columns=labels)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(f"Rates are {unit} of the study cells over the months shown; the "
+               "HIPS row is all 14 CSPs (ratio 1 = the HIPS average). 'Both "
+               "together' above 1 means above the HIPS average on violence and fires "
+               "taken together. Hot-spot cells: Gi* at 95% (FDR), each CSP its own "
+               "study area. Rank: among the 14 CSPs.")
 
 
 def how(table: pd.DataFrame, warnings: list[str]) -> None:

@@ -9,7 +9,8 @@ Examples::
     hotspot operation export op-meero-2025-demo --out meero.gpkg
     hotspot operation plan op-meero-2025-demo --hours 16 --pdf plan.pdf --csv plan.csv
     hotspot operation plan --csp Portsmouth --hours 10 --pdf portsmouth.pdf
-    hotspot operation evaluate op-meero-2025-demo --buffer-m 400 --csv eval.csv
+    hotspot operation evaluate op-meero-2025-demo --buffer-m 400 --csv eval.csv \\
+        --pdf eval.pdf
 
 Operations live in a GeoPackage (``--store``, default ``var/operations.gpkg``,
 created with the Op Meero 2025 demonstration on first use). Occurrences come
@@ -136,6 +137,8 @@ def add_parser(subparsers: Any) -> None:
                    help="GeoJSON or GeoPackage control polygon (default rest of "
                    "the CSP)")
     q.add_argument("--csv", type=Path, default=None, help="write the results table")
+    q.add_argument("--pdf", type=Path, default=None,
+                   help="write the evaluation as a PDF (verdict, figures, map)")
     common(q, data=True)
     q.set_defaults(func=_run_evaluate)
 
@@ -385,6 +388,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     rows = evaluation_rows(_occurrences(args))
     ev = evaluate_operation(rows, op, buffer_m=args.buffer_m, control=control)
+    for line in ev.headline():
+        print(line)
+    print()
     for p in ev.periods:
         print(p.label())
     print(ev.table().to_string())
@@ -395,4 +401,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.csv:
         ev.results.to_csv(args.csv, index=False, float_format="%.6g")
         print(f"wrote {args.csv}")
+    if args.pdf:
+        from hotspot.operations.periods import operation_wards
+        from hotspot.render.evaluation import write_evaluation_pdf
+
+        write_evaluation_pdf(ev, args.pdf, context=operation_wards(op),
+                             data_note=f"Occurrence store {args.data}")
+        print(f"wrote {args.pdf}")
     return 0

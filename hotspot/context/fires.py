@@ -355,6 +355,55 @@ def colocation_summary(
     return out
 
 
+def colocation_comparison(summary: pd.DataFrame, *, csp_code: str | None
+                          ) -> pd.DataFrame:
+    """Return one CSP's row of :func:`colocation_summary` beside the HIPS row.
+
+    ``summary`` must hold every CSP (the HIPS row is its total, so a summary
+    of one CSP's cells would compare the CSP with itself). ``csp_code`` None
+    keeps every row.
+
+    Raises
+    ------
+    ParameterError
+        When ``csp_code`` is not in ``summary`` or the HIPS row is missing.
+    """
+    codes = summary["csp_code"].astype(str)
+    if "HIPS" not in set(codes):
+        raise ParameterError("summary must end with the HIPS row "
+                             "(from colocation_summary)")
+    if csp_code is None:
+        return summary.reset_index(drop=True)
+    if csp_code not in set(codes):
+        raise ParameterError(f"csp_code {csp_code!r} is not in the summary; "
+                             f"it holds {sorted(set(codes) - {'HIPS'})}")
+    out = summary[(codes == csp_code) | (codes == "HIPS")].reset_index(drop=True)
+    out.attrs = dict(summary.attrs)
+    return out
+
+
+def colocation_labels(rate_unit: str) -> dict[str, str]:
+    """Return display names, with units, of :func:`colocation_summary`'s columns.
+
+    ``rate_unit`` is the summary's ``attrs["rate_unit"]`` ("per km²" or "per
+    1,000 residents").
+    """
+    return {
+        "rank": "Rank (both together)",
+        "csp_name": "Area",
+        "violence": "Serious violence (occurrences)",
+        "fires": "Deliberate fires (incidents)",
+        "hot_violence_cells": "Violence hot-spot cells (Gi* 95%)",
+        "hot_fire_cells": "Fire hot-spot cells (Gi* 95%)",
+        "hot_both_cells": "Cells hot for both",
+        "violence_rate": f"Violence {rate_unit}",
+        "fire_rate": f"Fires {rate_unit}",
+        "violence_ratio": "Violence rate ÷ HIPS rate",
+        "fire_ratio": "Fire rate ÷ HIPS rate",
+        "both_index": "Both together (geometric mean of the two ratios)",
+    }
+
+
 @dataclass
 class KDERatio:
     """Two kernel density surfaces on one grid and their ratio.

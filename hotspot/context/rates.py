@@ -133,6 +133,56 @@ def decile_table(
     return out
 
 
+#: Display names, with units, of :func:`decile_comparison`'s columns.
+DECILE_LABELS: dict[str, str] = {
+    "imd_decile": "IMD decile (1 = most deprived)",
+    "lsoas": "LSOAs",
+    "residents": "Residents",
+    "occurrences": "Occurrences",
+    "occurrence_share": "Share of occurrences (%)",
+    "resident_share": "Share of residents (%)",
+    "rate_per_1000": "Rate per 1,000 residents",
+    "hips_occurrence_share": "HIPS share of occurrences (%)",
+    "hips_rate_per_1000": "HIPS rate per 1,000 residents",
+}
+
+
+def decile_comparison(table: pd.DataFrame, *, csp_code: str | None) -> pd.DataFrame:
+    """Return one area's rows of :func:`decile_table` beside the HIPS figures.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`decile_table` over every CSP (its HIPS rows are then all of HIPS).
+    csp_code : str or None, keyword-only
+        The CSP shown; None (or ``"HIPS"``) shows HIPS alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Ten rows (deciles 1–10): ``imd_decile``, ``lsoas``, ``residents``,
+        ``occurrences``, ``occurrence_share`` and ``resident_share`` (percent),
+        ``rate_per_1000``, then ``hips_occurrence_share`` (percent) and
+        ``hips_rate_per_1000`` for the same decile over all of HIPS (only when
+        a CSP is shown).
+    """
+    codes = table["csp_code"].astype(str)
+    area = HIPS if csp_code in (None, HIPS) else csp_code
+    if area not in set(codes):
+        raise ParameterError(f"csp_code {csp_code!r} is not in the decile table")
+    columns = ["imd_decile", "lsoas", "residents", "occurrences",
+               "occurrence_share", "resident_share", "rate_per_1000"]
+    out = table.loc[codes == area, columns].reset_index(drop=True)
+    for col in ("occurrence_share", "resident_share"):
+        out[col] = 100 * out[col]
+    if area != HIPS:
+        hips = table.loc[codes == HIPS].set_index("imd_decile")
+        out["hips_occurrence_share"] = 100 * out["imd_decile"].map(
+            hips["occurrence_share"])
+        out["hips_rate_per_1000"] = out["imd_decile"].map(hips["rate_per_1000"])
+    return out
+
+
 def rates_table(
     occurrences: pd.DataFrame,
     *,

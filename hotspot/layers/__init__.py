@@ -42,6 +42,7 @@ from hotspot.layers.geometry import (
 )
 from hotspot.layers.legend import (
     base_legend,
+    decile_legend,
     gistar_legend,
     legend_html,
     ramp_legend,
@@ -67,12 +68,14 @@ from hotspot.layers.style import (
     BIN_COLOURS,
     BIN_LABELS,
     COLOCATION_RGB,
+    EMERGING_COLOURS,
     FIRE_RGB,
     FOCUS_RGB,
     LAND_RGB,
     NO_BASEMAP_STYLE,
     ONLINE_MAP_STYLE,
     OUTLINE_RGB,
+    OUTSIDE_LAND_RGB,
     POINT_MIN_ZOOM,
     POINT_RGB,
     RAMP,
@@ -83,6 +86,7 @@ from hotspot.layers.style import (
     WARD_RGB,
     LegendEntry,
 )
+from hotspot.layers.trends import emerging_layer, emerging_legend
 
 __all__ = [
     "ACTIVITY_STYLES",
@@ -91,10 +95,12 @@ __all__ = [
     "BIN_LABELS",
     "BaseLayers",
     "COLOCATION_RGB",
+    "EMERGING_COLOURS",
     "CompactDeck",
     "FIRE_RGB",
     "FOCUS_RGB",
     "LAND_RGB",
+    "OUTSIDE_LAND_RGB",
     "LegendEntry",
     "MapInputs",
     "NO_BASEMAP_STYLE",
@@ -117,6 +123,9 @@ __all__ = [
     "arson_layer",
     "base_layers",
     "base_legend",
+    "decile_legend",
+    "emerging_layer",
+    "emerging_legend",
     "bounds_of",
     "build_deck",
     "cells_outline_layer",

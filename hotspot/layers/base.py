@@ -14,20 +14,52 @@ import shapely
 from hotspot.crs import bng_to_lonlat, require_bng
 from hotspot.errors import ParameterError
 from hotspot.layers.geometry import _check_columns, _display, _paths, _polygon_rings
-from hotspot.layers.style import LAND_RGB, OUTLINE_RGB, SEA_EXTENT, SEA_RGB
+from hotspot.layers.style import (
+    LAND_RGB,
+    OUTLINE_RGB,
+    OUTSIDE_LAND_RGB,
+    SEA_EXTENT,
+    SEA_RGB,
+)
 
 # ----------------------------------------------------------------------------
 # base layer
 # ----------------------------------------------------------------------------
 
 
+#: The south coast outside HIPS (lon, lat), west to east, hand-drawn to about
+#: 1 km from Lyme Bay to Beachy Head; across HIPS the line runs inland, where the
+#: HIPS land fill covers it, so only the coasts of Dorset and West and East
+#: Sussex depend on it. South of it is sea; everything else outside HIPS is land.
+CHANNEL_COAST: tuple[tuple[float, float], ...] = (
+    (-3.2, 50.66), (-2.94, 50.72), (-2.62, 50.66), (-2.46, 50.60), (-2.45, 50.52),
+    (-2.42, 50.60), (-2.25, 50.62), (-2.06, 50.59), (-1.95, 50.60), (-1.94, 50.64),
+    (-1.95, 50.68), (-1.88, 50.715), (-1.80, 50.72), (-1.76, 50.71),
+    (-1.74, 50.725), (-1.70, 50.737), (-1.686, 50.742), (-1.62, 50.84),
+    (-1.45, 50.95), (-1.20, 50.93), (-1.00, 50.90), (-0.94, 50.86),
+    (-0.935, 50.845), (-0.93, 50.80), (-0.92, 50.78), (-0.87, 50.76),
+    (-0.79, 50.72), (-0.68, 50.78), (-0.54, 50.80), (-0.37, 50.81), (-0.25, 50.83),
+    (-0.14, 50.82), (0.05, 50.78), (0.25, 50.74), (0.4, 50.76),
+)
+
+
 def sea_layer(extent: tuple[float, float, float, float] = SEA_EXTENT) -> pdk.Layer:
-    """Build a sea-coloured rectangle behind everything (the background)."""
+    """Build the background: land outside HIPS, and the sea south of the coast.
+
+    Land outside HIPS is drawn as land (:data:`OUTSIDE_LAND_RGB`, greyer than
+    HIPS), the English Channel south of :data:`CHANNEL_COAST` as sea; the HIPS
+    land fill (:func:`land_layer`) on top leaves the Solent, Southampton Water
+    and the harbours as sea.
+    """
     w, s, e, n = extent
-    ring = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+    land = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+    coast = [[x, y] for x, y in CHANNEL_COAST]
+    sea = [[w, s], *coast, [e, coast[-1][1]], [e, s], [w, s]]
     return pdk.Layer(
-        "PolygonLayer", data=[{"polygon": ring}], id="sea", get_polygon="polygon",
-        get_fill_color=list(SEA_RGB), stroked=False, filled=True, pickable=False,
+        "PolygonLayer", data=[{"polygon": land, "fill": list(OUTSIDE_LAND_RGB)},
+                              {"polygon": sea, "fill": list(SEA_RGB)}],
+        id="sea", get_polygon="polygon", get_fill_color="fill", stroked=False,
+        filled=True, pickable=False,
     )
 
 

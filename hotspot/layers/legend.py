@@ -13,6 +13,7 @@ from hotspot.layers.style import (
     BIN_LABELS,
     LAND_RGB,
     OUTLINE_RGB,
+    OUTSIDE_LAND_RGB,
     RAMP,
     SEA_RGB,
     LegendEntry,
@@ -39,6 +40,22 @@ def ramp_legend(title: str, *, low: str, high: str, steps: int = 5,
         pos = pos[::-1]
     rgb = (_colormap(RAMP)(pos)[:, :3] * 255).round().astype(int)
     labels = [f"{title}: {low}"] + [""] * (steps - 2) + [f"{high}"]
+    return [LegendEntry((int(c[0]), int(c[1]), int(c[2])), lab)
+            for c, lab in zip(rgb, labels, strict=True)]
+
+
+def decile_legend(*, classes: int = 10) -> list[LegendEntry]:
+    """Legend lines of every IMD decile, in the colours of the choropleth.
+
+    Decile 1 (most deprived) is the ramp's dark end, as
+    :func:`hotspot.layers.analysis.choropleth_layer` draws it with
+    ``reverse=True``.
+    """
+    pos = (np.arange(1, classes + 1) - 1) / (classes - 1)
+    rgb = (_colormap(RAMP)(pos)[:, :3] * 255).round().astype(int)
+    labels = [str(d) for d in range(1, classes + 1)]
+    labels[0] = "1 most deprived 10%"
+    labels[-1] = f"{classes} least deprived 10%"
     return [LegendEntry((int(c[0]), int(c[1]), int(c[2])), lab)
             for c, lab in zip(rgb, labels, strict=True)]
 
@@ -80,6 +97,7 @@ def base_legend() -> list[LegendEntry]:
     """Legend lines of the shipped base layer."""
     return [
         LegendEntry(LAND_RGB, "Land inside HIPS"),
-        LegendEntry(SEA_RGB, "Sea, and land outside HIPS (not drawn)"),
+        LegendEntry(OUTSIDE_LAND_RGB, "Land outside HIPS (not analysed)"),
+        LegendEntry(SEA_RGB, "Sea (coast outside HIPS approximate)"),
         LegendEntry(OUTLINE_RGB, "CSP boundary", shape="line"),
     ]

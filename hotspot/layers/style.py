@@ -4,15 +4,15 @@ The layer builders live beside this module in :mod:`hotspot.layers`:
 
 Every builder takes plain tables (GeoDataFrames in EPSG:27700, or a
 :class:`~hotspot.detect.kde.KDEResult`) and returns ``pydeck.Layer`` objects in
-WGS84, reprojected through :mod:`hotspot.crs`. The base layer (sea-coloured
-background, HIPS land fill, CSP and ward outlines, place labels) is shipped with
-the app, so the map looks right with no internet and no basemap tiles
-(``map_style=None``); online tiles are an opt-in.
+WGS84, reprojected through :mod:`hotspot.crs`. The base layer (land outside
+HIPS and an approximate sea, HIPS land fill, CSP and ward outlines, place
+labels) is shipped with the app, so the map looks right with no internet and
+no basemap tiles (``map_style=None``); online tiles are an opt-in.
 
 Colours are colour-blind safe: Gi* bins use ColorBrewer's diverging RdBu
 (7 classes), the density surface and the deprivation deciles use viridis,
-fires use orange (#e66100) and co-location purple (#5d3a9b), a pair that stays
-distinct under the common colour-vision deficiencies.
+fires use dark pink (#c51b7d, not one of the hot-spot reds and oranges) and
+co-location purple (#5d3a9b).
 
 Every pickable layer carries ``title`` and ``tooltip`` columns of plain text,
 shown by the deck's one tooltip template :data:`TOOLTIP`; the chart inserts them
@@ -29,9 +29,10 @@ logger = logging.getLogger(__name__)
 
 RGBA = list[int]
 
-#: Background (sea) and land colours of the shipped base layer.
+#: Sea, HIPS land and land outside HIPS (drawn as land, greyer: not analysed).
 SEA_RGB: tuple[int, int, int] = (170, 211, 223)
 LAND_RGB: tuple[int, int, int] = (242, 239, 233)
+OUTSIDE_LAND_RGB: tuple[int, int, int] = (222, 219, 212)
 #: Gi* bin → fill colour (ColorBrewer RdBu, 7 classes; colour-blind safe).
 BIN_COLOURS: dict[int, tuple[int, int, int]] = {
     3: (178, 24, 43),
@@ -51,7 +52,9 @@ BIN_LABELS: dict[int, str] = {
     -2: "Cold spot, 95% confidence",
     -3: "Cold spot, 99% confidence",
 }
-FIRE_RGB: tuple[int, int, int] = (230, 97, 0)
+#: Deliberate fires: PiYG's dark pink, apart from the Gi* reds and oranges,
+#: the blues and the viridis ramp.
+FIRE_RGB: tuple[int, int, int] = (197, 27, 125)
 COLOCATION_RGB: tuple[int, int, int] = (93, 58, 155)
 #: Police.uk criminal damage and arson circles (BrBG's dark brown).
 ARSON_RGB: tuple[int, int, int] = (140, 81, 10)
@@ -89,3 +92,25 @@ class LegendEntry:
     label: str
     shape: str = "square"  # square | line | dot | glyph
     glyph: str = ""  # the letters drawn on the map, for shape "glyph"
+
+
+#: Emerging hot-spot category → fill (hot: YlOrRd, darkest for the worst news;
+#: cold: Blues). "no pattern" is not drawn.
+EMERGING_COLOURS: dict[str, tuple[int, int, int]] = {
+    "intensifying hot spot": (128, 0, 38),
+    "new hot spot": (227, 26, 28),
+    "consecutive hot spot": (252, 78, 42),
+    "persistent hot spot": (253, 141, 60),
+    "diminishing hot spot": (254, 178, 76),
+    "oscillating hot spot": (254, 217, 118),
+    "sporadic hot spot": (255, 237, 160),
+    "historical hot spot": (189, 189, 189),
+    "intensifying cold spot": (8, 48, 107),
+    "new cold spot": (33, 113, 181),
+    "consecutive cold spot": (66, 146, 198),
+    "persistent cold spot": (107, 174, 214),
+    "diminishing cold spot": (158, 202, 225),
+    "oscillating cold spot": (198, 219, 239),
+    "sporadic cold spot": (222, 235, 247),
+    "historical cold spot": (150, 150, 170),
+}

@@ -58,20 +58,22 @@ from hotspot.operations.periods import (
     default_periods,
     evaluation_areas,
 )
+from hotspot.operations.verdict import SMALL_COUNT, verdict, wdq_sentence
 from hotspot.operations.wdq import wdd, wdq
 
 logger = logging.getLogger(__name__)
 
 #: Offences found mostly by police activity: an operation raises their count.
 PROACTIVE_CATEGORIES: tuple[str, ...] = ("possession_of_weapons",)
-#: Below this many occurrences in the operation area before, say nothing firm.
-SMALL_COUNT = 10
 MEASURES: dict[str, str] = {
     "without_proactive": "serious violence without possession of weapons",
     "all": "all serious violence",
     "proactive_only": "possession of weapons only",
 }
 WEIGHTINGS: tuple[str, ...] = ("count", "harm")
+#: Source codes → their names in the verdict.
+SOURCE_NAMES: dict[str, str] = {"police_uk": "police.uk",
+                                "records": "the records extract"}
 PERIODS: tuple[str, ...] = ("before", "during", "after")
 
 
@@ -186,6 +188,46 @@ class Evaluation:
     reading: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, str] = field(default_factory=dict)
+    n_synthetic: int = 0
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether any occurrence counted is SYNTHETIC."""
+        return self.n_synthetic > 0
+
+    def synthetic_line(self) -> str:
+        """Return the SYNTHETIC warning shown before anything else ("" if none)."""
+        if not self.synthetic:
+            return ""
+        return (f"SYNTHETIC: {self.n_synthetic} of the occurrences counted are "
+                "synthetic (the demonstration records extract). This shows how the "
+                "method works, not what happened.")
+
+    def headline(self) -> list[str]:
+        """Return what is read first: SYNTHETIC (when due), then the verdicts.
+
+        One line per comparison: "During the operation: <verdict>" and
+        "Afterwards: <verdict>" (:func:`hotspot.operations.verdict.verdict`).
+        """
+        lines = [self.synthetic_line()] if self.synthetic else []
+        labels = {"during": "During the operation", "after": "Afterwards"}
+        used = (self.results.groupby("comparison")["sources"].first().to_dict()
+                if not self.results.empty else {})
+        every = set(",".join(used.values()).split(",")) - {""}
+        for comparison, text in self.verdicts.items():
+            mine = set(str(used.get(comparison, "")).split(",")) - {""}
+            if mine and mine != every:
+                names = " and ".join(SOURCE_NAMES.get(x, x) for x in sorted(mine))
+                gone = " and ".join(SOURCE_NAMES.get(x, x)
+                                    for x in sorted(every - mine))
+                text = (f"{text.rstrip('.')} (counts from {names} only: {gone} "
+                        "has months missing).")
+            lines.append(f"{labels.get(comparison, comparison)}: {text}")
+        if not self.verdicts:
+            lines.append("No verdict: no comparison could be made (see the "
+                         "warnings).")
+        return lines
 
     def table(self, *, measure: str = "without_proactive",
               weighting: str = "count") -> pd.DataFrame:
@@ -307,6 +349,7 @@ def evaluate_operation(
     frame = pd.DataFrame({"area": area_of, "period": period_of, "w": weight,
                           "proactive": proactive, "source": source})
     unplaced = int(((frame["area"] != "") & (frame["period"] == "straddles")).sum())
+    n_synth = 0
     if "is_synthetic" in occ.columns:
         synthetic = occ["is_synthetic"].astype("boolean").fillna(False).to_numpy()
         counted = (frame["area"] != "") & frame["period"].isin(
@@ -374,7 +417,9 @@ def evaluate_operation(
         warnings.append("the periods differ in length ("
                         + ", ".join(f"{p.name} {p.days} days" for p in periods)
                         + "); the WDD compares raw counts, so read it with care")
+    evaluation.n_synthetic = n_synth
     evaluation.reading = describe(evaluation)
+    evaluation.verdicts = verdicts(evaluation)
     for text in warnings:
         logger.warning("evaluation of %r: %s", operation.name, text)
     return evaluation
@@ -433,7 +478,9 @@ def _compare(
     d = wdd(t, control=c, buffer=b, control_scale=s, buffer_control_scale=sd,
             variances=variances)
     row.update(control_scale=s, buffer_control_scale=sd, wdd=d.estimate,
-               wdd_se=d.se, wdd_local=d.local, wdd_local_se=d.local_se, z=d.z, p=d.p,
+               wdd_se=d.se, wdd_local=d.local, wdd_local_se=d.local_se,
+               wdd_displacement=d.displacement,
+               wdd_displacement_se=d.displacement_se, z=d.z, p=d.p,
                detectable=d.detectable, small_counts=t[0] < SMALL_COUNT)
     return row
 
@@ -450,6 +497,25 @@ def _change(before: float, after: float) -> str:
     word = "up" if pct > 0 else "down"
     return f"{before:g} to {after:g} ({word} {abs(pct):.0f}%)" if pct else \
         f"{before:g} to {after:g} (no change)"
+
+
+def verdicts(evaluation: Evaluation) -> dict[str, str]:
+    """Return the one-line verdict of each comparison (during, after).
+
+    On serious violence without proactive offences, counts (the headline
+    measure of :func:`describe`), by :func:`hotspot.operations.verdict.verdict`.
+    """
+    res = evaluation.results
+    out: dict[str, str] = {}
+    if res.empty:
+        return out
+    for comparison in ("during", "after"):
+        sel = res[(res["comparison"] == comparison)
+                  & (res["measure"] == "without_proactive")
+                  & (res["weighting"] == "count")]
+        if not sel.empty:
+            out[comparison] = verdict(sel.iloc[0].to_dict())
+    return out
 
 
 def describe(evaluation: Evaluation) -> list[str]:
@@ -497,15 +563,7 @@ def describe(evaluation: Evaluation) -> list[str]:
         lines.append(
             f"Counting the buffer too, the weighted displacement difference is "
             f"{r['wdd']:+.1f} (z = {r['z']:.2f}, p = {r['p']:.3f}): {verdict}.")
-        if math.isfinite(r["wdq"]):
-            net = float(r["net_effect"])
-            net_text = (f"about {net:.0f} occurrences prevented" if net >= 0 else
-                        f"about {-net:.0f} more occurrences than expected")
-            lines.append(f"Weighted displacement quotient {r['wdq']:.2f}: "
-                         f"{r['wdq_reading']}; net effect, buffer included: "
-                         f"{net_text}.")
-        else:
-            lines.append(f"Weighted displacement quotient: {r['wdq_reading']}.")
+        lines.append(wdq_sentence(r))
         if min(r["C0"], r["C1"]) < SMALL_COUNT:
             lines.append(f"The control area holds few occurrences ({r['C0']:g} and "
                          f"{r['C1']:g}), so its trend is itself uncertain.")

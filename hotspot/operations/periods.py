@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_M = 400.0
 AREAS: tuple[str, ...] = ("treated", "buffer", "control")
+#: What the areas are called on screen and paper.
+AREA_LABELS: dict[str, str] = {"treated": "Operation area", "buffer": "Buffer ring",
+                               "control": "Control area"}
 
 
 @dataclass(frozen=True)
@@ -180,3 +183,21 @@ def evaluation_areas(
             "give a larger control area or a narrower buffer_m")
     return EvaluationAreas(treated=treated, buffer=ring, control=ctrl,
                            buffer_m=float(buffer_m), control_source=source)
+
+
+def operation_wards(operation: Operation, *,
+                    csps: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Return the wards of an operation's CSP (EPSG:27700), for its maps.
+
+    ``csps`` are the CSP polygons with ``lad_code`` (default
+    :func:`hotspot.boundaries.load_csps`); an unknown CSP gives no wards.
+    """
+    from hotspot.boundaries import load_csps, load_wards
+
+    csps = load_csps() if csps is None else csps
+    row = csps[csps["csp_code"] == operation.csp_code]
+    wards = load_wards()
+    if row.empty:
+        return wards.iloc[:0]
+    lads = str(row["lad_code"].iloc[0]).split(",")
+    return wards[wards["lad_code"].isin(lads)]
