@@ -68,10 +68,11 @@ SHARES: dict[str, tuple[str, str]] = {
     "share_hot_both": ("occurrences", "share_in_fire_violence_hot_cells"),
 }
 #: Sections of each CSP's briefing (no density surface: the PDF draws none).
-#: Not "fires": in a disclosed fires layer ``hot_both`` (a boolean, which the
-#: rules read as text) stays shown where ``violence_bin`` is withheld, so it
-#: would tell what the withheld bin hid; and the briefing's fire summary counts
-#: withheld bins as not hot. The league table carries the fire comparison.
+#: Not "fires": the league table carries the fire comparison (SYNTHETIC fires),
+#: and the co-location page would double each briefing's time. (The leak found
+#: while building the pack, ``hot_both`` shown beside a withheld ``violence_bin``,
+#: is closed in ``disclosure.apply_rules``; the fire summary counts withheld
+#: classes apart.)
 BRIEFING_SECTIONS: tuple[str, ...] = ("gistar", "csp", "wards", "imd", "tables")
 #: Explanation of the partner table's columns (README and CSV metadata).
 PARTNER_COLUMNS: dict[str, str] = {
