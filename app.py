@@ -1,7 +1,9 @@
 """Hotspot: the Streamlit app (a thin shell: navigation only).
 
-Run with ``make run``. Four pages: the map (``app_pages/map.py``), operations
-(``app_pages/operations.py``), exports for partners (``app_pages/exports.py``)
+Run with ``make run``. Five pages: the map (``app_pages/map.py``), my patrol
+plan (``app_pages/plan.py``: a CSP and hours a week in, the plan out),
+operations (``app_pages/operations.py``), exports for partners
+(``app_pages/exports.py``)
 and the data page (``app_pages/data.py``: what the store holds, rejects,
 uploads). Caching
 lives in :mod:`hotspot.app.cache`, layer building in :mod:`hotspot.layers`,
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+# the sidebar starts collapsed on narrow screens (phones), open on wide ones
 st.set_page_config(page_title="Hotspot: HIPS serious violence", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 page = st.navigation(
     [
         st.Page("app_pages/map.py", title="Map",
                 default=True),
+        st.Page("app_pages/plan.py", title="My patrol plan"),
         st.Page("app_pages/operations.py", title="Operations"),
         st.Page("app_pages/exports.py", title="Export"),
         st.Page("app_pages/data.py", title="Data"),
