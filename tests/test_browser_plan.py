@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401 - fixtures
+from tests.test_browser import (  # noqa: F401 - fixture
     IMG_DIR,
-    app_url,
     browser,
+    free_port,
+    start_app,
+    stop_app,
     wait_idle,
     wait_script,
 )
@@ -29,7 +32,24 @@ from tests.test_browser import (  # noqa: F401 - fixtures
 pytestmark = [pytest.mark.browser]
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+#: How far the page has scrolled (Streamlit scrolls its main block, not the window).
+SCROLLED = ("() => Math.max(window.scrollY, ...Array.from(document.querySelectorAll("
+            "'section, div')).map(e => e.scrollTop))")
 H3_ID = re.compile(r"\b8[0-9a-f]{14}\b")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The running app (warm-up allowed 180 s: the machine is shared)."""
+    folder = tmp_path_factory.mktemp("app_data")
+    port = free_port()
+    proc = start_app(port, env={"HOTSPOT_OPERATIONS_STORE":
+                                str(folder / "operations.gpkg"),
+                                "HOTSPOT_APP_DATA": str(folder)}, timeout_s=180)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_app(proc)
 
 
 def _csps() -> list[tuple[str, str]]:
@@ -106,12 +126,12 @@ def test_inspector_screenshots(app_url: str, browser: Any,  # noqa: F811
         assert not sidebar_open, f"the sidebar covers the phone screen: {box}"
         chart = page.locator("[data-testid='stDeckGlJsonChart']")
         chart.scroll_into_view_if_needed()
-        before = page.evaluate("window.scrollY")
+        before = page.evaluate(SCROLLED)
         box = chart.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.mouse.wheel(0, 400)
         page.wait_for_timeout(800)
-        assert page.evaluate("window.scrollY") > before, "the map trapped the wheel"
+        assert page.evaluate(SCROLLED) > before, "the map trapped the wheel"
     else:
         assert sidebar_open
     top = page.get_by_text("Top hot spots: Portsmouth")
@@ -128,6 +148,8 @@ def test_inspector_screenshots(app_url: str, browser: Any,  # noqa: F811
     page.get_by_text("Patrol cards").wait_for(timeout=240_000)
     wait_script(page, settle_ms=2000)
     _no_error(page)
-    page.locator("[data-testid='stImage']").scroll_into_view_if_needed()
+    _shot(page, f"inspector_plan_{size}")
+    page.get_by_text("Patrol cards").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     _shot(page, f"inspector_card_{size}")
     page.close()

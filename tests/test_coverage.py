@@ -106,3 +106,21 @@ def test_chart_frame_draws_missing_months_as_missing_not_zero() -> None:
 def test_rows_without_the_columns_are_refused() -> None:
     with pytest.raises(ParameterError, match="source and occurred_from"):
         coverage_text(pd.DataFrame({"month": ["2025-01"]}))
+
+
+def test_printed_monthly_chart_marks_missing_months() -> None:
+    from hotspot.context.temporal import monthly_trend
+    from hotspot.render.charts import plot_monthly
+
+    store = _store()
+    shown = store[~store["quality_flags"].str.contains("implausible")]
+    months = _months("2024-01", "2025-09")
+    trend = monthly_trend(shown.assign(date_precision="month"), months=months,
+                          by="source")
+    status = month_status(shown, months)
+    trend = trend.merge(status[["month", "status", "sources"]], on="month")
+    ax = plot_monthly(trend, title="t").axes[0]
+    marked = [t for t in ax.texts if t.get_text() == "no data"]
+    # May–Sep 2024, and August 2025 of police.uk left out (records remain: 1 source)
+    assert len(marked) == 5
+    assert sorted(round(t.get_position()[0]) for t in marked) == [4, 5, 6, 7, 8]

@@ -22,7 +22,7 @@ needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
 
 
 def _rows(*, timed_synthetic: bool) -> gpd.GeoDataFrame:
-    """The patrol tests' rows: timed ones from the records system, the rest police.uk."""
+    """Return the patrol tests' rows: timed ones from records, the rest police.uk."""
     occ = _occurrences()
     timed = occ["date_precision"] == "minute"
     return occ.assign(source=["records" if t else "police_uk" for t in timed],
@@ -42,7 +42,8 @@ def _store(rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _pack(*, timed_synthetic: bool):
     rows = _rows(timed_synthetic=timed_synthetic)
     plan = plan_patrols(_cells(), rows, patrol_hours_per_week=4.0)
-    return pack_plan(plan, rows=rows, store=_store(rows),
+    rows = _store(rows)
+    return pack_plan(plan, rows=rows, store=rows,
                      reasons={CELLS[0]: "most harm expected."})
 
 

@@ -49,7 +49,7 @@ def plan_pdf(store_dir: str, csp_code: str, hours_per_week: float) -> bytes:
     from hotspot.render.patrol_plan import pack_pdf_bytes
 
     packed = pack(store_dir, csp_code, hours_per_week)
-    csps = load_csps(grouping=GROUPING)  # type: ignore[arg-type]
+    csps = load_csps(grouping=GROUPING)
     csp = csps[csps["csp_code"] == csp_code]
     wards = load_wards()
     wards = wards[wards["lad_code"].isin(str(csp["lad_code"].iloc[0]).split(","))]

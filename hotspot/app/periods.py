@@ -56,7 +56,7 @@ def monthly_frame(trend: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_chart(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
+def monthly_chart(frame: pd.DataFrame, *, height: int = 220) -> alt.TopLevelMixin:
     """Chart :func:`monthly_frame`: bars by status, grey "no data" bands for gaps."""
     import altair as alt
 

@@ -93,10 +93,11 @@ def pack_plan(
     ----------
     plan : PatrolPlan
     rows : geopandas.GeoDataFrame, keyword-only
-        The rows the plan's cells counted (points in EPSG:27700).
+        The rows the plan's cells counted (points in EPSG:27700): their
+        police.uk streets name the cells, as in the map's top list.
     store : pandas.DataFrame, keyword-only
-        The store's rows, flagged ones included: police.uk streets for the
-        names, months and flags for the period.
+        The store's rows, flagged ones included: months and flags for the
+        period.
     pool : geopandas.GeoDataFrame, optional, keyword-only
         Rows whose window a cell without a clear one of its own takes (the
         CSP's or the plan area's); ``rows`` when omitted.
@@ -114,7 +115,7 @@ def pack_plan(
         raise ParameterError("plan has no cell to pack")
     ids = cells["h3"].astype(str).tolist()
     resolution = h3.get_resolution(ids[0])
-    names = name_cells(ids, occurrences=store, resolution=resolution)
+    names = name_cells(ids, occurrences=rows, resolution=resolution)
     windows = peak_windows_by_cell(rows, ids, resolution=resolution,
                                    pool=rows if pool is None else pool,
                                    days=int(plan.parameters.get("peak_days", 2)),
@@ -147,7 +148,7 @@ def pack_plan(
             f"{int(row['count'])} serious-violence occurrences in the period.")
         cards.append(card_from_plan_row(
             row, place=str(row["place"]), window=windows["window"].iloc[i],
-            reason=f"Ranked #{int(row['rank'])} of the plan: {reason}",
+            reason=f"Ranked #{int(row['rank'])} of the plan. {reason}",
             period=period, sources=sources, synthetic=synthetic,
             times_from=str(windows["times_from"].iloc[i])))
     return PlanPack(plan=plan, places=tuple(names["place"].astype(str)),

@@ -400,7 +400,7 @@ def render_patrol_card(
     import matplotlib as mpl
 
     phone = fmt == "png"
-    with mpl.rc_context(CARD_RC):
+    with mpl.rc_context(CARD_RC):  # type: ignore[arg-type]
         fig = patrol_card_figure(card, phone=phone, tables=tables, snap=snap)
         if phone:
             fig.savefig(target, format="png", dpi=PHONE_DPI)

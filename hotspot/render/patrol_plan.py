@@ -162,7 +162,7 @@ def write_plan_pdf(
             from hotspot.render.patrol_card import CARD_RC, patrol_card_figure
 
             tables, snap = load_street_tables(), load_place_index().snap
-            with matplotlib.rc_context(CARD_RC):
+            with matplotlib.rc_context(CARD_RC):  # type: ignore[arg-type]
                 for card in cards:
                     pdf.savefig(patrol_card_figure(card, phone=False, tables=tables,
                                                    snap=snap))
@@ -283,7 +283,7 @@ def write_cards(pack: PlanPack, folder: Path | str) -> list[Path]:
         stem = target / f"card_{card.rank or 0:02d}"
         for fmt in ("pdf", "png"):
             out.append(render_patrol_card(card, out=stem.with_suffix(f".{fmt}"),
-                                          fmt=fmt, tables=tables,  # type: ignore[arg-type]
+                                          fmt=fmt, tables=tables,
                                           snap=snap))
     logger.info("wrote %d patrol cards into %s", len(pack.cards), target)
     return out
