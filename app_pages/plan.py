@@ -26,7 +26,8 @@ csp = st.selectbox("1. Your area (CSP)", codes, index=start,
                    key="my_plan_csp")
 hours = st.number_input("2. Patrol hours a week at the hot spots",
                         min_value=my_plan.MIN_HOURS, max_value=my_plan.MAX_HOURS,
-                        value=my_plan.DEFAULT_HOURS, step=1.0, key="my_plan_hours",
+                        value=my_plan.DEFAULT_HOURS, step=1.0, format="%.0f",
+                        key="my_plan_hours",
                         help="Visit time only: each cell gets 15-minute visits, "
                         "about one an hour through its 4-hour window on 2 days.")
 if csp is None:

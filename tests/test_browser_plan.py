@@ -34,7 +34,7 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 #: How far the page has scrolled (Streamlit scrolls its main block, not the window).
 SCROLLED = ("() => Math.max(window.scrollY, ...Array.from(document.querySelectorAll("
-            "'section, div')).map(e => e.scrollTop))")
+            "'main, section, div')).map(e => e.scrollTop))")
 H3_ID = re.compile(r"\b8[0-9a-f]{14}\b")
 
 
@@ -149,7 +149,8 @@ def test_inspector_screenshots(app_url: str, browser: Any,  # noqa: F811
     wait_script(page, settle_ms=2000)
     _no_error(page)
     _shot(page, f"inspector_plan_{size}")
-    page.get_by_text("Patrol cards").scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    page.get_by_text("Patrol cards").evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(800)
     _shot(page, f"inspector_card_{size}")
     page.close()
