@@ -154,3 +154,19 @@ def test_inspector_screenshots(app_url: str, browser: Any,  # noqa: F811
     page.wait_for_timeout(800)
     _shot(page, f"inspector_card_{size}")
     page.close()
+
+
+def test_monthly_chart_marks_missing_months(
+        app_url: str, browser: Any) -> None:  # noqa: F811
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(f"{app_url}/?csp=E06000044&panel=when")
+    wait_idle(page, settle_ms=2500)
+    caption = page.get_by_text("No data (not zero):")
+    caption.wait_for(timeout=60_000)
+    assert "May–Sep 2024" in caption.inner_text()
+    page.locator("[data-testid='stVegaLiteChart']").last.evaluate(
+        "e => e.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(1000)
+    _shot(page, "inspector_when_1366x768")
+    _no_error(page)
+    page.close()
