@@ -56,7 +56,7 @@ def monthly_frame(trend: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_chart(frame: pd.DataFrame, *, height: int = 220) -> alt.TopLevelMixin:
+def monthly_chart(frame: pd.DataFrame, *, height: int = 220) -> alt.LayerChart:
     """Chart :func:`monthly_frame`: bars by status, grey "no data" bands for gaps."""
     import altair as alt
 
@@ -74,7 +74,7 @@ def monthly_chart(frame: pd.DataFrame, *, height: int = 220) -> alt.TopLevelMixi
         x=x, y="top:Q", tooltip=["month", "label"])
     text = alt.Chart(gaps).mark_text(angle=270, align="left", dx=4, fontSize=10,
                                      color="#555555").encode(x=x, text="label:N")
-    return alt.layer(band, bars, text, height=height)
+    return alt.LayerChart(layer=[band, bars, text], height=height)
 
 
 def gaps_caption(frame: pd.DataFrame) -> str:
