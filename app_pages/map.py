@@ -13,6 +13,7 @@ from hotspot.app import cache as app_cache
 from hotspot.app import controls as app_controls
 from hotspot.app import operations as app_operations
 from hotspot.app import panels as app_panels
+from hotspot.app import periods as app_periods
 from hotspot.app.controls import Keys
 from hotspot.detect.top import cells_for_csp
 from hotspot.errors import HotspotError
@@ -53,8 +54,12 @@ shown_rows = app_cache.view_rows(store, analysis)
 shown_cells = cells_for_csp(result.cells, view.csp)
 synthetic = bool(shown_rows["is_synthetic"].astype("boolean").fillna(False).any())
 
-st.markdown(f"#### Serious violence hot spots · {area_name} · "
-            f"{result.data_from} to {result.data_to}")
+st.markdown(f"#### Serious violence hot spots · {area_name}")
+st.caption(f"Months {result.data_from} to {result.data_to}. Data: "
+           + app_periods.coverage_text(store, view.month_from or months[0],
+                                       view.month_to or months[-1]) + ".")
+st.page_link("app_pages/plan.py", label="My patrol plan for this area →",
+             query_params=None if view.csp == ALL_CSPS else {"csp": view.csp})
 if synthetic:
     st.warning(app_panels.SYNTHETIC_NOTE)
 if store != app_cache.default_store():
@@ -159,11 +164,12 @@ with legend_col:
             kinds, {k: v.label for k, v in ACTIVITY_KINDS.items()})))
     sections.append(("Base map", layers.base_legend()))
     st.markdown(layers.legend_html(sections), unsafe_allow_html=True)
-    counts = result.counts
-    st.caption(f"{counts.get('occurrences_in', 0):,} occurrences · "
-               f"{counts.get('hot_cells', 0):,} hot and "
-               f"{counts.get('cold_cells', 0):,} cold cells in the study area. "
-               "Hover a hexagon for its explanation.")
+    bins = shown_cells["bin"] if "bin" in shown_cells.columns else None
+    st.caption(f"{len(shown_rows):,} occurrences in {area_name} · "
+               f"{0 if bins is None else int((bins > 0).sum()):,} hot and "
+               f"{0 if bins is None else int((bins < 0).sum()):,} cold cells. "
+               "Hover a hexagon for its explanation; double-click to zoom in "
+               "(shift: out), the wheel scrolls the page.")
     if "points" in view.layers:
         csp_names = dict(zip(csps["csp_code"], csps["csp_name"], strict=True))
         where = (str(focus_cell["csp_code"].iloc[0]) if focus_cell is not None
@@ -186,9 +192,10 @@ panel = st.radio("Panel", app_panels.PANELS, key=Keys.PANEL, horizontal=True,
 if panel == "Top hot spots":
     app_panels.top_hotspots(top, area_name=str(area_name))
 elif panel == "When":
-    app_panels.when(shown_rows, [m for m in months
-                                 if (view.month_from or months[0]) <= m
-                                 <= (view.month_to or months[-1])])
+    shown_months = [m for m in months if (view.month_from or months[0]) <= m
+                    <= (view.month_to or months[-1])]
+    app_panels.when(shown_rows, shown_months,
+                    app_periods.month_status(store, tuple(shown_months)))
 elif panel == "Trends":
     app_panels.emerging(app_cache.emerging(store, GROUPING, analysis),
                         base=drawn_base, view_state=view_state)

@@ -58,21 +58,23 @@ def free_port() -> int:
 
 
 def start_app(port: int, env: dict[str, str] | None = None, *,
-              argv: list[str] | None = None) -> subprocess.Popen[bytes]:
+              argv: list[str] | None = None,
+              timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
     """Start the app as ``make run`` does (``hotspot serve``) on ``port``.
 
     Waits until the server is healthy, which it is once the default view has
     been computed (:mod:`hotspot.cli.serve`).
 
     ``env`` adds environment variables (e.g. a temporary operation store);
-    ``argv`` starts another command instead (one that serves on ``port``).
+    ``argv`` starts another command instead (one that serves on ``port``);
+    ``timeout_s`` is how long to wait for the health check.
     """
     proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
         argv or [sys.executable, "-m", "hotspot.cli.serve", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited early with status {proc.returncode}")
@@ -85,7 +87,8 @@ def start_app(port: int, env: dict[str, str] | None = None, *,
         except OSError:
             time.sleep(0.3)
     proc.terminate()
-    raise RuntimeError("streamlit did not answer its health check within 60 s")
+    raise RuntimeError(f"streamlit did not answer its health check within "
+                       f"{timeout_s:g} s")
 
 
 def stop_app(proc: subprocess.Popen[bytes]) -> None:

@@ -168,13 +168,28 @@ def operation_plan(store_dir: str, grouping: str, ops_path: str, operation_id: s
                ttl=APP_CACHE_TTL_S)
 def plan_pdf(store_dir: str, grouping: str, ops_path: str, operation_id: str,
              version: int, hours_per_week: float, minutes_per_visit: int) -> bytes:
-    """Return the plan of :func:`operation_plan` as a two-page PDF."""
-    from hotspot.render.patrol_plan import plan_pdf_bytes
+    """Return the plan of :func:`operation_plan` as its PDF.
+
+    The map of the named cells, the table by place, the overview and one patrol
+    card per cell (:func:`hotspot.operations.pack.pack_plan`).
+    """
+    from hotspot.analysis import rows_between
+    from hotspot.geocode.precision import h3_edge_m
+    from hotspot.operations.pack import pack_plan
+    from hotspot.render.patrol_plan import pack_pdf_bytes
 
     out = operation_plan(store_dir, grouping, ops_path, operation_id, version,
                          hours_per_week, minutes_per_visit)
-    return plan_pdf_bytes(out.plan, outline=out.outline, context=out.wards,
-                          data_note=out.data_note)
+    op = open_store(ops_path).get(operation_id)
+    occ = app_cache.occurrences(store_dir)
+    end = op.period_start - timedelta(days=1)
+    rows = rows_between(occ, start=None, end=end,
+                        selector=lambda s: app_cache.selected(store_dir, s),
+                        cell_edge_m=h3_edge_m(PLAN_RESOLUTION))
+    pack = pack_plan(out.plan, rows=rows, store=occ,
+                     pool=rows[rows["csp_code"] == op.csp_code],
+                     month_to=f"{end:%Y-%m}")
+    return pack_pdf_bytes(pack, outline=out.outline, context=out.wards)
 
 
 @st.cache_data(show_spinner="Evaluating the operation (WDQ, WDD)…",

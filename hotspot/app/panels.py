@@ -83,8 +83,13 @@ def focus_details(explanation: str | None, peak: str | None, cell: str) -> None:
               args=(None,))
 
 
-def when(points: pd.DataFrame, months: list[str]) -> None:
-    """Weekday × hour heat map (timed rows only) and the monthly trend."""
+def when(points: pd.DataFrame, months: list[str],
+         status: pd.DataFrame | None = None) -> None:
+    """Weekday × hour heat map (timed rows only) and the monthly trend.
+
+    ``status`` (:func:`hotspot.app.periods.month_status`) marks months without
+    data as missing, not zero, and months of one source only.
+    """
     left, right = st.columns(2)
     with left:
         st.subheader("Weekday × hour")
@@ -108,8 +113,14 @@ def when(points: pd.DataFrame, months: list[str]) -> None:
             st.info("No occurrences in this view.")
             return
         trend = temporal.monthly_trend(points, months=months)
-        chart = trend.set_index("month")[["occurrences"]]
-        st.bar_chart(chart, height=220)
+        if status is None:
+            st.bar_chart(trend.set_index("month")[["occurrences"]], height=220)
+        else:
+            from hotspot.app import periods
+
+            frame = periods.monthly_frame(trend, status)
+            st.altair_chart(periods.monthly_chart(frame), width="stretch")
+            st.caption(periods.gaps_caption(frame))
         holidays = trend.loc[trend["school_holiday"], "month"].tolist()
         st.caption("Months at least a quarter school holiday: "
                    + (", ".join(holidays) or "none") + ".")

@@ -121,7 +121,12 @@ def add_parser(subparsers: Any) -> None:
                    help="score: the predictive ranking's expected count (default); "
                    "harm or count: the training period's Gi* hot cells by their own")
     q.add_argument("--minutes", type=int, default=15, help="minutes per visit")
-    q.add_argument("--pdf", type=Path, default=None)
+    q.add_argument("--pdf", type=Path, default=None,
+                   help="printable plan: map of the named cells, table, one patrol "
+                   "card per cell")
+    q.add_argument("--cards", type=Path, default=None, metavar="DIR",
+                   help="also write each cell's patrol card (A4 PDF and phone PNG) "
+                   "into DIR")
     q.add_argument("--csv", type=Path, default=None)
     q.add_argument("--test-from", default=None, metavar="YYYY-MM-DD",
                    help="later period for the PAI (default: the operation's)")
@@ -315,11 +320,10 @@ def _run_delete(args: argparse.Namespace) -> int:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    import pandas as pd
     import shapely
 
     from hotspot.operations.patrol import plan_patrols, plan_tables
-    from hotspot.render.patrol_plan import write_plan_csv, write_plan_pdf
+    from hotspot.render.patrol_plan import write_cards, write_pack_pdf, write_plan_csv
 
     occ = _occurrences(args)
     area = None
@@ -349,11 +353,24 @@ def _run_plan(args: argparse.Namespace) -> int:
         area=area, minutes_per_visit=args.minutes, test_occurrences=test,
         test_label=f"{test_from} to {test_to}" if test_from else "later period",
         title=title)
+    from hotspot.operations.pack import pack_plan
+
+    code = str(csp["csp_code"].iloc[0])
+    train_from = _day(args.train_from, name="--train-from")
+    train_to = _day(args.train_to, name="--train-to") or default_train_to
+    pack = pack_plan(
+        plan, rows=train, store=occ,
+        pool=train[train["csp_code"] == code] if "csp_code" in train else None,
+        reasons=(dict(zip(hot["h3"].astype(str), hot["reason"].astype(str),
+                          strict=True)) if "reason" in hot.columns else None),
+        month_from=None if train_from is None else f"{train_from:%Y-%m}",
+        month_to=None if train_to is None else f"{train_to:%Y-%m}")
+    plan = pack.plan
     tables = plan_tables(plan)
-    _print_table(tables["cells"][["rank", "h3", "count", "harm", "peak_days",
-                                  "peak_window", "times_from",
-                                  "patrol_minutes_per_week"]])
+    _print_table(tables["cells"][["rank", "place", "peak_days", "peak_window",
+                                  "times_from", "patrol_minutes_per_week", "h3"]])
     _print_table(tables["coverage"])
+    print(f"data: {pack.period}")
     for text in plan.warnings:
         print(f"note: {text}")
     if args.csv:
@@ -364,16 +381,15 @@ def _run_plan(args: argparse.Namespace) -> int:
             csp.geometry.to_numpy())
         from hotspot.boundaries import load_wards
 
-        when = pd.to_datetime(train["occurred_from"])
-        note = (f"Hot spots: Gi* (FDR) on serious violence, {when.min():%d %b %Y} "
-                f"to {when.max():%d %b %Y}; cells of {csp['csp_name'].iloc[0]}.")
         wards = load_wards()
         wards = wards[wards["lad_code"].isin(
             str(csp["lad_code"].iloc[0]).split(","))]
         wards = wards.assign(label=wards["ward22_name"])
-        write_plan_pdf(plan, args.pdf, outline=outline, context=wards,
-                       data_note=note)
+        write_pack_pdf(pack, args.pdf, outline=outline, context=wards)
         print(f"wrote {args.pdf}")
+    if args.cards:
+        written = write_cards(pack, args.cards)
+        print(f"wrote {len(written)} card files into {args.cards}")
     return 0
 
 

@@ -296,7 +296,14 @@ def build_profile(
     except ParameterError as exc:
         notes.append(("weekday", f"not produced: {exc}"))
     by = "source" if "source" in selected.columns else None
-    tables["monthly"] = temporal.monthly_trend(selected, term_dates=term_dates, by=by)
+    monthly = temporal.monthly_trend(selected, term_dates=term_dates, by=by)
+    if by is not None:  # months with no data are missing, not zero (coverage)
+        from hotspot.coverage import month_status
+
+        status = month_status(selected, list(monthly["month"]))
+        monthly = monthly.merge(status[["month", "status", "sources"]], on="month",
+                                how="left")
+    tables["monthly"] = monthly
     try:
         tables["holiday_vs_term"] = temporal.holiday_vs_term(
             selected, term_dates=term_dates

@@ -17,6 +17,15 @@ from hotspot.layers.style import NO_BASEMAP_STYLE, ONLINE_MAP_STYLE, TOOLTIP
 # the deck
 # ----------------------------------------------------------------------------
 
+#: How the map answers the mouse and fingers: the wheel scrolls the page, not
+#: the map (a map filling a phone screen must not trap the page); zoom with a
+#: double click (shift + double click out), pinch, or the keyboard (+/-).
+CONTROLLER: dict[str, bool] = {
+    "scrollZoom": False, "dragPan": True, "doubleClickZoom": True,
+    "touchZoom": True, "touchRotate": False, "dragRotate": False,
+    "keyboard": True,
+}
+
 
 def view_for_bounds(
     bounds: tuple[float, float, float, float],
@@ -95,6 +104,7 @@ def build_deck(
     return CompactDeck(
         layers=list(layers),
         initial_view_state=view_state,
+        views=[pdk.View(type="MapView", controller=CONTROLLER)],
         map_provider="carto" if basemap else None,
         map_style=ONLINE_MAP_STYLE if basemap else NO_BASEMAP_STYLE,
         tooltip=TOOLTIP,

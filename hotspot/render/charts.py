@@ -75,6 +75,9 @@ def plot_monthly(trend: pd.DataFrame, *, title: str) -> Figure:
     """Bar chart of a monthly trend (stacked by source when split), holidays shaded.
 
     Months at least a quarter school holiday get a grey band behind the bars.
+    With a ``status`` column (:func:`hotspot.coverage.month_status`), a month
+    with no data is drawn as a hatched "no data" band, never as a zero bar, and
+    a month covered by one source only has its bar hatched.
     """
     figure = Figure(figsize=(10, 4.2), layout="constrained")
     ax = figure.subplots()
@@ -99,11 +102,24 @@ def plot_monthly(trend: pd.DataFrame, *, title: str) -> Figure:
         ax.legend(fontsize=8, title="source", title_fontsize=8)
     else:
         ax.bar(x, trend["per_day"], color=colours[0], zorder=2)
+    if "status" in trend.columns:
+        status = trend["status"].astype(str).to_numpy()
+        top = ax.get_ylim()[1]
+        for pos in x[(status == "missing") | (status == "flagged")]:
+            ax.bar(pos, top, color="white", edgecolor="#999999", hatch="xx",
+                   linewidth=0, zorder=1)
+            ax.text(pos, top * 0.02, "no data", rotation=90, ha="center",
+                    va="bottom", fontsize=7, color="#555555", zorder=3)
+        for pos in x[status == "one source"]:
+            ax.bar(pos, bottom[pos] if parts else trend["per_day"].iloc[pos],
+                   fill=False, edgecolor="white", hatch="//", linewidth=0,
+                   zorder=3)
+        ax.set_ylim(0, top)
     ax.set_xticks(x, trend["month"], rotation=45, ha="right")
     ax.set_ylabel("Occurrences per day")
     ax.set_title(
         f"{title}: by month (grey: at least a quarter school holiday; "
-        "holiday dates approximate)",
+        "holiday dates approximate; hatched: one source only; xx: no data)",
         fontsize=10,
     )
     return figure

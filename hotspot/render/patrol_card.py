@@ -318,6 +318,35 @@ def _banner(fig: Figure, *, top: float, height: float) -> Any:
                      facecolor=SYNTHETIC_RED, edgecolor="none", zorder=0)
 
 
+#: Matplotlib settings the card is drawn with (text as text in the PDF).
+CARD_RC: dict[str, Any] = {"pdf.fonttype": 42, "font.family": "DejaVu Sans"}
+
+
+def patrol_card_figure(card: PatrolCard, *, phone: bool, tables: StreetTables,
+                       snap: pd.DataFrame) -> Figure:
+    """Draw a card on a new A4 (or phone) figure; the plan PDF saves these as pages.
+
+    Draw inside ``matplotlib.rc_context(CARD_RC)`` for the card's fonts.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=PHONE_IN if phone else A4_IN,
+                 dpi=PHONE_DPI if phone else 100)
+    FigureCanvasAgg(fig)
+    share = 0.44 if phone else 0.47
+    for _ in range(4):  # shrink the map until the text fits above the footer
+        over = _draw(fig, card, phone=phone, tables=tables, snap=snap,
+                     map_share=share)
+        if over <= 0 or share <= 0.2:
+            break
+        fig.clear()
+        share = max(0.2, share - over - 0.01)
+    if over > 0:
+        logger.warning("patrol card %s: text runs into the attribution lines "
+                       "even with the smallest map", card.h3)
+    return fig
+
+
 def render_patrol_card(
     card: PatrolCard,
     *,
@@ -371,23 +400,8 @@ def render_patrol_card(
     import matplotlib as mpl
 
     phone = fmt == "png"
-    with mpl.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}):
-        fig = Figure(figsize=PHONE_IN if phone else A4_IN,
-                     dpi=PHONE_DPI if phone else 100)
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)
-        share = 0.44 if phone else 0.47
-        for _ in range(4):  # shrink the map until the text fits above the footer
-            over = _draw(fig, card, phone=phone, tables=tables, snap=snap,
-                         map_share=share)
-            if over <= 0 or share <= 0.2:
-                break
-            fig.clear()
-            share = max(0.2, share - over - 0.01)
-        if over > 0:
-            logger.warning("patrol card %s: text runs into the attribution lines "
-                           "even with the smallest map", card.h3)
+    with mpl.rc_context(CARD_RC):  # type: ignore[arg-type]
+        fig = patrol_card_figure(card, phone=phone, tables=tables, snap=snap)
         if phone:
             fig.savefig(target, format="png", dpi=PHONE_DPI)
         else:
