@@ -27,7 +27,8 @@ from hotspot.ingest import quality
 from hotspot.ingest.mapping import ColumnMapping
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
-from hotspot.ingest.store import write_store
+from hotspot.ingest.partitions import file_checksum
+from hotspot.ingest.store import append_to_store, known_checksums, write_store
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def ingest_to_store(
     result = ingest(
         sources, fmt=fmt, mapping=mapping, grouping=grouping, progress=progress
     )
+    result.summary["source_checksums"] = {file_checksum(s): str(s) for s in sources}
     if progress is not None:
         progress("write")
     write_store(
@@ -115,6 +117,45 @@ def ingest_to_store(
         summary=result.summary,
     )
     logger.info("wrote %s", store_dir)
+    return result
+
+
+def append_sources(
+    sources: Sequence[Path | str],
+    store_dir: Path | str,
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    grouping: Grouping = "district",
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult | None:
+    """Ingest ``sources`` into a partitioned store, writing only their months.
+
+    A source whose SHA-256 is already recorded in the store is skipped (logged);
+    when every source is, nothing is read or written and None is returned. Rows
+    already stored (same id, same month) are rejected at stage ``store``.
+    """
+    seen = known_checksums(store_dir)
+    fresh: list[Path | str] = []
+    sums: dict[str, str] = {}
+    for source in sources:
+        digest = file_checksum(source)
+        if digest in seen or digest in sums:
+            logger.info("%s already ingested (sha256 %s…): skipped", source,
+                        digest[:12])
+            continue
+        sums[digest] = str(source)
+        fresh.append(source)
+    if not fresh:
+        return None
+    result = ingest(fresh, fmt=fmt, mapping=mapping, grouping=grouping,
+                    progress=progress)
+    result.summary["source_checksums"] = sums
+    if progress is not None:
+        progress("write")
+    result.summary = append_to_store(store_dir, occurrences=result.occurrences,
+                                     rejects=result.rejects, summary=result.summary)
+    logger.info("appended %d rows to %s", len(result.occurrences), store_dir)
     return result
 
 
