@@ -25,9 +25,9 @@ from hotspot.errors import HotspotError
 from hotspot.geocode import geocode
 from hotspot.ingest import quality
 from hotspot.ingest.mapping import ColumnMapping
+from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
-from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.store import append_to_store, known_checksums, write_store
 
 logger = logging.getLogger(__name__)

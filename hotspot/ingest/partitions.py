@@ -94,7 +94,9 @@ def h3_columns(points: gpd.GeoDataFrame) -> pd.DataFrame:
                                   return_inverse=True)
         ints = np.array([h3.str_to_int(c) if c else -1 for c in uniq],
                         dtype=np.int64)[inverse]
-        out[f"h3_{res}"] = pd.array(np.where(ints < 0, None, ints), dtype="Int64")
+        column = pd.array(ints, dtype="Int64")
+        column[ints < 0] = pd.NA
+        out[f"h3_{res}"] = column
     return out
 
 
