@@ -159,6 +159,95 @@ def append_sources(
     return result
 
 
+def ingest_streaming(
+    source: Path | str,
+    store_dir: Path | str,
+    *,
+    grouping: Grouping = "district",
+    batch_bytes: int | None = None,
+) -> dict[str, Any]:
+    """Ingest one large police.uk street CSV batch by batch into a new store.
+
+    Memory is bounded by the batch (:func:`hotspot.ingest.stream.police_uk_batches`),
+    not the file: each batch is geocoded, classified, located and checked, then
+    written as partitions and its rejects appended to the rejects file. The store
+    is switched to the result only when every batch is done (a failure leaves it
+    as it was). Duplicate ids and piles are checked within a batch; implausible
+    months over the whole file, at the end. Each batch's ``read = accepted +
+    rejected`` is checked, so the total's is too.
+
+    Returns
+    -------
+    dict
+        The store's summary.
+    """
+    from hotspot.ingest import partitions
+    from hotspot.ingest.schema import REJECT_COLUMNS
+    from hotspot.ingest.store import merge_summaries
+    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_batches
+    from hotspot.textsafe import spreadsheet_safe
+
+    version = partitions.start_version(store_dir)
+    rejects_path = version / partitions.REJECTS_FILE
+    pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
+    try:
+        summary: dict[str, Any] | None = None
+        findings: list[quality.Finding] = []
+        mix: pd.DataFrame | None = None
+        for read in police_uk_batches(source,
+                                      batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES):
+            occurrences, rejected_geo = _geocode(read.accepted)
+            occurrences = _classify(occurrences)
+            occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
+            occurrences, found = _check(occurrences, months=False)
+            rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
+                                ignore_index=True)
+            part = summarise(read, occurrences, rejects, findings=found,
+                             grouping=grouping)
+            summary = merge_summaries(summary, part)
+            findings.extend(found)
+            batch_mix = quality.month_mix(occurrences)
+            mix = batch_mix if mix is None else mix.add(batch_mix, fill_value=0)
+            partitions.add_rows(version, occurrences)
+            spreadsheet_safe(rejects).to_csv(rejects_path, mode="a", header=False,
+                                             index=False)
+            logger.info("%s: %d rows so far (%d accepted)", source,
+                        summary["rows"]["read"], summary["rows"]["accepted"])
+        if summary is None:
+            raise HotspotError(f"{source} holds no rows")
+        findings.extend(_flag_months(version, mix, summary))
+        summary["quality"]["findings"] = [f.__dict__ for f in findings]
+        summary["files"] = [str(source)]
+        summary.pop("appends", None)
+        summary["source_checksums"] = {file_checksum(source): str(source)}
+        partitions.finish_version(store_dir, version, summary)
+    except BaseException:
+        partitions.abandon_version(version)
+        raise
+    return summary
+
+
+def _flag_months(version: Path, mix: pd.DataFrame | None,
+                 summary: dict[str, Any]) -> list[quality.Finding]:
+    """Flag the rows of implausible months of a streamed file (whole-file check)."""
+    from hotspot.ingest import partitions
+
+    if mix is None or len(mix) < 3:
+        return []
+    scores = quality.score_months(mix.astype(int))
+    found = []
+    for bad, row in scores[scores["implausible"]].iterrows():
+        n = partitions.flag_months(version, [str(bad)], "implausible_month")
+        found.append(quality.Finding(
+            "implausible_month", "police_uk",
+            f"{bad}: {row['rows']} rows; counts far from the same category in the "
+            f"neighbouring months ({row['worst']})", n))
+        checks = summary["quality"].setdefault("flagged_by_check", {})
+        checks["implausible_month"] = checks.get("implausible_month", 0) + n
+        summary["quality"]["rows_flagged"] += n
+    return found
+
+
 def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Resolve locations; rows without a usable one move to the rejects."""
     points = geocode(frame)
@@ -253,12 +342,20 @@ def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
     return out
 
 
-def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
-    """Run the batch data-quality checks and record their flags per row."""
+def _check(frame: gpd.GeoDataFrame, *, months: bool = True,
+           ) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
+    """Run the batch data-quality checks and record their flags per row.
+
+    ``months=False`` leaves out the implausible-month check (a streamed batch
+    holds part of a month: :func:`ingest_streaming` checks months at the end).
+    """
     out = frame.copy()
     flags = pd.Series(pd.NA, index=out.index, dtype="string")
     dup, found_dup = quality.check_duplicates(out)
-    month, found_month = quality.check_months(out)
+    if months:
+        month, found_month = quality.check_months(out)
+    else:
+        month, found_month = pd.Series(False, index=out.index), []
     pile, found_pile = quality.check_piles(
         out,
         pd.Series(out.geometry.x, index=out.index),

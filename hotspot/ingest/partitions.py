@@ -257,3 +257,57 @@ def read_months(store_dir: Path | str, months: Iterable[str]) -> gpd.GeoDataFram
     table = pd.concat(frames, ignore_index=True)
     drop = [c for c in DERIVED_COLUMNS if c in table.columns]
     return gpd.GeoDataFrame(table.drop(columns=drop), geometry="geometry", crs=BNG)
+
+
+def start_version(store_dir: Path | str) -> Path:
+    """Create an empty new version folder to fill batch by batch (not yet current)."""
+    version = _new_version(Path(store_dir))
+    (version / OCCURRENCES_FILE).mkdir(parents=True)
+    return version
+
+
+def add_rows(version: Path, occurrences: gpd.GeoDataFrame) -> None:
+    """Write a batch of rows into a version being built (new files, never merged)."""
+    _write_table(occurrences, version / OCCURRENCES_FILE)
+
+
+def flag_months(version: Path, months: Iterable[str], flag: str) -> int:
+    """Add ``flag`` to every row of ``months`` in a version being built.
+
+    Returns the number of rows flagged. Used when a check needs the whole file
+    (an implausible month) and the rows were written batch by batch.
+    """
+    from hotspot.ingest.quality import add_flag
+
+    n = 0
+    for month in months:
+        folder = version / OCCURRENCES_FILE / f"month={month}"
+        if not folder.is_dir():
+            continue
+        rows = gpd.read_parquet(folder)
+        rows = rows.drop(columns=[c for c in DERIVED_COLUMNS if c in rows.columns])
+        rows["quality_flags"] = add_flag(
+            rows["quality_flags"].astype("string"),
+            pd.Series(True, index=rows.index), flag)
+        shutil.rmtree(folder)
+        _write_table(gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG),
+                     version / OCCURRENCES_FILE)
+        n += len(rows)
+    return n
+
+
+def finish_version(store_dir: Path | str, version: Path,
+                   summary: dict[str, Any]) -> None:
+    """Write the summary into a filled version and make it current, atomically.
+
+    The version's ``rejects.csv`` must already be there (written as batches came).
+    """
+    (version / SUMMARY_FILE).write_text(
+        json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    _switch(Path(store_dir), version)
+    _prune(Path(store_dir), version)
+
+
+def abandon_version(version: Path) -> None:
+    """Remove a version that failed while being built (the store is unchanged)."""
+    shutil.rmtree(version, ignore_errors=True)
