@@ -39,6 +39,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hotspot.crs import BNG
 from hotspot.textsafe import spreadsheet_safe
@@ -81,21 +82,26 @@ def file_checksum(path: Path | str) -> str:
 def h3_columns(points: gpd.GeoDataFrame) -> pd.DataFrame:
     """Return the integer H3 cell of each point at every stored resolution.
 
-    Uses :func:`hotspot.grid.points_to_cells` (the cells counting uses), so a
-    count from the integer columns equals a count from the points. Missing
-    geometry gives a missing cell.
+    The same steps as :func:`hotspot.grid.points_to_cells` (one projection to
+    WGS84, one h3 call per distinct coordinate), done once for all resolutions,
+    so a count from these columns equals a count from the points. Missing or
+    empty geometry gives a missing cell.
     """
-    from hotspot.grid import points_to_cells
+    from hotspot.crs import bng_to_lonlat, latlng_for_h3
 
+    geom = points.geometry
+    valid = (~(geom.isna() | geom.is_empty)).to_numpy()
     out = pd.DataFrame(index=points.index)
+    lon, lat = bng_to_lonlat(geom[valid].x.to_numpy(), geom[valid].y.to_numpy())
+    uniq, inverse = np.unique(np.column_stack([lon, lat]), axis=0,
+                              return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
     for res in H3_RESOLUTIONS:
-        cells = points_to_cells(points, resolution=res)
-        uniq, inverse = np.unique(cells.fillna("").to_numpy(dtype=str),
-                                  return_inverse=True)
-        ints = np.array([h3.str_to_int(c) if c else -1 for c in uniq],
-                        dtype=np.int64)[inverse]
-        column = pd.array(ints, dtype="Int64")
-        column[ints < 0] = pd.NA
+        cells = np.array([h3.str_to_int(h3.latlng_to_cell(*latlng_for_h3(lo, la), res))
+                          for lo, la in uniq], dtype=np.int64)
+        column = pd.array(np.zeros(len(points), dtype=np.int64), dtype="Int64")
+        column[valid] = cells[inverse] if len(uniq) else []
+        column[~valid] = pd.NA
         out[f"h3_{res}"] = column
     return out
 
@@ -119,27 +125,54 @@ def current_version(store_dir: Path | str) -> Path | None:
     return link.resolve() if link.exists() else None
 
 
-def _write_partition(frame: gpd.GeoDataFrame, folder: Path) -> None:
+def _write_partition(table: pa.Table, folder: Path) -> None:
     """Write one month-and-CSP partition (GeoParquet 1.1 with a bbox covering)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(folder / f"part-{uuid.uuid4().hex[:12]}.parquet",
-                     compression="zstd", index=False, schema_version="1.1.0",
-                     write_covering_bbox=True)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    bbox = table.column("bbox")
+    geo["columns"]["geometry"]["bbox"] = [
+        pc.min(pc.struct_field(bbox, "xmin")).as_py(),
+        pc.min(pc.struct_field(bbox, "ymin")).as_py(),
+        pc.max(pc.struct_field(bbox, "xmax")).as_py(),
+        pc.max(pc.struct_field(bbox, "ymax")).as_py()]
+    meta = dict(table.schema.metadata)
+    meta[b"geo"] = json.dumps(geo).encode()
+    pq.write_table(table.replace_schema_metadata(meta),
+                   folder / f"part-{uuid.uuid4().hex[:12]}.parquet",
+                   compression="zstd")
 
 
 def _write_table(occurrences: gpd.GeoDataFrame, root: Path) -> None:
-    """Write ``occurrences`` under ``root`` as one file per month and CSP."""
+    """Write ``occurrences`` under ``root`` as one file per month and CSP.
+
+    The batch becomes one Arrow table (GeoParquet 1.1 metadata, ``bbox``
+    covering, integer H3 columns), sorted by month and CSP and cut into
+    zero-copy slices, one file each.
+    """
+    from geopandas.io.arrow import _geopandas_to_arrow
+
     root.mkdir(parents=True, exist_ok=True)
     if occurrences.empty:
         return
     table = occurrences.drop(
         columns=[c for c in DERIVED_COLUMNS if c in occurrences.columns])
-    cells = h3_columns(table)
-    table = pd.concat([table, cells], axis=1)
     keys = partition_keys(table)
-    for (month, csp), index in keys.groupby(["month", "csp"], sort=True).groups.items():
-        part = gpd.GeoDataFrame(table.loc[index], geometry="geometry", crs=BNG)
-        _write_partition(part.reset_index(drop=True),
+    order = np.lexsort((keys["csp"].to_numpy(), keys["month"].to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    keys = keys.iloc[order].reset_index(drop=True)
+    table = gpd.GeoDataFrame(pd.concat([table, h3_columns(table)], axis=1),
+                             geometry="geometry", crs=BNG)
+    arrow = _geopandas_to_arrow(table, index=False, schema_version="1.1.0",
+                                write_covering_bbox=True)
+    label = (keys["month"] + "/" + keys["csp"]).to_numpy()
+    starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
+    ends = np.r_[starts[1:], len(label)]
+    for start, end in zip(starts, ends, strict=True):
+        month, csp = keys.at[start, "month"], keys.at[start, "csp"]
+        _write_partition(arrow.slice(start, end - start),
                          root / f"month={month}" / f"csp={csp}")
 
 
