@@ -138,3 +138,22 @@ def test_a_single_file_store_is_converted_on_first_append(tmp_path: Path) -> Non
             drop=True),
         pd.DataFrame(first.drop(columns="geometry")).sort_values(key).reset_index(
             drop=True))
+
+
+def test_the_command_line_appends_and_streams(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotspot.cli.main import main
+
+    store = tmp_path / "store"
+    jan = _month(tmp_path, "2025-01")
+    assert main(["ingest", str(jan), "--out", str(store), "--append"]) == 0
+    assert main(["ingest", str(jan), "--out", str(store), "--append"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["ingest", str(_month(tmp_path, "2025-02")), "--out", str(store),
+                 "--append"]) == 0
+    assert len(load_occurrences(store)) == 12
+    streamed = tmp_path / "streamed"
+    assert main(["ingest", str(jan), "--out", str(streamed), "--stream"]) == 0
+    assert len(load_occurrences(streamed)) == 6
+    assert load_summary(streamed)["rows"] == {"read": 7, "accepted": 6,
+                                              "rejected": 1}

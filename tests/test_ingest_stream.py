@@ -31,7 +31,8 @@ def _big(tmp_path: Path, n: int = 1800) -> Path:
             rows.append("too,few,fields")
         if i % 900 == 13:
             rows.append(police_uk_row(f"sea{i}", lon="-2.5", lat="50.0"))  # outside
-    return write_lines(tmp_path / "2025-hampshire-street.csv", [POLICE_UK_HEADER, *rows])
+    return write_lines(tmp_path / "2025-hampshire-street.csv",
+                       [POLICE_UK_HEADER, *rows])
 
 
 def _key(frame: pd.DataFrame) -> pd.DataFrame:
