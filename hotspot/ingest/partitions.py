@@ -159,6 +159,9 @@ def _write_table(occurrences: gpd.GeoDataFrame, root: Path) -> None:
         return
     table = occurrences.drop(
         columns=[c for c in DERIVED_COLUMNS if c in occurrences.columns])
+    for name in table.columns:  # an all-missing object column would be Arrow null:
+        if name != "geometry" and table[name].dtype == object:  # keep files alike
+            table[name] = table[name].astype("string")
     keys = partition_keys(table)
     order = np.lexsort((keys["csp"].to_numpy(), keys["month"].to_numpy()))
     table = table.iloc[order].reset_index(drop=True)
