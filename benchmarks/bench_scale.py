@@ -2,7 +2,7 @@
 
 Run on demand (not a test)::
 
-    .venv/bin/python benchmarks/bench_scale.py --rows 1000000 [--dir /work/tmp-scale]
+    .venv/bin/python benchmarks/bench_scale.py --rows 1000000 [--dir FOLDER] [--keep]
 
 1. **Generate** (deterministic, ``--seed``): N rows in the data.police.uk street
    CSV layout, one file sorted by month over 36 months. Locations are the real
@@ -34,6 +34,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -178,7 +179,10 @@ def _child(step: str, args: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=Path("/work/tmp-scale"))
+    parser.add_argument("--dir", type=Path,
+                        default=Path(tempfile.gettempdir()) / "hotspot-bench-scale",
+                        help="where the CSV and the store are written (deleted "
+                        "afterwards unless --keep)")
     parser.add_argument("--step", choices=("generate", "duckdb", "ingest",
                                            "analyses"), default=None)
     parser.add_argument("--keep", action="store_true",
