@@ -80,3 +80,16 @@ def test_a_failed_stream_leaves_no_store(tmp_path: Path) -> None:
         ingest_streaming(path, store, batch_bytes=1 << 16)
     assert not (store / "occurrences.parquet").exists()
     assert list((store / ".store").iterdir()) == []
+
+
+def test_blocks_end_at_line_ends_outside_quotes(tmp_path: Path) -> None:
+    from hotspot.ingest.stream import _blocks
+
+    rows = [police_uk_row(f"id{i}", location=f'"On or near\nLine {i}, Street"')
+            for i in range(3000)]
+    path = write_lines(tmp_path / "quoted-street.csv", [POLICE_UK_HEADER, *rows])
+    blocks = list(_blocks(path, 1 << 16))
+    assert len(blocks) >= 3
+    assert all(block.count(b'"') % 2 == 0 for _, block in blocks)
+    head = blocks[0][0]
+    assert head + b"".join(b for _, b in blocks) == path.read_bytes()

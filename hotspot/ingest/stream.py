@@ -1,8 +1,8 @@
 """Read a large police.uk street CSV in batches, with bounded memory.
 
 :func:`police_uk_batches` yields one :class:`~hotspot.ingest.schema.ReadResult`
-per block of the file (pyarrow's streaming CSV reader, every value as text), each
-parsed by the same :func:`hotspot.ingest.police_uk.parse_police_uk` as a whole
+per block of the file (cut at a line end, parsed by pyarrow, every value as
+text; one block in memory at a time), each parsed by the same :func:`hotspot.ingest.police_uk.parse_police_uk` as a whole
 file, so ids, rejects and row numbers are those the whole-file reader gives. Rows
 whose field count differs from the header's are rejected with their row number,
 as the whole-file reader does.
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from hotspot.errors import InputFileError
 from hotspot.ingest.police_uk import parse_police_uk
@@ -26,6 +27,34 @@ logger = logging.getLogger(__name__)
 
 #: Bytes of CSV per batch (about 400,000 police.uk rows).
 DEFAULT_BATCH_BYTES = 64 << 20
+
+
+def _blocks(path: Path, batch_bytes: int) -> Iterator[tuple[bytes, bytes]]:
+    """Yield ``(header line, block of whole data lines)`` of about ``batch_bytes``.
+
+    A block ends at a line end outside quotes (an even count of ``"`` before it),
+    so a quoted field is never cut. Only one block is in memory at a time: the
+    reader never reads ahead (pyarrow's own streaming reader buffers far ahead of
+    a slow consumer, up to the whole file).
+    """
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        carry = b""
+        while True:
+            data = handle.read(batch_bytes)
+            block = carry + data
+            if not data:
+                if block.strip():
+                    yield header, block
+                return
+            cut = block.rfind(b"\n")
+            while cut >= 0 and block.count(b'"', 0, cut) % 2:
+                cut = block.rfind(b"\n", 0, cut)
+            if cut < 0:
+                carry = block
+                continue
+            carry = block[cut + 1:]
+            yield header, block[: cut + 1]
 
 
 def police_uk_batches(
@@ -58,33 +87,30 @@ def police_uk_batches(
         ragged.append((int(row.number or 0) - 1, int(row.actual_columns)))
         return "skip"
 
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=batch_bytes, use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad_row),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-        next_row = 1
-        for n_batches, batch in enumerate(reader, start=1):
-            # the reader parses ahead: ragged rows of later blocks may be known
-            frame = batch.to_pandas()
-            bad = {r for r, _ in ragged}
-            span = np.arange(next_row, next_row + len(frame) + len(bad))
-            numbers = span[~np.isin(span, list(bad))][: len(frame)]
-            row = int(numbers[-1]) + 1 if len(numbers) else next_row
-            while row in bad:
-                row += 1
-            next_row = row
-            skipped = sorted(r for r in ragged if r[0] < next_row)
-            ragged[:] = [r for r in ragged if r[0] >= next_row]
-            frame.index = numbers
-            frame.index.name = "row"
-            logger.info("%s: batch %d, rows %d to %d", path.name, n_batches,
-                        int(numbers[0]) if len(numbers) else next_row, next_row - 1)
-            yield parse_police_uk(TextTable(path=path.name, frame=frame,
-                                            ragged=skipped, encoding="utf-8"))
-    except pa.ArrowInvalid as exc:
-        raise InputFileError(path, f"is not a readable CSV: {brief(exc)}") from exc
+    options = {
+        "read_options": pacsv.ReadOptions(use_threads=False),
+        "parse_options": pacsv.ParseOptions(invalid_row_handler=on_bad_row),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    }
+    done = 0  # data rows (ragged ones included) before this block
+    for n_batch, (head, block) in enumerate(_blocks(path, batch_bytes), start=1):
+        ragged.clear()
+        try:
+            table = pacsv.read_csv(pa.py_buffer(head + block), **options)
+        except pa.ArrowInvalid as exc:
+            raise InputFileError(
+                path, f"is not a readable UTF-8 CSV near data row {done + 1}: "
+                f"{brief(exc)}") from exc
+        bad = {r for r, _ in ragged}
+        total = table.num_rows + len(bad)
+        span = np.arange(1, total + 1)
+        frame = table.to_pandas()
+        frame.index = pd.Index(done + span[~np.isin(span, list(bad))], name="row")
+        skipped = sorted((done + r, n) for r, n in ragged)
+        logger.info("%s: batch %d, rows %d to %d", path.name, n_batch, done + 1,
+                    done + total)
+        done += total
+        yield parse_police_uk(TextTable(path=path.name, frame=frame,
+                                        ragged=skipped, encoding="utf-8"))
