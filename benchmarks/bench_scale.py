@@ -122,7 +122,7 @@ def step_ingest(csv: Path, store: Path) -> dict[str, object]:
     return {"seconds": time.perf_counter() - t0, "rows": summary["rows"]}
 
 
-def step_analyses(store: Path) -> dict[str, object]:
+def step_analyses(store: Path, *, with_kde: bool = True) -> dict[str, object]:
     import duckdb
 
     from hotspot.boundaries import load_csps, load_hips_outline
@@ -149,6 +149,9 @@ def step_analyses(store: Path) -> dict[str, object]:
     out["gistar_s"] = time.perf_counter() - t1
     out["cells"] = len(cells)
     out["hot_cells"] = int((table["bin"] > 0).sum())
+    if not with_kde:
+        out["seconds"] = time.perf_counter() - t0
+        return out
     t2 = time.perf_counter()
     glob = str((store / OCCURRENCES_FILE).resolve() / "**" / "*.parquet")
     con = duckdb.connect()
@@ -169,7 +172,7 @@ def step_analyses(store: Path) -> dict[str, object]:
 
 def _child(step: str, args: argparse.Namespace) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--step", step, "--rows", str(args.rows),
-           "--dir", str(args.dir)]
+           "--dir", str(args.dir), *(["--no-kde"] if args.no_kde else [])]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"step {step} failed:\n{done.stderr[-4000:]}")
@@ -185,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                         "afterwards unless --keep)")
     parser.add_argument("--step", choices=("generate", "duckdb", "ingest",
                                            "analyses"), default=None)
+    parser.add_argument("--skip", nargs="*", default=[], choices=("duckdb",),
+                        help="leave out the DuckDB peer (it holds the whole CSV "
+                        "in memory: about 14 GB at 50M rows)")
+    parser.add_argument("--no-kde", action="store_true",
+                        help="analyses without the KDE (it holds every point)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the CSV and the store afterwards")
     args = parser.parse_args(argv)
@@ -201,13 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.step == "ingest":
             result = step_ingest(csv, store)
         else:
-            result = step_analyses(store)
+            result = step_analyses(store, with_kde=not args.no_kde)
         result["peak_mb"] = _peak_mb()
         print(json.dumps(result, default=str))
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
     results = {}
     for step in ("generate", "duckdb", "ingest", "analyses"):
+        if step in args.skip:
+            results[step] = {"seconds": float("nan"), "peak_mb": float("nan")}
+            continue
         results[step] = _child(step, args)
         print(step, json.dumps(results[step], default=str), flush=True)
     csv_mb = csv.stat().st_size / 1e6
@@ -226,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| analyses after ingest | {a['seconds']:.1f} | {a['peak_mb']:,.0f} |")
     print(f"| - counts per cell and month, 14 CSPs (DuckDB) | {a['counts_s']:.2f} | |")
     print(f"| - Gi* per CSP, {a['cells']:,} cells | {a['gistar_s']:.2f} | |")
-    print(f"| - KDE across HIPS at 25 m, {a['kde_points']:,} points | "
-          f"{a['kde_s']:.2f} | |")
+    if "kde_s" in a:
+        print(f"| - KDE across HIPS at 25 m, {a['kde_points']:,} points | "
+              f"{a['kde_s']:.2f} | |")
     if not args.keep:
         csv.unlink(missing_ok=True)
         shutil.rmtree(store, ignore_errors=True)
