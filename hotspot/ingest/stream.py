@@ -2,10 +2,11 @@
 
 :func:`police_uk_batches` yields one :class:`~hotspot.ingest.schema.ReadResult`
 per block of the file (cut at a line end, parsed by pyarrow, every value as
-text; one block in memory at a time), each parsed by the same :func:`hotspot.ingest.police_uk.parse_police_uk` as a whole
-file, so ids, rejects and row numbers are those the whole-file reader gives. Rows
-whose field count differs from the header's are rejected with their row number,
-as the whole-file reader does.
+text; one block in memory at a time), each parsed by the same
+:func:`hotspot.ingest.police_uk.parse_police_uk` as a whole file, so ids,
+rejects and row numbers are those the whole-file reader gives. Rows whose field
+count differs from the header's are rejected with their row number, as the
+whole-file reader does.
 """
 
 from __future__ import annotations
