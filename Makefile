@@ -56,4 +56,5 @@ bench: install
 	$(BIN)/python benchmarks/bench_geocode.py
 	$(BIN)/python benchmarks/bench_gistar.py
 	$(BIN)/python benchmarks/bench_kde.py
+	$(BIN)/python benchmarks/bench_scale.py --rows 1000000
 	$(BIN)/python benchmarks/bench_app.py

@@ -414,3 +414,28 @@ def count_points(
         int(inside.sum()), len(points), len(out), int((~inside).sum()),
     )
     return out
+
+
+def count_cells(cells: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return study cells with ``count`` and ``harm`` from per-cell counts.
+
+    The same result as :func:`count_points` (with ``weight="harm_weight"``) on the
+    points, from :func:`hotspot.ingest.query.cell_counts` (summed over periods),
+    so an analysis never needs the rows. ``attrs`` carry ``points_outside`` and
+    ``missing_weights`` as :func:`count_points` sets them.
+    """
+    if "h3" not in cells.columns:
+        raise ParameterError("cells must have an 'h3' column (use study_cells())")
+    total = counts.groupby("h3", sort=False)[["count", "harm", "no_weight"]].sum()
+    out = cells.copy()
+    out.attrs = dict(cells.attrs)
+    pos = pd.Index(out["h3"]).get_indexer(total.index)
+    inside = pos >= 0
+    n = total["count"].to_numpy(dtype=float)
+    out["count"] = np.bincount(pos[inside], weights=n[inside],
+                               minlength=len(out)).astype(np.int64)
+    out["harm"] = np.bincount(pos[inside], weights=total["harm"].to_numpy()[inside],
+                              minlength=len(out)).astype(np.float64)
+    out.attrs["points_outside"] = int(n[~inside].sum())
+    out.attrs["missing_weights"] = int(total["no_weight"].sum())
+    return out

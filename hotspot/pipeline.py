@@ -25,9 +25,10 @@ from hotspot.errors import HotspotError
 from hotspot.geocode import geocode
 from hotspot.ingest import quality
 from hotspot.ingest.mapping import ColumnMapping
+from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
-from hotspot.ingest.store import write_store
+from hotspot.ingest.store import append_to_store, known_checksums, write_store
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def ingest_to_store(
         sources, fmt=fmt, mapping=mapping, grouping=grouping, progress=progress,
         harm_table=harm_table,
     )
+    result.summary["source_checksums"] = {file_checksum(s): str(s) for s in sources}
     if progress is not None:
         progress("write")
     write_store(
@@ -124,6 +126,138 @@ def ingest_to_store(
     )
     logger.info("wrote %s", store_dir)
     return result
+
+
+def append_sources(
+    sources: Sequence[Path | str],
+    store_dir: Path | str,
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    grouping: Grouping = "district",
+    progress: Callable[[str], None] | None = None,
+    harm_table: str = "css",
+) -> IngestResult | None:
+    """Ingest ``sources`` into a partitioned store, writing only their months.
+
+    A source whose SHA-256 is already recorded in the store is skipped (logged);
+    when every source is, nothing is read or written and None is returned. Rows
+    already stored (same id, same month) are rejected at stage ``store``.
+    """
+    seen = known_checksums(store_dir)
+    fresh: list[Path | str] = []
+    sums: dict[str, str] = {}
+    for source in sources:
+        digest = file_checksum(source)
+        if digest in seen or digest in sums:
+            logger.info("%s already ingested (sha256 %s…): skipped", source,
+                        digest[:12])
+            continue
+        sums[digest] = str(source)
+        fresh.append(source)
+    if not fresh:
+        return None
+    result = ingest(fresh, fmt=fmt, mapping=mapping, grouping=grouping,
+                    progress=progress, harm_table=harm_table)
+    result.summary["source_checksums"] = sums
+    if progress is not None:
+        progress("write")
+    result.summary = append_to_store(store_dir, occurrences=result.occurrences,
+                                     rejects=result.rejects, summary=result.summary)
+    logger.info("appended %d rows to %s", len(result.occurrences), store_dir)
+    return result
+
+
+def ingest_streaming(
+    source: Path | str,
+    store_dir: Path | str,
+    *,
+    grouping: Grouping = "district",
+    batch_bytes: int | None = None,
+    harm_table: str = "css",
+) -> dict[str, Any]:
+    """Ingest one large police.uk street CSV batch by batch into a new store.
+
+    Memory is bounded by the batch (:func:`hotspot.ingest.stream.police_uk_batches`),
+    not the file: each batch is geocoded, classified, located and checked, then
+    written as partitions and its rejects appended to the rejects file. The store
+    is switched to the result only when every batch is done (a failure leaves it
+    as it was). Duplicate ids and piles are checked within a batch; implausible
+    months over the whole file, at the end. Each batch's ``read = accepted +
+    rejected`` is checked, so the total's is too.
+
+    Returns
+    -------
+    dict
+        The store's summary.
+    """
+    from hotspot.ingest import partitions
+    from hotspot.ingest.schema import REJECT_COLUMNS
+    from hotspot.ingest.store import merge_summaries
+    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_batches
+    from hotspot.textsafe import spreadsheet_safe
+
+    version = partitions.start_version(store_dir)
+    rejects_path = version / partitions.REJECTS_FILE
+    pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
+    try:
+        summary: dict[str, Any] | None = None
+        findings: list[quality.Finding] = []
+        mix: pd.DataFrame | None = None
+        for read in police_uk_batches(source,
+                                      batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES):
+            occurrences, rejected_geo = _geocode(read.accepted)
+            occurrences = _classify(occurrences, harm_table=harm_table)
+            occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
+            occurrences, found = _check(occurrences, months=False)
+            rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
+                                ignore_index=True)
+            part = summarise(read, occurrences, rejects, findings=found,
+                             grouping=grouping)
+            summary = merge_summaries(summary, part)
+            findings.extend(found)
+            batch_mix = quality.month_mix(occurrences)
+            mix = batch_mix if mix is None else mix.add(batch_mix, fill_value=0)
+            partitions.add_rows(version, occurrences)
+            spreadsheet_safe(rejects).to_csv(rejects_path, mode="a", header=False,
+                                             index=False)
+            logger.info("%s: %d rows so far (%d accepted)", source,
+                        summary["rows"]["read"], summary["rows"]["accepted"])
+        if summary is None:
+            raise HotspotError(f"{source} holds no rows")
+        findings.extend(_flag_months(version, mix, summary))
+        summary["quality"]["findings"] = [f.__dict__ for f in findings]
+        summary["files"] = [str(source)]
+        summary["harm_weights"] = {"table": harm_table,
+                                   "label": HARM_TABLES[harm_table][2]}
+        summary.pop("appends", None)
+        summary["source_checksums"] = {file_checksum(source): str(source)}
+        partitions.finish_version(store_dir, version, summary)
+    except BaseException:
+        partitions.abandon_version(version)
+        raise
+    return summary
+
+
+def _flag_months(version: Path, mix: pd.DataFrame | None,
+                 summary: dict[str, Any]) -> list[quality.Finding]:
+    """Flag the rows of implausible months of a streamed file (whole-file check)."""
+    from hotspot.ingest import partitions
+
+    if mix is None or len(mix) < 3:
+        return []
+    scores = quality.score_months(mix.astype(int))
+    found = []
+    for bad, row in scores[scores["implausible"]].iterrows():
+        n = partitions.flag_months(version, [str(bad)], "implausible_month")
+        found.append(quality.Finding(
+            "implausible_month", "police_uk",
+            f"{bad}: {row['rows']} rows; counts far from the same category in the "
+            f"neighbouring months ({row['worst']})", n))
+        checks = summary["quality"].setdefault("flagged_by_check", {})
+        checks["implausible_month"] = checks.get("implausible_month", 0) + n
+        summary["quality"]["rows_flagged"] += n
+    return found
 
 
 def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -220,12 +354,20 @@ def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
     return out
 
 
-def _check(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
-    """Run the batch data-quality checks and record their flags per row."""
+def _check(frame: gpd.GeoDataFrame, *, months: bool = True,
+           ) -> tuple[gpd.GeoDataFrame, list[quality.Finding]]:
+    """Run the batch data-quality checks and record their flags per row.
+
+    ``months=False`` leaves out the implausible-month check (a streamed batch
+    holds part of a month: :func:`ingest_streaming` checks months at the end).
+    """
     out = frame.copy()
     flags = pd.Series(pd.NA, index=out.index, dtype="string")
     dup, found_dup = quality.check_duplicates(out)
-    month, found_month = quality.check_months(out)
+    if months:
+        month, found_month = quality.check_months(out)
+    else:
+        month, found_month = pd.Series(False, index=out.index), []
     pile, found_pile = quality.check_piles(
         out,
         pd.Series(out.geometry.x, index=out.index),

@@ -75,6 +75,20 @@ def add_ingest_parser(subparsers: Any) -> None:
         "the third-party Cambridge Crime Harm Index subgroup table (labelled as "
         "such in the summary)",
     )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--append",
+        action="store_true",
+        help="add the sources to STORE_DIR as month-and-CSP partitions, writing "
+        "only their months; files already ingested (same SHA-256) are skipped and "
+        "rows already stored (same id and month) are rejected, never doubled",
+    )
+    how.add_argument(
+        "--stream",
+        action="store_true",
+        help="one large police.uk street CSV (UTF-8), read in batches with bounded "
+        "memory into a new partitioned store",
+    )
     p.set_defaults(func=_run_ingest)
 
 
@@ -82,9 +96,18 @@ def _run_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hotspot.ingest.mapping import load_mapping
-    from hotspot.pipeline import ingest_to_store
+    from hotspot.pipeline import append_sources, ingest_streaming, ingest_to_store
 
+    if args.stream:
+        if len(args.sources) != 1:
+            raise HotspotError(
+                f"--stream takes one police.uk CSV, got {len(args.sources)} sources")
+        print(format_summary(ingest_streaming(args.sources[0], args.out,
+                                              grouping=args.grouping,
+                                              harm_table=args.harm_weights)))
+        return 0
     mapping = load_mapping(args.mapping) if args.mapping else None
+    run = append_sources if args.append else ingest_to_store
     stages = ["read", "geocode", "classify", "locate", "check", "write"]
     with tqdm(
         total=len(stages), desc="ingest", unit="stage", disable=args.quiet
@@ -95,7 +118,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
             if stage != "read":
                 bar.update(1)
 
-        result = ingest_to_store(
+        result = run(
             args.sources,
             args.out,
             fmt=args.format,
@@ -105,6 +128,9 @@ def _run_ingest(args: argparse.Namespace) -> int:
             harm_table=args.harm_weights,
         )
         bar.update(1)
+    if result is None:
+        print(f"every source is in {args.out} already (same SHA-256): nothing to do")
+        return 0
     print(format_summary(result.summary))
     return 0
 

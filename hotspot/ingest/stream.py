@@ -1,0 +1,117 @@
+"""Read a large police.uk street CSV in batches, with bounded memory.
+
+:func:`police_uk_batches` yields one :class:`~hotspot.ingest.schema.ReadResult`
+per block of the file (cut at a line end, parsed by pyarrow, every value as
+text; one block in memory at a time), each parsed by the same
+:func:`hotspot.ingest.police_uk.parse_police_uk` as a whole file, so ids,
+rejects and row numbers are those the whole-file reader gives. Rows whose field
+count differs from the header's are rejected with their row number, as the
+whole-file reader does.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hotspot.errors import InputFileError
+from hotspot.ingest.police_uk import parse_police_uk
+from hotspot.ingest.schema import ReadResult
+from hotspot.ingest.tables import TextTable, brief
+
+logger = logging.getLogger(__name__)
+
+#: Bytes of CSV per batch (about 400,000 police.uk rows).
+DEFAULT_BATCH_BYTES = 64 << 20
+
+
+def _blocks(path: Path, batch_bytes: int) -> Iterator[tuple[bytes, bytes]]:
+    """Yield ``(header line, block of whole data lines)`` of about ``batch_bytes``.
+
+    A block ends at a line end outside quotes (an even count of ``"`` before it),
+    so a quoted field is never cut. Only one block is in memory at a time: the
+    reader never reads ahead (pyarrow's own streaming reader buffers far ahead of
+    a slow consumer, up to the whole file).
+    """
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        carry = b""
+        while True:
+            data = handle.read(batch_bytes)
+            block = carry + data
+            if not data:
+                if block.strip():
+                    yield header, block
+                return
+            cut = block.rfind(b"\n")
+            while cut >= 0 and block.count(b'"', 0, cut) % 2:
+                cut = block.rfind(b"\n", 0, cut)
+            if cut < 0:
+                carry = block
+                continue
+            carry = block[cut + 1:]
+            yield header, block[: cut + 1]
+
+
+def police_uk_batches(
+    path: Path | str, *, batch_bytes: int = DEFAULT_BATCH_BYTES
+) -> Iterator[ReadResult]:
+    """Yield the rows of one police.uk street CSV in batches of about ``batch_bytes``.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, not UTF-8 text or not a CSV (before or between
+        batches: the caller writes nothing until the last batch is read).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "does not exist")
+    if batch_bytes < 1 << 16:
+        raise ValueError(f"batch_bytes must be at least 65536, got {batch_bytes!r}")
+    with open(path, "rb") as handle:
+        first = handle.readline().decode("utf-8-sig", errors="replace")
+    header = next(csv.reader([first]), [])
+    if not header:
+        raise InputFileError(path, "is empty: expected police.uk street crime")
+    ragged: list[tuple[int, int]] = []
+
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        ragged.append((int(row.number or 0) - 1, int(row.actual_columns)))
+        return "skip"
+
+    options = {
+        "read_options": pacsv.ReadOptions(use_threads=False),
+        "parse_options": pacsv.ParseOptions(invalid_row_handler=on_bad_row),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    }
+    done = 0  # data rows (ragged ones included) before this block
+    for n_batch, (head, block) in enumerate(_blocks(path, batch_bytes), start=1):
+        ragged.clear()
+        try:
+            table = pacsv.read_csv(pa.py_buffer(head + block), **options)
+        except pa.ArrowInvalid as exc:
+            raise InputFileError(
+                path, f"is not a readable UTF-8 CSV near data row {done + 1}: "
+                f"{brief(exc)}") from exc
+        bad = {r for r, _ in ragged}
+        total = table.num_rows + len(bad)
+        span = np.arange(1, total + 1)
+        frame = table.to_pandas()
+        frame.index = pd.Index(done + span[~np.isin(span, list(bad))], name="row")
+        skipped = sorted((done + r, n) for r, n in ragged)
+        logger.info("%s: batch %d, rows %d to %d", path.name, n_batch, done + 1,
+                    done + total)
+        done += total
+        yield parse_police_uk(TextTable(path=path.name, frame=frame,
+                                        ragged=skipped, encoding="utf-8"))
