@@ -3,21 +3,46 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Two environments from two hashed, universal locks (Linux x86-64 and arm64):
+# requirements.lock is the runtime (what `make run` needs); requirements-dev.lock
+# adds the test, benchmark and lint tools (what `make test` needs). Each stamp
+# records the lock it installed.
+STAMP := $(VENV)/.installed-run-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
+UV_INSTALL = $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
 PORT ?= 8501
 
-.PHONY: install run test lint data bench browser
+.PHONY: install install-dev run test lint data bench browser lock
 
-$(STAMP): requirements.lock pyproject.toml
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
+
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
+	$(UV_INSTALL) -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-run-*
 	touch $(STAMP)
 
+$(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/uv
+	$(UV_INSTALL) -r requirements-dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-dev-*
+	touch $(DEV_STAMP)
+
+## The runtime only (the app, the command line).
 install: $(STAMP)
+
+## The runtime and the test, benchmark and lint tools.
+install-dev: $(DEV_STAMP)
+
+## Re-resolve both locks from pyproject.toml (hashes; Linux x86-64 and arm64).
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11.5 \
+		--generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --group dev --universal \
+		--python-version 3.11.5 --generate-hashes -o requirements-dev.lock
 
 ## Start the app on the embedded default data (http://localhost:$(PORT)).
 ## `hotspot serve` computes the default view first, then runs `streamlit run app.py`.
@@ -37,12 +62,12 @@ browser:
 		fi; }
 
 ## Lint, type-check and run the whole test suite.
-test: install browser
+test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -51,7 +76,7 @@ data: install
 	$(BIN)/python scripts/build_all.py
 
 ## Speed benchmarks (run on demand; figures go in the README).
-bench: install
+bench: install-dev
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_geocode.py
 	$(BIN)/python benchmarks/bench_gistar.py
