@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 720}
 SOUTHAMPTON = "E06000045"
 
-pytestmark = [
+#: The marks of every browser test module: skipped without Chromium or the store.
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason=f"{CHROMIUM} not found: install Debian's chromium "
@@ -47,6 +48,10 @@ pytestmark = [
         not (ROOT / "data" / "default_store" / "occurrences.parquet").exists(),
         reason="embedded default store not built (make data)"),
 ]
+pytestmark = BROWSER_MARKS
+#: Seconds the app may take to report healthy (it computes the default view
+#: first; on a shared machine that can take minutes).
+START_TIMEOUT_S = 240.0
 
 
 def free_port() -> int:
@@ -110,7 +115,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     proc = start_app(port, env={"HOTSPOT_OPERATIONS_STORE":
                                 str(folder / "operations.gpkg"),
-                                "HOTSPOT_APP_DATA": str(folder)})
+                                "HOTSPOT_APP_DATA": str(folder)},
+                     timeout_s=START_TIMEOUT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401 - fixture
+from tests.test_browser import (  # noqa: F401 - fixtures
+    BROWSER_MARKS,
     IMG_DIR,
+    app_url,
     browser,
     free_port,
     start_app,
@@ -29,27 +30,13 @@ from tests.test_browser import (  # noqa: F401 - fixture
     wait_script,
 )
 
-pytestmark = [pytest.mark.browser]
+pytestmark = BROWSER_MARKS
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 #: How far the page has scrolled (Streamlit scrolls its main block, not the window).
 SCROLLED = ("() => Math.max(window.scrollY, ...Array.from(document.querySelectorAll("
             "'main, section, div')).map(e => e.scrollTop))")
 H3_ID = re.compile(r"\b8[0-9a-f]{14}\b")
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The running app (warm-up allowed 180 s: the machine is shared)."""
-    folder = tmp_path_factory.mktemp("app_data")
-    port = free_port()
-    proc = start_app(port, env={"HOTSPOT_OPERATIONS_STORE":
-                                str(folder / "operations.gpkg"),
-                                "HOTSPOT_APP_DATA": str(folder)}, timeout_s=180)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_app(proc)
 
 
 def _csps() -> list[tuple[str, str]]:

@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.test_browser import (
+    BROWSER_MARKS,
     CHROMIUM,
     IMG_DIR,
-    ROOT,
+    START_TIMEOUT_S,
     free_port,
+    start_app,
     stop_app,
 )
-
-#: Seconds to wait for the server's health check (the machine is shared).
-START_TIMEOUT_S = 240
 
 #: Flags for a page without a map (no WebGL needed).
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
         "--disable-background-networking"]
 VIEWPORT = {"width": 1366, "height": 768}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
-    pytest.mark.skipif(
-        not (ROOT / "data" / "default_store" / "occurrences.parquet").exists(),
-        reason="embedded default store not built (make data)"),
-]
-
-
-def _start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``hotspot serve`` on ``port``; wait for its health check."""
-    proc = subprocess.Popen(  # noqa: S603 - fixed command, no user input
-        [sys.executable, "-m", "hotspot.cli.serve", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(  # noqa: S310 - localhost only
-                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    stop_app(proc)
-    raise RuntimeError(f"the app did not answer within {START_TIMEOUT_S} s")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +32,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {"HOTSPOT_APP_DATA": str(folder),
            "HOTSPOT_OPERATIONS_STORE": str(folder / "operations.gpkg")}
-    proc = _start(port, env)
+    proc = start_app(port, env, timeout_s=START_TIMEOUT_S)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

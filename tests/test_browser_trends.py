@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from tests.test_browser import (  # noqa: F401 (fixtures)
+    BROWSER_MARKS,
     IMG_DIR,
     app_url,
     browser,
@@ -23,7 +22,7 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
     wait_script,
 )
 
-pytestmark = [pytest.mark.browser]
+pytestmark = BROWSER_MARKS
 VIEWPORT = {"width": 1366, "height": 768}
 PORTSMOUTH = "E06000044"
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.test_browser import (  # noqa: F401 - browser is a fixture
+    BROWSER_MARKS,
     CHROMIUM,
     IMG_DIR,
     ROOT,
@@ -32,13 +33,7 @@ from tests.test_browser import (  # noqa: F401 - browser is a fixture
     wait_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
-    pytest.mark.skipif(
-        not (ROOT / "data" / "default_store" / "occurrences.parquet").exists(),
-        reason="embedded default store not built (make data)"),
-]
+pytestmark = BROWSER_MARKS
 ANALYST = "ann.analyst@example.org"
 SOUTHAMPTON = "E06000045"
 
