@@ -181,9 +181,11 @@ with legend_col:
 top = app_cache.top_hotspots(store, GROUPING, analysis)
 if focus_cell is not None:
     pick = top[top["h3"] == view.focus]
+    place = (str(pick["place"].iloc[0]) if len(pick) and pick["place"].iloc[0]
+             else app_cache.cell_place(store, analysis, str(view.focus)))
     app_panels.focus_details(
         str(focus_cell["explanation"].iloc[0]),
-        str(pick["peak"].iloc[0]) if len(pick) else None, str(view.focus))
+        str(pick["peak"].iloc[0]) if len(pick) else None, str(view.focus), place)
 
 # one panel at a time: only the panel on show is computed, so a filter change
 # reruns the analyses the user is looking at and no others

@@ -412,7 +412,10 @@ def test_zoom_to_a_hot_spot_shows_it_and_its_points() -> None:
     spec = deck(at)
     assert spec["initialViewState"]["zoom"] >= 14 > zoom_csp
     assert {"focus", "points"} <= set(layer_ids(at))
-    assert any(f"Zoomed to cell `{cell}`" in m.value for m in at.markdown)
+    # the place first (as in the top list), the cell id after it
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Zoomed to"))
+    assert "`" not in heading and len(heading) > len("**Zoomed to **")
+    assert any(f"H3 cell `{cell}`" in c.value for c in at.caption)
     at.button(key="zoom_reset").click()
     rerun(at)
     assert "focus" not in query(at)

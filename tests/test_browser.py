@@ -219,7 +219,7 @@ def test_map_in_a_browser_without_internet(app_url: str, browser: Any) -> None:
     page.get_by_role("button", name="Zoom to #1").click()
     page.wait_for_url(re.compile(r"focus=8"), timeout=60_000)
     wait_idle(page)
-    assert page.get_by_text("Zoomed to cell").count() == 1
+    assert page.get_by_text("Zoomed to ").count() == 1
     chart = page.locator("[data-testid='stDeckGlJsonChart']")
     chart.scroll_into_view_if_needed()
     box = chart.bounding_box()

@@ -431,6 +431,20 @@ def ranked_cells(store_dir: str, grouping: str, view: View) -> gpd.GeoDataFrame:
     return cells
 
 
+@st.cache_data(show_spinner=False, max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
+def cell_place(store_dir: str, view: View, cell: str) -> str:
+    """Return the name of one cell of the view (its streets, ward, town, sector)."""
+    from hotspot.context.places import name_cells
+
+    try:
+        named = name_cells([cell], occurrences=counted_rows(store_dir, view),
+                           resolution=view.resolution)
+    except HotspotError as exc:
+        logger.warning("no name for cell %s: %s", cell, exc)
+        return ""
+    return str(named["place"].iloc[0]) if len(named) else ""
+
+
 @st.cache_data(show_spinner="Naming the top hot spots…",
                max_entries=APP_CACHE_ENTRIES, ttl=APP_CACHE_TTL_S)
 def top_hotspots(store_dir: str, grouping: str, view: View) -> pd.DataFrame:

@@ -72,9 +72,12 @@ def top_hotspots(table: pd.DataFrame, *, area_name: str) -> None:
                        args=(cell,), width="stretch")
 
 
-def focus_details(explanation: str | None, peak: str | None, cell: str) -> None:
-    """Say what the zoomed-to hot spot is, in words."""
-    st.markdown(f"**Zoomed to cell `{cell}`**")
+def focus_details(explanation: str | None, peak: str | None, cell: str,
+                  place: str = "") -> None:
+    """Say what the zoomed-to hot spot is, in words: its place first, the id after."""
+    st.markdown(f"**Zoomed to {place}**" if place else f"**Zoomed to cell `{cell}`**")
+    if place:
+        st.caption(f"H3 cell `{cell}`")
     if explanation:
         st.write(explanation)
     if peak:
