@@ -69,6 +69,12 @@ def test_the_plan_table_and_cards_share_one_peak_rule() -> None:
                         for d in win.days)
         assert row["peak_days"] == days
         assert row["window_start_hour"] == win.start_hour
+    # the plan's warning counts the cells the one rule gave borrowed times, once
+    from hotspot.operations.patrol import TIMING_WARNING_TAIL, timing_warning
+
+    said = [w for w in pack.plan.warnings if w.endswith(TIMING_WARNING_TAIL)]
+    assert said == ([timing_warning(pack.plan.cells)]
+                    if timing_warning(pack.plan.cells) else [])
 
 
 @needs_pdftotext

@@ -32,7 +32,12 @@ import pandas as pd
 
 from hotspot.coverage import coverage_text, source_coverage
 from hotspot.errors import ParameterError
-from hotspot.operations.patrol import PatrolPlan, plan_patrols
+from hotspot.operations.patrol import (
+    TIMING_WARNING_TAIL,
+    PatrolPlan,
+    plan_patrols,
+    timing_warning,
+)
 from hotspot.render.patrol_card import PatrolCard, card_from_plan_row
 from hotspot.selection import Selected, Selection
 
@@ -130,7 +135,10 @@ def pack_plan(
     cells["times_from"] = windows["times_from"].to_numpy()
     cells["timing_note"] = windows["text"].to_numpy()
     cells["place"] = names["place"].to_numpy()
-    plan = replace(plan, cells=cells)
+    # the warning follows the peak rule now in the cells, not the plan's first one
+    warnings = [w for w in plan.warnings if not w.endswith(TIMING_WARNING_TAIL)]
+    timing = timing_warning(cells)
+    plan = replace(plan, cells=cells, warnings=warnings + ([timing] if timing else []))
     behind = rows if pool is None else pool
     synthetic = bool(
         ("is_synthetic" in behind.columns

@@ -65,6 +65,20 @@ PLAN_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The end of :func:`timing_warning`'s sentence (to find it among a plan's warnings).
+TIMING_WARNING_TAIL = ("cells have too few timed occurrences for their own peak "
+                       "times (only minute-precision rows have hours; police.uk rows "
+                       "are month-only)")
+
+
+def timing_warning(cells: pd.DataFrame) -> str | None:
+    """Say how many of a plan's cells take their peak times from a wider pool."""
+    borrowed = int((cells["times_from"] != "cell").sum())
+    if not borrowed:
+        return None
+    return f"{borrowed} of {len(cells)} {TIMING_WARNING_TAIL}"
+
+
 @dataclass
 class PatrolPlan:
     """A ranked patrol plan and its expected coverage.
@@ -299,11 +313,9 @@ def plan_patrols(
             "timing_note": note,
         })
     plan_cells = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
-    if (plan_cells["times_from"] != "cell").any():
-        warnings.append(
-            f"{int((plan_cells['times_from'] != 'cell').sum())} of {len(plan_cells)} "
-            "cells have too few timed occurrences for their own peak times (only "
-            "minute-precision rows have hours; police.uk rows are month-only)")
+    timing = timing_warning(plan_cells)
+    if timing:
+        warnings.append(timing)
     coverage = _coverage(chosen, pool, total_count, total_harm)
     if test_occurrences is not None:
         coverage.update(_test_coverage(chosen, pool, test_occurrences,
