@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +248,7 @@ def _missing(bundle: ExportBundle, key: str, what: str) -> str:
 
 
 def draw_top_table(ax: Axes, bundle: ExportBundle, *, rows: int = 10) -> None:
-    """Draw the top hot spots table (rank, ward, H3 cell, count, confidence)."""
+    """Draw the top hot spots table: rank, streets, ward and town, Gi* class."""
     top = bundle.layers.get("top_hotspots")
     ax.set_title("Top hot spots", loc="left", fontsize=11, fontweight="bold")
     if top is None or top.empty:
@@ -261,17 +262,27 @@ def draw_top_table(ax: Axes, bundle: ExportBundle, *, rows: int = 10) -> None:
         conf = (BIN_STYLE.get(bin_value, ((0, 0, 0), ""))[1].replace(
             "Hot spot, ", "").replace(" confidence", "") if bin_value is not None
             else "withheld")
-        ward = str(r["ward"]) if "ward" in r and pd.notna(r["ward"]) else ""
         place = str(r.get("place") or r["h3"])
-        body.append([str(number), place[:48], ward, conf])
+        # "Streets, X ward, Town (sector)": the streets in one column, the
+        # rest in the next, each wrapped, so no name is cut off
+        streets, _, rest = place.partition(", ")
+        if not rest:
+            rest = str(r["ward"]) if "ward" in r and pd.notna(r["ward"]) else ""
+        conf = {"Not significant (occurrences present)": "not significant"}.get(
+            conf, conf)
+        body.append([str(number), textwrap.fill(streets, 30),
+                     textwrap.fill(rest.replace(" ward,", ","), 24), conf])
     table = ax.table(cellText=body,
-                     colLabels=["#", "Place (ranked by what is expected next)",
-                                "Ward", "Gi* evidence"],
+                     colLabels=["#", "Place (by what is expected next)",
+                                "Ward, town (sector)", "Gi* class"],
                      loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.05, 0.55, 0.22, 0.18])
+                     colWidths=[0.05, 0.45, 0.34, 0.16])
     table.auto_set_font_size(False)
-    table.set_fontsize(7.5)
-    table.scale(1, 1.25)
+    table.set_fontsize(7)
+    lines = max(max(cell.count("\n") + 1 for cell in row) for row in body)
+    for (row, _col), cell in table.get_celld().items():
+        if row > 0:
+            cell.set_height(cell.get_height() * (1.1 + 0.75 * (lines - 1)))
 
 
 def draw_weekday_hour(ax: Axes, bundle: ExportBundle) -> None:
