@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from hotspot import settings
 from hotspot.app import cache as app_cache
 from hotspot.boundaries import load_csps, load_wards
+from hotspot.coverage import coverage_text
 from hotspot.errors import InputFileError, ParameterError
 from hotspot.operations import (
     DEFAULT_STORE_PATH,
@@ -222,8 +223,8 @@ def evaluation_files(store_dir: str, grouping: str, ops_path: str,
     op = open_store(ops_path).get(operation_id)
     wards = operation_wards(op, csps=load_csps(grouping=grouping))  # type: ignore[arg-type]
     return (evaluation_map_png(ev, context=wards),
-            evaluation_pdf_bytes(ev, context=wards,
-                                 data_note=f"Occurrence store {store_dir}"))
+            evaluation_pdf_bytes(ev, context=wards, data_note="Data: " + coverage_text(
+                app_cache.occurrences(store_dir)) + "."))
 
 
 def map_operations(path: str, csp: str) -> tuple[gpd.GeoDataFrame,

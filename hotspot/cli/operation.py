@@ -402,7 +402,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     control = _polygon(args.control) if args.control else None
     from hotspot.analysis import evaluation_rows
 
-    rows = evaluation_rows(_occurrences(args))
+    occurrences = _occurrences(args)
+    rows = evaluation_rows(occurrences)
     ev = evaluate_operation(rows, op, buffer_m=args.buffer_m, control=control)
     for line in ev.headline():
         print(line)
@@ -418,10 +419,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         ev.results.to_csv(args.csv, index=False, float_format="%.6g")
         print(f"wrote {args.csv}")
     if args.pdf:
+        from hotspot.coverage import coverage_text
         from hotspot.operations.periods import operation_wards
         from hotspot.render.evaluation import write_evaluation_pdf
 
         write_evaluation_pdf(ev, args.pdf, context=operation_wards(op),
-                             data_note=f"Occurrence store {args.data}")
+                             data_note=f"Data: {coverage_text(occurrences)}.")
         print(f"wrote {args.pdf}")
     return 0
