@@ -28,6 +28,7 @@ from hotspot.errors import ParameterError
 from hotspot.export.bundle import ATTRIBUTIONS, SYNTHETIC_LABEL
 from hotspot.operations.evaluate import MEASURES, Evaluation
 from hotspot.operations.periods import AREA_LABELS
+from hotspot.render import written_bytes
 from hotspot.render.streetmap import draw_base, draw_labels, fit_bounds
 
 logger = logging.getLogger(__name__)
@@ -241,9 +242,5 @@ def evaluation_pdf_bytes(evaluation: Evaluation, *,
                          context: gpd.GeoDataFrame | None = None,
                          data_note: str = "") -> bytes:
     """Return :func:`write_evaluation_pdf` as bytes (for a download button)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_evaluation_pdf(evaluation, Path(folder) / "evaluation.pdf",
-                                    context=context, data_note=data_note)
-        return path.read_bytes()
+    return written_bytes(write_evaluation_pdf, evaluation, "evaluation.pdf",
+                         context=context, data_note=data_note)

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from hotspot.crs import BNG
 from hotspot.grid import cell_polygons
 from hotspot.operations.patrol import PatrolPlan, coverage_table, logger
+from hotspot.render import written_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -221,13 +222,9 @@ def plan_pdf_bytes(
     cards: Sequence[PatrolCard] = (),
 ) -> bytes:
     """Return the printable PDF of :func:`write_plan_pdf` as bytes."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_plan_pdf(plan, Path(folder) / "plan.pdf", outline=outline,
-                              context=context, data_note=data_note,
-                              places=places, synthetic=synthetic, cards=cards)
-        return path.read_bytes()
+    return written_bytes(write_plan_pdf, plan, "plan.pdf", outline=outline,
+                         context=context, data_note=data_note, places=places,
+                         synthetic=synthetic, cards=cards)
 
 
 def write_pack_pdf(
@@ -258,11 +255,8 @@ def pack_pdf_bytes(
     cards: bool = True,
 ) -> bytes:
     """Return the PDF of :func:`write_pack_pdf` as bytes (for a download)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        return write_pack_pdf(pack, Path(folder) / "plan.pdf", outline=outline,
-                              context=context, cards=cards).read_bytes()
+    return written_bytes(write_pack_pdf, pack, "plan.pdf", outline=outline,
+                         context=context, cards=cards)
 
 
 def write_cards(pack: PlanPack, folder: Path | str) -> list[Path]:
