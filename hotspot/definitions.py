@@ -25,6 +25,7 @@ split, the checks would drift from the loader.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import tomllib
@@ -586,8 +587,13 @@ HARM_TABLES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
 })
 
 
+@functools.cache
 def load_harm_table(name: str = "css") -> HarmWeights:
-    """Return one of the embedded harm-weight tables (:data:`HARM_TABLES`)."""
+    """Return one of the embedded harm-weight tables (:data:`HARM_TABLES`).
+
+    Read once per process (the tables are read-only): a streamed ingest asks for
+    it once per batch.
+    """
     if name not in HARM_TABLES:
         raise ParameterError(
             f"harm table must be one of {list(HARM_TABLES)}, got {name!r}")

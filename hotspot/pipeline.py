@@ -96,7 +96,7 @@ def ingest(
         grouping=grouping,
         mapping=mapping,
     )
-    summary["harm_weights"] = {"table": harm_table, "label": HARM_TABLES[harm_table][2]}
+    summary["harm_weights"] = harm_record(harm_table)
     return IngestResult(occurrences=occurrences, rejects=rejects, summary=summary)
 
 
@@ -228,8 +228,7 @@ def ingest_streaming(
         findings.extend(_flag_months(version, mix, summary))
         summary["quality"]["findings"] = [f.__dict__ for f in findings]
         summary["files"] = [str(source)]
-        summary["harm_weights"] = {"table": harm_table,
-                                   "label": HARM_TABLES[harm_table][2]}
+        summary["harm_weights"] = harm_record(harm_table)
         summary.pop("appends", None)
         summary["source_checksums"] = {file_checksum(source): str(source)}
         partitions.finish_version(store_dir, version, summary)
@@ -274,6 +273,11 @@ def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     kept["x"] = points.loc[ok, "x"].astype(float)
     kept["y"] = points.loc[ok, "y"].astype(float)
     return kept, rejects
+
+
+def harm_record(harm_table: str) -> dict[str, str]:
+    """Return what a store's summary says of the harm weights its ingest applied."""
+    return {"table": harm_table, "label": HARM_TABLES[harm_table][2]}
 
 
 def _classify(frame: pd.DataFrame, *, harm_table: str = "css") -> pd.DataFrame:
