@@ -568,3 +568,47 @@ def test_edge_correction_fft_within_one_percent_of_exact():
     assert fast.total_mass == pytest.approx(fast.n_points, rel=1e-4)
     assert exact.total_mass == pytest.approx(exact.n_points, rel=1e-9)
     assert fast.parameters["edge_correction_max_factor"] > 1.5
+
+
+@pytest.mark.parametrize("shape, kernel_shape", [
+    ((50, 37), (9, 9)), ((64, 64), (11, 7)), ((33, 80), (8, 6)), ((5, 4), (9, 9))])
+def test_convolution_equals_scipy_signal_fftconvolve_same(shape, kernel_shape):
+    import scipy.signal  # the reference, here only
+
+    from hotspot.detect.kde import _convolve_same
+
+    rng = np.random.default_rng(7)
+    values = rng.random(shape).astype(np.float32)
+    kernel = rng.random(kernel_shape).astype(np.float32)
+    ours = _convolve_same(values, kernel)
+    reference = scipy.signal.fftconvolve(values.astype(np.float64),
+                                         kernel.astype(np.float64), mode="same")
+    assert ours.shape == values.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-4 * reference.max())
+
+
+def test_linear_binning_in_one_bincount_shares_each_weight_by_hand():
+    from hotspot.detect.kde import _Grid, _linear_bin
+
+    grid = _Grid(x0=0.0, y1=100.0, cell_size_m=10.0, rows=10, cols=10)
+    # a point a quarter of the way from the centre of cell (row 2, col 3)
+    # towards the centre of cell (row 3, col 4), weight 2
+    xy = np.array([[35.0 + 2.5, 100.0 - 25.0 - 2.5]])
+    binned = _linear_bin(xy, np.array([2.0]), grid=grid)
+    assert binned[2, 3] == pytest.approx(2 * 0.75 * 0.75)
+    assert binned[2, 4] == pytest.approx(2 * 0.25 * 0.75)
+    assert binned[3, 3] == pytest.approx(2 * 0.75 * 0.25)
+    assert binned[3, 4] == pytest.approx(2 * 0.25 * 0.25)
+    assert binned.sum() == pytest.approx(2.0)
+
+
+def test_kernel_density_command_does_not_import_scipy_signal():
+    """scipy.signal costs most of a second at start: the KDE path never needs it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hotspot.cli.detect, hotspot.analysis, hotspot.detect.kde, "
+            "hotspot.export.results; print('scipy.signal' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -37,7 +37,6 @@ import rasterio
 import rasterio.features
 import scipy.fft
 import scipy.ndimage
-import scipy.signal
 import shapely
 from affine import Affine
 from scipy.spatial import cKDTree
@@ -788,11 +787,12 @@ def write_geotiff(
         "nodata": GEOTIFF_NODATA,
         "compress": "deflate",
         "predictor": 3,
+        "num_threads": "ALL_CPUS",  # GDAL compresses the blocks on every core
     }
     if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with rasterio.open(out, "w", **profile) as dst:
-        dst.write(data.astype(np.float32), 1)
+        dst.write(data.astype(np.float32, copy=False), 1)
         dst.update_tags(**all_tags)
         dst.set_band_description(1, f"kernel density, {UNITS}")
         dst.units = (UNITS,)
@@ -1229,11 +1229,35 @@ def _linear_bin(
     fv = v - j0
     size = grid.rows * grid.cols
     base = j0 * grid.cols + i0
-    counts = np.bincount(base, weights=w * (1 - fu) * (1 - fv), minlength=size)
-    counts += np.bincount(base + 1, weights=w * fu * (1 - fv), minlength=size)
-    counts += np.bincount(base + grid.cols, weights=w * (1 - fu) * fv, minlength=size)
-    counts += np.bincount(base + grid.cols + 1, weights=w * fu * fv, minlength=size)
+    # one bincount over the four corners: one grid-sized array, not four
+    index = np.concatenate([base, base + 1, base + grid.cols, base + grid.cols + 1])
+    share = np.concatenate([w * (1 - fu) * (1 - fv), w * fu * (1 - fv),
+                            w * (1 - fu) * fv, w * fu * fv])
+    counts = np.bincount(index, weights=share, minlength=size)
     return np.asarray(counts, dtype=np.float64).reshape(grid.rows, grid.cols)
+
+
+def _convolve_same(
+    values: npt.NDArray[np.float32], kernel: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Convolve a grid with a small kernel by FFT; return the grid's shape.
+
+    What ``scipy.signal.fftconvolve(values, kernel, mode="same")`` returns (the
+    tests check it), on :mod:`scipy.fft` alone: importing :mod:`scipy.signal`
+    costs most of a second at every command's start. Real transforms in single
+    precision on both cores, padded to fast lengths.
+    """
+    full = [n + k - 1 for n, k in zip(values.shape, kernel.shape, strict=True)]
+    fast = [scipy.fft.next_fast_len(n, real=True) for n in full]
+    with scipy.fft.set_workers(-1):
+        spectrum = scipy.fft.rfft2(values, s=fast)
+        spectrum *= scipy.fft.rfft2(kernel, s=fast)
+        out = scipy.fft.irfft2(spectrum, s=fast)
+    del spectrum
+    r0 = (kernel.shape[0] - 1) // 2
+    c0 = (kernel.shape[1] - 1) // 2
+    same = out[r0:r0 + values.shape[0], c0:c0 + values.shape[1]]
+    return np.ascontiguousarray(same, dtype=np.float32)
 
 
 def _supersampling(grid: _Grid, bandwidth_m: float) -> int:
@@ -1277,8 +1301,8 @@ def _fft_density_m2(
     )
     binned = _linear_bin(xy, w, grid=fine).astype(np.float32)
     kernel = _discrete_kernel(bandwidth_m, fine.cell_size_m).astype(np.float32)
-    with scipy.fft.set_workers(-1):
-        density = scipy.signal.fftconvolve(binned, kernel, mode="same")
+    density = _convolve_same(binned, kernel)
+    del binned
     if s > 1:
         density = np.ascontiguousarray(density[s // 2 :: s, s // 2 :: s])
     # FFT round-off leaves tiny (also negative) values where the true sum is zero
@@ -1312,8 +1336,7 @@ def _fft_kernel_share_in_area(
     indicator = np.zeros((fine.rows, fine.cols), dtype=np.float32)
     indicator[s // 2 :: s, s // 2 :: s] = inside
     kernel = _discrete_kernel(bandwidth_m, fine.cell_size_m).astype(np.float32)
-    with scipy.fft.set_workers(-1):
-        share = scipy.signal.fftconvolve(indicator, kernel, mode="same")
+    share = _convolve_same(indicator, kernel)
     share = share.astype(np.float64) * grid.cell_size_m**2
     c = fine.cell_size_m
     u = (xy[:, 0] - fine.x0) / c - 0.5
