@@ -1336,8 +1336,8 @@ def _fft_kernel_share_in_area(
     indicator = np.zeros((fine.rows, fine.cols), dtype=np.float32)
     indicator[s // 2 :: s, s // 2 :: s] = inside
     kernel = _discrete_kernel(bandwidth_m, fine.cell_size_m).astype(np.float32)
-    share = _convolve_same(indicator, kernel)
-    share = share.astype(np.float64) * grid.cell_size_m**2
+    share = (_convolve_same(indicator, kernel).astype(np.float64)
+             * grid.cell_size_m**2)
     c = fine.cell_size_m
     u = (xy[:, 0] - fine.x0) / c - 0.5
     v = (fine.y1 - xy[:, 1]) / c - 0.5
