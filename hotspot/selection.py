@@ -338,7 +338,7 @@ def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
     chosen = occ[keep]
     rows = gpd.GeoDataFrame(chosen.copy(), geometry=chosen.geometry.name,
                             crs=occ.crs)
-    rows["month"] = _month_text(pd.to_datetime(rows["occurred_from"]))
+    rows["month"] = _month_text(when[keep])
     logger.info("selected %d of %d occurrences (%s)", steps["selected"],
                 steps["read"], filters)
     return Selected(rows=rows, selection=sel, steps=steps, filters=filters,
@@ -351,8 +351,6 @@ def _month_text(when: pd.Series) -> pd.Series:
     Formats each distinct month once, not each row (``strftime`` takes about a
     second for a million rows).
     """
-    if when.empty:
-        return pd.Series([], index=when.index, dtype=object)
     code = (when.dt.year * 100 + when.dt.month).to_numpy()
     months, inverse = np.unique(code, return_inverse=True)
     text = np.array([f"{m // 100:04d}-{m % 100:02d}" for m in months], dtype=object)
