@@ -5,6 +5,13 @@ the map (through its caches), ``hotspot detect``, exports and briefings, the
 operations that start from hot spots. It applies the one selection rule
 (:mod:`hotspot.selection`) and the analysis core (:mod:`hotspot.detect.analyse`)
 and returns an :class:`Analysis` whose warnings and notes reach every surface.
+
+The occurrences are a table in memory (the map's store) or a store asked
+through DuckDB (:class:`hotspot.ingest.query.StoreQuery`: ``hotspot detect`` on
+a partitioned store). Either way one counting step (:func:`count_view`) gives
+the study cells their counts, or the density its points, and the same core
+runs on them: from a store, only counts per cell and month, and points gathered
+at their locations, reach Python, never the rows.
 """
 
 from __future__ import annotations
@@ -13,19 +20,23 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
 from scipy import sparse
 
-from hotspot.detect.analyse import hotspots, noun_for
+from hotspot.detect.analyse import hotspots_counted, noun_for
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
 from hotspot.geocode.precision import h3_edge_m
+from hotspot.ingest.query import StoreQuery, Tally
 from hotspot.selection import Selected, Selection, select
 from hotspot.settings import GROUPING_LABELS
 from hotspot.view import ALL_CSPS, FLAG_FILTERS, View, check_view
+
+#: What analyses count from: the occurrence table, or a store asked through DuckDB.
+Source: TypeAlias = "gpd.GeoDataFrame | StoreQuery"
 
 
 @dataclass
@@ -49,16 +60,39 @@ class Analysis:
     """
 
     view: View
-    selected: Selected
-    counted: Selected
+    selected: Selected | Tally
+    counted: Selected | Tally
     csps: gpd.GeoDataFrame
     result: DetectResult
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> gpd.GeoDataFrame:
-        """The view's rows (see :attr:`selected`)."""
-        return self.selected.rows
+        """The view's rows (see :attr:`selected`).
+
+        Raises
+        ------
+        ParameterError
+            When the analysis was counted in a store (:class:`Tally`): its rows
+            were never loaded.
+        """
+        return _rows_of(self.selected)
+
+    @property
+    def counted_rows(self) -> gpd.GeoDataFrame:
+        """The rows counted over the study cells (see :attr:`counted`).
+
+        Raises
+        ------
+        ParameterError
+            As :attr:`rows`.
+        """
+        return _rows_of(self.counted)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any selected occurrence is SYNTHETIC."""
+        return self.selected.synthetic
 
     @property
     def warnings(self) -> list[str]:
@@ -74,8 +108,15 @@ class Analysis:
         return cells if not codes else cells[cells["csp_code"].isin(codes)]
 
 
+def _rows_of(chosen: Selected | Tally) -> gpd.GeoDataFrame:
+    if isinstance(chosen, Tally):
+        raise ParameterError("this analysis was counted in the store: its rows "
+                             "were not loaded")
+    return chosen.rows
+
+
 def analyse(
-    occurrences: gpd.GeoDataFrame,
+    occurrences: Source,
     view: View,
     *,
     csps: gpd.GeoDataFrame | None = None,
@@ -90,8 +131,10 @@ def analyse(
 
     Parameters
     ----------
-    occurrences : geopandas.GeoDataFrame
-        The canonical occurrence table (a store). Not modified.
+    occurrences : geopandas.GeoDataFrame or StoreQuery
+        The canonical occurrence table (a store), not modified; or a store
+        asked through DuckDB (the analysis then holds :class:`Tally` accounts,
+        not rows).
     view : View
         Selection and settings (checked here).
     csps : geopandas.GeoDataFrame, optional, keyword-only
@@ -124,24 +167,60 @@ def analyse(
         area = csps if settings.scope == "csp" else all_csps
         cells = study_cells(area, resolution=settings.resolution,
                             scope=settings.scope, progress=progress)
-    result = hotspots(
-        counted.rows, cells, settings, weights=weights,
+    result = hotspots_counted(
+        count_view(occurrences, counted, cells=cells, resolution=settings.resolution),
+        settings, n_rows=counted.n, weights=weights,
         filters=_filters(selected, csps),
         period=_period(view, selected), noun=noun_for(view.categories),
         drawn_only=drawn_only, progress=progress,
     )
-    result.counts["occurrences_in"] = len(selected.rows)
+    result.counts["occurrences_in"] = selected.n
     result.notes.extend(dict.fromkeys(selected.notes + counted.notes))
     return Analysis(view=view, selected=selected, counted=counted, csps=csps,
                     result=result)
 
 
-def _prepare(occurrences: gpd.GeoDataFrame, view: View,
+def count_view(
+    occurrences: Source,
+    counted: Selected | Tally,
+    *,
+    cells: gpd.GeoDataFrame | None = None,
+    resolution: int = 9,
+    weighted: bool = False,
+) -> Any:
+    """Count a view's occurrences: the one counting step of every analysis.
+
+    With ``cells`` (at ``resolution``), the study cells with ``count`` and
+    ``harm`` (:func:`hotspot.grid.count_points` on the rows, or
+    :func:`hotspot.grid.count_cells` on a store's counts per cell and month in
+    DuckDB: the same table). Without, the points for a density surface: the
+    rows, or a store's occurrences gathered at their locations
+    (:class:`hotspot.detect.locations.PointCounts`, with their harm sums when
+    ``weighted``).
+    """
+    from hotspot.grid import count_cells, count_points
+
+    if isinstance(occurrences, StoreQuery):
+        if cells is None:
+            return occurrences.locations(counted.selection, weighted=weighted)
+        return count_cells(cells, occurrences.cell_counts(
+            counted.selection, resolution=resolution))
+    assert isinstance(counted, Selected)
+    if cells is None:
+        return counted.rows
+    return count_points(counted.rows, cells, weight="harm_weight")
+
+
+def _prepare(occurrences: Source, view: View,
              csps: gpd.GeoDataFrame | None,
              selector: Callable[[Selection], Selected] | None,
              require_rows: bool = True,
-             ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Selected, Selected]:
-    """Check the view; return (all CSPs, the view's CSPs, counted, selected)."""
+             ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Any, Any]:
+    """Check the view; return (all CSPs, the view's CSPs, counted, selected).
+
+    ``counted`` and ``selected`` are :class:`Selected` rows for a table,
+    :class:`Tally` accounts for a :class:`StoreQuery`.
+    """
     from hotspot.boundaries import load_csps
 
     check_view(view)
@@ -157,17 +236,21 @@ def _prepare(occurrences: gpd.GeoDataFrame, view: View,
         selection = replace(selection, csps=tuple(csps["csp_code"]))
     else:
         selection = replace(selection, csps=())
-    pick = selector or (lambda s: select(occurrences, s))
+    pick: Callable[[Selection], Any]
+    if isinstance(occurrences, StoreQuery):
+        pick = occurrences.tally
+    else:
+        pick = selector or (lambda s: select(occurrences, s))
     counted = pick(selection.for_cells(h3_edge_m(view.settings().resolution)))
     selected = pick(selection)
-    if require_rows and counted.rows.empty:
+    if require_rows and counted.n == 0:
         raise ParameterError(
             "no occurrences left after the filters "
             f"{selected.filters}; widen the period, categories, flags or CSPs")
     return all_csps, csps, counted, selected
 
 
-def _filters(selected: Selected, csps: gpd.GeoDataFrame) -> dict[str, Any]:
+def _filters(selected: Selected | Tally, csps: gpd.GeoDataFrame) -> dict[str, Any]:
     filters = dict(selected.filters)
     if selected.selection.csps:
         filters["csps"] = sorted(csps["csp_name"])
@@ -205,7 +288,7 @@ def emerging(
 
 
 def density(
-    occurrences: gpd.GeoDataFrame,
+    occurrences: Source,
     view: View,
     *,
     csps: gpd.GeoDataFrame | None = None,
@@ -220,18 +303,20 @@ def density(
 
     _, csps, counted, selected = _prepare(occurrences, view, csps, None)
     surface, result = density_core(
-        counted.rows, csps.geometry.union_all(), view.settings(),
+        count_view(occurrences, counted, weighted=view.settings().weight == "harm"),
+        csps.geometry.union_all(), view.settings(),
         filters=_filters(selected, csps), period=_period(view, selected))
-    result.counts["occurrences_in"] = len(selected.rows)
+    result.counts["occurrences_in"] = selected.n
     result.notes.extend(dict.fromkeys(selected.notes + counted.notes))
     result.extra["csps"] = sorted(csps["csp_name"])
     return surface, result
 
 
-def _period(view: View, selected: Selected) -> tuple[str | None, str | None]:
-    from hotspot.detect.analyse import period_of
-
-    return period_of(selected.rows, start=view.month_from, end=view.month_to)
+def _period(view: View, selected: Selected | Tally) -> tuple[str | None, str | None]:
+    """Return the period an analysis covers: the view's months, else the data's."""
+    first, last = selected.first, selected.last
+    return (view.month_from or (None if first is None else f"{first:%Y-%m}"),
+            view.month_to or (None if last is None else f"{last:%Y-%m}"))
 
 
 def how_computed(

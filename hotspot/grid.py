@@ -350,6 +350,23 @@ def points_to_cells(points: gpd.GeoDataFrame, *, resolution: int) -> pd.Series:
     return out
 
 
+#: Decimal places harm totals are kept to: far finer than any harm weight (ONS
+#: Crime Severity Score weights have two), and coarse enough that the order of
+#: the sum (numpy here, DuckDB in a store) leaves no trace in a total.
+HARM_DECIMALS = 6
+
+
+def harm_total(sums: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Round summed harm weights to :data:`HARM_DECIMALS` (float64).
+
+    Every count of cells rounds its harm sums here, so the same occurrences
+    give the same totals, and the same Gi* z and ranks, however they were
+    summed.
+    """
+    return np.asarray(np.round(np.asarray(sums, dtype=np.float64), HARM_DECIMALS),
+                      dtype=np.float64)
+
+
 def count_points(
     points: gpd.GeoDataFrame,
     cells: gpd.GeoDataFrame,
@@ -404,7 +421,8 @@ def count_points(
         missing = int(wser.isna().sum())
         w = wser.fillna(0.0).to_numpy(dtype=float)
     out["count"] = np.bincount(pos[inside], minlength=len(out)).astype(np.int64)
-    out["harm"] = np.bincount(pos[inside], weights=w[inside], minlength=len(out))
+    out["harm"] = harm_total(np.bincount(pos[inside], weights=w[inside],
+                                         minlength=len(out)))
     out.attrs["points_outside"] = int((~inside).sum())
     out.attrs["missing_weights"] = missing
     if missing:
@@ -434,8 +452,8 @@ def count_cells(cells: gpd.GeoDataFrame, counts: pd.DataFrame) -> gpd.GeoDataFra
     n = total["count"].to_numpy(dtype=float)
     out["count"] = np.bincount(pos[inside], weights=n[inside],
                                minlength=len(out)).astype(np.int64)
-    out["harm"] = np.bincount(pos[inside], weights=total["harm"].to_numpy()[inside],
-                              minlength=len(out)).astype(np.float64)
+    out["harm"] = harm_total(np.bincount(
+        pos[inside], weights=total["harm"].to_numpy()[inside], minlength=len(out)))
     out.attrs["points_outside"] = int(n[~inside].sum())
     out.attrs["missing_weights"] = int(total["no_weight"].sum())
     return out

@@ -196,6 +196,21 @@ class Selected:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def n(self) -> int:
+        """Return the number of rows selected."""
+        return len(self.rows)
+
+    @property
+    def first(self) -> pd.Timestamp | None:
+        """Return the first ``occurred_from`` of the rows (None when there are none)."""
+        return _when(self.rows, "min")
+
+    @property
+    def last(self) -> pd.Timestamp | None:
+        """Return the last ``occurred_from`` of the rows (None when there are none)."""
+        return _when(self.rows, "max")
+
+    @property
     def synthetic(self) -> bool:
         """True when any selected row is SYNTHETIC."""
         if "is_synthetic" not in self.rows.columns:
@@ -203,8 +218,15 @@ class Selected:
         return bool(self.rows["is_synthetic"].astype("boolean").fillna(False).any())
 
 
+def _when(rows: pd.DataFrame, end: str) -> pd.Timestamp | None:
+    if rows.empty:
+        return None
+    value = getattr(pd.to_datetime(rows["occurred_from"]), end)()
+    return None if pd.isna(value) else pd.Timestamp(value)
+
+
 def _precision_step(occ: pd.DataFrame, edge_m: float, keep: np.ndarray,
-                    step: Any, notes: list[str], filters: dict[str, Any]) -> None:
+                    step: Any, notes: list[str]) -> None:
     """Step 8: keep points precise enough for cells of ``edge_m`` (with a note)."""
     from hotspot.geocode import precise_enough
 
@@ -214,18 +236,43 @@ def _precision_step(occ: pd.DataFrame, edge_m: float, keep: np.ndarray,
         return
     unknown = occ["geocode_precision"].isna().to_numpy()
     fine = precise_enough(occ, cell_edge_m=edge_m).to_numpy() | unknown
-    if int((keep & unknown).sum()):
-        notes.append(f"{int((keep & unknown).sum()):,} rows record no location "
-                     "precision (written before precision classes): their points "
-                     "are used as given")
+    n_unknown = int((keep & unknown).sum())
     coarse = int((keep & ~fine).sum())
     step("too_coarse_for_cells", fine)
-    filters["precision"] = f"points within {edge_m:.0f} m (the cell's edge)"
+    notes.extend(precision_notes(n_unknown, coarse, edge_m))
+
+
+def precision_filter(edge_m: float) -> str:
+    """Return what step 8 applied, for a result's filters."""
+    return f"points within {edge_m:.0f} m (the cell's edge)"
+
+
+def precision_notes(unknown: int, coarse: int, edge_m: float) -> list[str]:
+    """Return step 8's notes: rows of unknown precision kept, rows too coarse."""
+    notes = []
+    if unknown:
+        notes.append(f"{unknown:,} rows record no location precision (written "
+                     "before precision classes): their points are used as given")
     if coarse:
         notes.append(
             f"{coarse:,} occurrences are located too coarsely for cells of "
             f"{edge_m:.0f} m (a town, postcode district or a wide snap point): "
             "counted in their CSP's totals, not in the cells")
+    return notes
+
+
+def unknown_flag_note(unknown: int, flag: str, policy: str) -> str:
+    """Return step 6's note on the rows whose flag is not recorded."""
+    done = "kept" if policy == "keep" else "left out"
+    return (f"{unknown:,} rows had no record of '{FLAGS[flag].lower()}' "
+            f"(police.uk rows carry no flags): {done}")
+
+
+def rows_filter(selection: Selection) -> str:
+    """Return what steps 2 and 3 applied, for a result's filters."""
+    text = ("serious violence" + (" incl. approximate police.uk matches"
+                                  if selection.include_approximate else ""))
+    return text if selection.include_flagged else text + ", no data-quality flags"
 
 
 def flag_known(occurrences: pd.DataFrame, flag: str) -> pd.Series:
@@ -280,7 +327,6 @@ def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
     flags, _ = canonical_flags(sel.flags)
     occ = occurrences
     steps: dict[str, int] = {"read": len(occ)}
-    filters: dict[str, Any] = {}
     notes: list[str] = []
     geom = occ.geometry
     when = pd.to_datetime(occ["occurred_from"])
@@ -294,25 +340,19 @@ def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
 
     step("not_serious_violence", serious_violence_mask(
         occ, include_approximate=sel.include_approximate).to_numpy())
-    filters["rows"] = ("serious violence" + (" incl. approximate police.uk matches"
-                                             if sel.include_approximate else ""))
     if not sel.include_flagged:
         step("data_quality_flag", ~flagged(occ).to_numpy())
-        filters["rows"] += ", no data-quality flags"
     lo, hi = sel.bounds()
     if lo is not None or hi is not None:
         inside = np.ones(len(occ), dtype=bool)
         if lo is not None:
             inside &= (when >= lo).fillna(False).to_numpy()
-            filters["from"] = sel.start
         if hi is not None:
             inside &= (when < hi).fillna(False).to_numpy()
-            filters["to"] = sel.end
         step("outside_period", inside)
     if sel.categories:
         step("other_category", occ["sv_category"].astype("string")
              .isin(sel.categories).fillna(False).to_numpy())
-        filters["categories"] = list(sel.categories)
     for flag in flags:
         known = flag_known(occ, flag).to_numpy()
         holds = flag_holds(occ, flag).to_numpy()
@@ -321,19 +361,13 @@ def select(occurrences: gpd.GeoDataFrame, selection: Selection) -> Selected:
         if sel.unknown_flags == "drop":
             step(f"flag_{flag}_unknown", known)
         if unknown_here:
-            done = "kept" if sel.unknown_flags == "keep" else "left out"
-            notes.append(
-                f"{unknown_here:,} rows had no record of '{FLAGS[flag].lower()}' "
-                f"(police.uk rows carry no flags): {done}")
-    if flags:
-        filters["flags"] = [FLAGS[f] for f in flags]
-        filters["unknown_flags"] = sel.unknown_flags
+            notes.append(unknown_flag_note(unknown_here, flag, sel.unknown_flags))
     if sel.csps:
         step("other_csp", occ["csp_code"].astype("string")
              .isin(sel.csps).fillna(False).to_numpy())
-        filters["csps"] = list(sel.csps)
     if sel.cell_edge_m is not None:
-        _precision_step(occ, sel.cell_edge_m, keep, step, notes, filters)
+        _precision_step(occ, sel.cell_edge_m, keep, step, notes)
+    filters = selection_filters(sel, precision="geocode_precision" in occ.columns)
     steps["selected"] = int(keep.sum())
     chosen = occ[keep]
     rows = gpd.GeoDataFrame(chosen.copy(), geometry=chosen.geometry.name,
@@ -371,49 +405,107 @@ def selection_sql(selection: Selection) -> tuple[str, list[Any]]:
     """Return the rule of :func:`select` as a SQL condition and its parameters.
 
     For DuckDB over a store's columns (:func:`hotspot.ingest.query.cell_counts`):
-    the same steps 1–8, in SQL, with every user value passed as a ``?``
-    parameter. A row passes when :func:`select` would keep it; the tests check
-    both give the same counts on the embedded store. Step 1's location test is
-    the caller's: a point has a cell (``h3_<r> IS NOT NULL``).
+    the same steps 1–8 (:func:`selection_steps_sql`), in SQL, with every user
+    value passed as a ``?`` parameter. A row passes when :func:`select` would
+    keep it; the tests check both give the same counts on the embedded store.
+    Step 1's location test is the caller's (``x IS NOT NULL``, or a cell).
+    """
+    steps = selection_steps_sql(selection)
+    return (" AND ".join(cond for _, cond, _ in steps),
+            [v for _, _, values in steps for v in values])
+
+
+@dataclass(frozen=True)
+class SqlStep:
+    """One step of the rule in SQL: its name in :attr:`Selected.steps`, condition."""
+
+    name: str
+    condition: str
+    params: tuple[Any, ...] = ()
+
+    def __iter__(self) -> Any:
+        """Unpack as ``(name, condition, params)``."""
+        return iter((self.name, self.condition, self.params))
+
+
+def selection_steps_sql(selection: Selection, *,
+                        precision: bool = True) -> list[SqlStep]:
+    """Return the rule's steps 2–8 as named SQL conditions, in :func:`select`'s order.
+
+    Each condition is true or false, never NULL (a row passes a step when it
+    is true), so the rows a step leaves out are those passing the steps before
+    it for which it is false, the count :attr:`Selected.steps` gives. The step
+    names are those of :func:`select`. ``precision=False`` is for a store with
+    no ``geocode_precision`` column (step 8 then keeps every point).
     """
     from hotspot.geocode.precision import MAPPABLE_PRECISIONS
 
     sel = selection.validate()
     flags, _ = canonical_flags(sel.flags)
-    where = ["occurred_from IS NOT NULL"]
-    params: list[Any] = []
+    out: list[SqlStep] = []
+
+    def add(name: str, condition: str, *params: Any) -> None:
+        out.append(SqlStep(name, f"coalesce(({condition}), false)", params))
+
     sv = "coalesce(is_serious_violence, sv_category IS NOT NULL)"
     if sel.include_approximate:
         sv = f"({sv} OR coalesce(sv_match = 'approximate', false))"
-    where.append(sv)
+    add("not_serious_violence", sv)
     if not sel.include_flagged:
-        where.append("coalesce(trim(quality_flags), '') = ''")
+        add("data_quality_flag", "coalesce(trim(quality_flags), '') = ''")
     lo, hi = sel.bounds()
-    if lo is not None:
-        where.append("occurred_from >= ?")
-        params.append(lo.to_pydatetime())
-    if hi is not None:
-        where.append("occurred_from < ?")
-        params.append(hi.to_pydatetime())
+    if lo is not None or hi is not None:
+        tests = ([("occurred_from >= ?", lo)] if lo is not None else []) + (
+            [("occurred_from < ?", hi)] if hi is not None else [])
+        add("outside_period", " AND ".join(t for t, _ in tests),
+            *(v.to_pydatetime() for _, v in tests))
     if sel.categories:
-        where.append(f"sv_category IN ({', '.join('?' * len(sel.categories))})")
-        params.extend(sel.categories)
+        add("other_category",
+            f"sv_category IN ({', '.join('?' * len(sel.categories))})",
+            *sel.categories)
     holds = {"bladed": "bladed_implement", "public": "public_place",
              "nondomestic": "NOT domestic", "under25": "victim_age < 25"}
+    for flag in flags:
+        add(f"flag_{flag}_not_holding",
+            f"coalesce({holds[flag]}, false) OR {flag_unknown_sql(flag)}")
+        if sel.unknown_flags == "drop":
+            add(f"flag_{flag}_unknown", f"NOT {flag_unknown_sql(flag)}")
+    if sel.csps:
+        add("other_csp", f"csp_code IN ({', '.join('?' * len(sel.csps))})",
+            *sel.csps)
+    if sel.cell_edge_m is not None and precision:
+        fine = ", ".join("?" * len(MAPPABLE_PRECISIONS))
+        add("too_coarse_for_cells",
+            f"geocode_precision IS NULL OR (geocode_precision IN ({fine})"
+            " AND coalesce(geocode_uncertainty_m <= ?, false))",
+            *sorted(MAPPABLE_PRECISIONS), float(sel.cell_edge_m))
+    return out
+
+
+def flag_unknown_sql(flag: str) -> str:
+    """Return the SQL test that a row's flag is not recorded (step 6)."""
     known = {"bladed": "bladed_implement", "public": "public_place",
              "nondomestic": "domestic", "under25": "victim_age"}
-    for flag in flags:
-        test = f"coalesce({holds[flag]}, false)"
-        if sel.unknown_flags == "keep":
-            test = f"({test} OR {known[flag]} IS NULL)"
-        where.append(test)
+    return f"{known[flag]} IS NULL"
+
+
+def selection_filters(selection: Selection, *, precision: bool = True
+                      ) -> dict[str, Any]:
+    """Return the filters :func:`select` records for a selection (same keys, order)."""
+    sel = selection.validate()
+    flags, _ = canonical_flags(sel.flags)
+    filters: dict[str, Any] = {"rows": rows_filter(sel)}
+    if sel.start is not None:
+        filters["from"] = sel.start
+    if sel.end is not None:
+        filters["to"] = sel.end
+    if sel.categories:
+        filters["categories"] = list(sel.categories)
+    if flags:
+        filters["flags"] = [FLAGS[f] for f in flags]
+        filters["unknown_flags"] = sel.unknown_flags
     if sel.csps:
-        where.append(f"csp_code IN ({', '.join('?' * len(sel.csps))})")
-        params.extend(sel.csps)
-    if sel.cell_edge_m is not None:
-        fine = ", ".join("?" * len(MAPPABLE_PRECISIONS))
-        where.append(f"(geocode_precision IS NULL OR (geocode_precision IN ({fine})"
-                     " AND coalesce(geocode_uncertainty_m <= ?, false)))")
-        params.extend(sorted(MAPPABLE_PRECISIONS))
-        params.append(float(sel.cell_edge_m))
-    return " AND ".join(f"({w})" for w in where), params
+        filters["csps"] = list(sel.csps)
+    if sel.cell_edge_m is not None and precision:
+        filters["precision"] = precision_filter(sel.cell_edge_m)
+    return filters

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +130,8 @@ def view_from_args(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hotspot detect``; return the exit status (0 on success)."""
-    from hotspot import analysis
     from hotspot.boundaries import find_csps, load_csps
-    from hotspot.export.results import write_result_gpkg, write_surface
-    from hotspot.ingest.store import load_occurrences
+    from hotspot.export.results import write_result_gpkg
 
     view = view_from_args(args)
     suffix = (".tif", ".tiff") if args.method == "kde" else (".gpkg",)
@@ -143,7 +143,42 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out folder {args.out.parent} does not exist")
     progress = not (args.no_progress or getattr(args, "quiet", False))
     csps = find_csps(load_csps(grouping=view.grouping), args.csp, name="--csp")
-    occurrences = load_occurrences(args.store_dir)
+    with _occurrences(args.store_dir, args.method) as occurrences:
+        result = _detect(args, view, csps, occurrences, progress)
+    result.parameters["store"] = str(args.store_dir)
+    if args.method != "kde":
+        write_result_gpkg(result, args.out)
+    for line in result.summary().splitlines():
+        logger.info("%s", line)
+    logger.info("wrote %s", args.out)
+    return 0
+
+
+@contextmanager
+def _occurrences(store_dir: Path, method: str) -> Iterator[Any]:
+    """Yield what the analysis counts from: the store in DuckDB, or its rows.
+
+    A partitioned store is asked through DuckDB (only counts per cell and month,
+    and points gathered at their locations, reach Python); a single-file store
+    and emerging hot spots (whose periods need the rows) load the rows.
+    """
+    from hotspot.ingest.partitions import is_partitioned
+    from hotspot.ingest.query import StoreQuery
+    from hotspot.ingest.store import load_occurrences
+
+    if method != "emerging" and is_partitioned(store_dir):
+        with StoreQuery(store_dir) as query:
+            yield query
+    else:
+        yield load_occurrences(store_dir)
+
+
+def _detect(args: argparse.Namespace, view: Any, csps: Any, occurrences: Any,
+            progress: bool) -> Any:
+    """Run the method of ``args`` on the occurrences; return its DetectResult."""
+    from hotspot import analysis
+    from hotspot.export.results import write_surface
+
     if args.method == "gistar":
         found = analysis.analyse(occurrences, view, csps=csps, progress=progress,
                                  require_rows=True)
@@ -155,10 +190,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         surface, result = analysis.density(occurrences, view, csps=csps)
         write_surface(surface, args.out, result=result, csps=csps)
-    result.parameters["store"] = str(args.store_dir)
-    if args.method != "kde":
-        write_result_gpkg(result, args.out)
-    for line in result.summary().splitlines():
-        logger.info("%s", line)
-    logger.info("wrote %s", args.out)
-    return 0
+    return result

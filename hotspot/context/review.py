@@ -361,7 +361,7 @@ def league_table(
     start, end = period_of(view, available)
     view = view.with_(csp=ALL_CSPS, month_from=start, month_to=end)
     analysis = analyse(occurrences, view)
-    rows = analysis.selected.rows
+    rows = analysis.rows
     groups = load_csps(grouping=view.settings().grouping)
     key = _group_key(rows, groups)
     length = len(_months(start, end))
@@ -401,7 +401,7 @@ def league_table(
     if sparse:
         notes.append(f"Sparse (fewer than {sparse_below} occurrences, a rate means "
                      f"little): {', '.join(sparse)}.")
-    if analysis.selected.synthetic:
+    if analysis.synthetic:
         notes.insert(0, "SYNTHETIC: the records extract (and the times, and the "
                      "fires) are generated, not real police data.")
     if csps:
@@ -409,7 +409,7 @@ def league_table(
     table = table.reset_index(drop=True)
     logger.info("league table %s to %s: %d rows", start, end, len(table))
     return LeagueTable(table=table, start=start, end=end, comparisons=comparisons,
-                       notes=notes, synthetic=analysis.selected.synthetic, view=view)
+                       notes=notes, synthetic=analysis.synthetic, view=view)
 
 
 def _group_key(rows: pd.DataFrame, groups: pd.DataFrame) -> pd.Series:
@@ -545,7 +545,7 @@ def _fires(table: pd.DataFrame, analysis: Any, fires: gpd.GeoDataFrame | None,
     cells = analysis.result.cells
     keep = [c for c in ("h3", "csp_code", "csp_name", "study_area", "geometry")
             if c in cells.columns]
-    both = colocation_cells(analysis.counted.rows, chosen, cells[keep],
+    both = colocation_cells(analysis.counted_rows, chosen, cells[keep],
                             k=analysis.view.k, fdr=analysis.view.fdr)
     by_csp = chosen.groupby("csp_code").size()
     summary = colocation_summary(both, residents=residents, fires_by_csp=by_csp)

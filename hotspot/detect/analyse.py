@@ -5,9 +5,12 @@ briefings, operations created from hot spots, fire co-location) calls these
 functions, so one view gives the same cells, counts and warnings everywhere:
 
 * :func:`hotspots` — Gi* per study area, ranks, explanations, every warning
-  (sparse counts, the permutation floor, untested cells);
+  (sparse counts, the permutation floor, untested cells); its second half,
+  :func:`hotspots_counted`, starts from counted cells (a store's counts in
+  DuckDB, :class:`hotspot.ingest.query.StoreQuery`);
 * :func:`emerging` — emerging hot spots over the periods of the data;
-* :func:`density` — the kernel density surface.
+* :func:`density` — the kernel density surface (of rows, or of a store's
+  occurrences gathered at their locations).
 
 Rows come from :func:`hotspot.selection.select`; cells from
 :func:`hotspot.grid.study_cells`. Nothing here reads files or knows about
@@ -26,6 +29,7 @@ from scipy import sparse
 
 from hotspot.detect.explain import explain_emerging, explain_gistar, hot_cold_rank
 from hotspot.detect.gistar import DEFAULT_PERMUTATIONS, gi_star
+from hotspot.detect.locations import PointCounts
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
 from hotspot.grid import HIPS_AREA, count_points
@@ -97,10 +101,9 @@ def _new_result(method: str, settings: AnalysisSettings, *, filters: dict[str, A
                         data_from=period[0], data_to=period[1])
 
 
-def _counts(result: DetectResult, rows: pd.DataFrame,
-            counted: gpd.GeoDataFrame) -> None:
+def _counts(result: DetectResult, n_rows: int, counted: gpd.GeoDataFrame) -> None:
     result.counts.update(
-        occurrences_in=len(rows),
+        occurrences_in=n_rows,
         occurrences_counted=int(counted["count"].sum()),
         outside_study_cells=int(counted.attrs.get("points_outside", 0)),
         cells=len(counted),
@@ -153,21 +156,45 @@ def hotspots(
         ``cells`` holds :data:`GISTAR_OUTPUT`; ``counts``, ``warnings`` and the
         automatically chosen parameters (the seed) filled in.
     """
-    result = _new_result("gistar", settings, filters=filters or {},
-                         period=period or period_of(rows))
+    return hotspots_counted(
+        count_points(rows, cells, weight="harm_weight"), settings, n_rows=len(rows),
+        weights=weights, filters=filters, period=period or period_of(rows),
+        noun=noun, drawn_only=drawn_only, progress=progress)
+
+
+def hotspots_counted(
+    counted: gpd.GeoDataFrame,
+    settings: AnalysisSettings,
+    *,
+    n_rows: int,
+    period: tuple[str | None, str | None],
+    weights: sparse.csr_array | None = None,
+    filters: dict[str, Any] | None = None,
+    noun: tuple[str, str] = DEFAULT_NOUN,
+    drawn_only: bool = False,
+    progress: bool = False,
+) -> DetectResult:
+    """Gi* per study area on counted study cells: :func:`hotspots` after counting.
+
+    ``counted`` holds the study cells with ``count`` and ``harm`` (and the
+    ``attrs`` :func:`hotspot.grid.count_points` sets), from the rows
+    (:func:`~hotspot.grid.count_points`) or from a store's counts in DuckDB
+    (:func:`~hotspot.grid.count_cells`); ``n_rows`` is how many rows were
+    counted. The other arguments are :func:`hotspots`'.
+    """
+    result = _new_result("gistar", settings, filters=filters or {}, period=period)
     seed = settings.seed
     if settings.permutations and seed is None:
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
         result.choose("seed", seed, "no seed given: drawn so the run can be "
                       "repeated with --seed")
-    counted = count_points(rows, cells, weight="harm_weight")
     table = gi_star(counted, column=settings.weight, k=settings.k,
                     alpha=settings.alpha, fdr=settings.fdr,
                     permutations=settings.permutations, seed=seed,
                     weights=weights, progress=progress)
     table["rank"] = hot_cold_rank(table)
     names = area_names(table)
-    _counts(result, rows, counted)
+    _counts(result, n_rows, counted)
     result.counts.update(hot_cells=int((table["bin"] > 0).sum()),
                          cold_cells=int((table["bin"] < 0).sum()),
                          untested_cells=int(table["z"].isna().sum()))
@@ -264,14 +291,14 @@ def emerging(
     result.cells = gpd.GeoDataFrame(table[list(EMERGING_OUTPUT)],
                                     geometry=table.geometry, crs=table.crs)
     result.extra["periods"] = out.periods
-    _counts(result, rows, count_points(rows, cells, weight="harm_weight"))
+    _counts(result, len(rows), count_points(rows, cells, weight="harm_weight"))
     tally = table["category"].value_counts()
     result.counts.update({str(k): int(v) for k, v in tally.items()})
     return result
 
 
 def density(
-    rows: gpd.GeoDataFrame,
+    rows: gpd.GeoDataFrame | PointCounts,
     area: Any,
     settings: AnalysisSettings,
     *,
@@ -279,6 +306,11 @@ def density(
     period: tuple[str | None, str | None] | None = None,
 ) -> tuple[Any, DetectResult]:
     """Kernel density of the rows over ``area``: the surface and its result.
+
+    ``rows`` may be the selected rows or, from a store, the same occurrences
+    gathered at their locations (:class:`~hotspot.detect.kde.PointCounts`, its
+    weights the harm sums when ``settings.weight`` is harm; ``period`` must
+    then be given): the surface is the same.
 
     Returns
     -------
@@ -289,11 +321,15 @@ def density(
     """
     from hotspot.detect.kde import kde_surface
 
+    counted = isinstance(rows, PointCounts)
+    if counted and period is None:
+        raise ParameterError("density of PointCounts needs the period")
     result = _new_result("kde", settings, filters=filters or {},
                          period=period or period_of(rows))
     surface = kde_surface(rows, area=area, cell_size_m=settings.cell_size_m,
                           bandwidth_m=settings.bandwidth_m,
-                          weights="harm_weight" if settings.weight == "harm" else None)
+                          weights="harm_weight" if settings.weight == "harm"
+                          and not counted else None)
     if surface.bandwidth_auto:
         result.choose("bandwidth_m", round(float(surface.bandwidth_m), 1),
                       surface.bandwidth_reason)
@@ -301,7 +337,8 @@ def density(
         result.parameters["bandwidth_m"] = float(surface.bandwidth_m)
     for message in surface.warnings:
         result.warn(message)
-    result.counts = {"occurrences_in": len(rows),
+    n_in = int(rows.count.sum()) if isinstance(rows, PointCounts) else len(rows)
+    result.counts = {"occurrences_in": n_in,
                      "occurrences_counted": int(surface.n_points),
                      "outside_area": int(surface.n_points_outside)}
     result.extra["raster_shape"] = list(surface.shape)

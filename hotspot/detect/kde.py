@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from hotspot.crs import BNG, require_bng
+from hotspot.detect.locations import PointCounts
 from hotspot.errors import ParameterError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "BandwidthChoice",
     "KDEResult",
+    "PointCounts",
     "hotspot_bandwidth_m",
     "kde_exact",
     "kde_surface",
@@ -354,6 +356,7 @@ def hotspot_bandwidth_m(
     *,
     k: int = HOTSPOT_NEIGHBOUR_K,
     cell_size_m: float | None = None,
+    counts: npt.ArrayLike | None = None,
 ) -> BandwidthChoice:
     r"""Choose a kernel bandwidth for hot spots: the median k-th neighbour distance.
 
@@ -367,6 +370,9 @@ def hotspot_bandwidth_m(
     cell_size_m : float, optional, keyword-only
         Size of the cells the surface is read on; a warning is given when the
         bandwidth is smaller.
+    counts : array_like of int, shape (n,), optional, keyword-only
+        Occurrences at each point (:class:`PointCounts`): the rule is that of
+        the points repeated ``counts`` times. All 1 when omitted.
 
     Returns
     -------
@@ -417,14 +423,20 @@ def hotspot_bandwidth_m(
         raise ParameterError("points_xy must be finite; got NaN or infinite values")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k must be an integer >= 1, got {k!r}")
-    if len(xy) <= k:
+    m = (np.ones(len(xy), dtype=np.int64) if counts is None
+         else np.asarray(counts, dtype=np.int64))
+    n = int(m.sum())
+    if n <= k:
         raise ParameterError(
             f"the nearest-neighbour rule with k = {k} needs more than {k} points, "
-            f"got {len(xy)}: give the bandwidth explicitly"
+            f"got {n}: give the bandwidth explicitly"
         )
-    distances, _ = cKDTree(xy).query(xy, k=int(k) + 1)
-    h = float(np.median(distances[:, int(k)]))
-    basis = f"each of {len(xy)} points"
+    if counts is None:
+        distances, _ = cKDTree(xy).query(xy, k=int(k) + 1)
+        h = float(np.median(distances[:, int(k)]))
+    else:
+        h = _median_repeated(_kth_other_distance(xy, m, int(k)), m)
+    basis = f"each of {n} points"
     if not h > 0.0:
         # more than half the points share a spot with k others (points snapped
         # to a few locations): measure between distinct locations instead
@@ -438,9 +450,10 @@ def hotspot_bandwidth_m(
         distances, _ = cKDTree(spots).query(spots, k=int(k) + 1)
         h = float(np.median(distances[:, int(k)]))
         basis = (f"each of {len(spots)} distinct locations (more than half of the "
-                 f"{len(xy)} points share a location with {k} others)")
+                 f"{n} points share a location with {k} others)")
     try:
-        silverman: float | None = silverman_bandwidth_m(xy)
+        silverman: float | None = silverman_bandwidth_m(
+            xy, weights=None if counts is None else m)
     except ParameterError:
         silverman = None
     reason = (
@@ -457,13 +470,49 @@ def hotspot_bandwidth_m(
     return BandwidthChoice(h, "nearest_neighbour", reason, silverman, warnings_)
 
 
+def _median_repeated(values: npt.NDArray[np.float64],
+                     counts: npt.NDArray[np.int64]) -> float:
+    """Return ``np.median`` of ``values`` each repeated ``counts`` times, unrepeated."""
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    cum = np.cumsum(counts[order])
+    n = int(cum[-1])
+
+    def at(position: int) -> float:  # the value at a 0-based position when repeated
+        return float(v[int(np.searchsorted(cum, position, side="right"))])
+
+    if n % 2:
+        return at(n // 2)
+    return 0.5 * (at(n // 2 - 1) + at(n // 2))
+
+
+def _kth_other_distance(xy: npt.NDArray[np.float64], counts: npt.NDArray[np.int64],
+                        k: int) -> npt.NDArray[np.float64]:
+    """Distance from each location to the k-th nearest other occurrence.
+
+    Occurrences at the same location are at distance 0, so with ``counts`` all 1
+    this is ``cKDTree(xy).query(xy, k + 1)[0][:, k]``; inf where fewer than k
+    others exist.
+    """
+    q = min(k + 1, len(xy))
+    distances, index = cKDTree(xy).query(xy, k=q)
+    distances = np.asarray(distances, dtype=np.float64).reshape(len(xy), q)
+    index = np.asarray(index).reshape(len(xy), q)
+    # occurrences within each neighbour's distance, the location's own included
+    within = np.cumsum(counts[index], axis=1)
+    first = np.argmax(within >= k + 1, axis=1)
+    out = distances[np.arange(len(xy)), first]
+    out[within[:, -1] < k + 1] = np.inf
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # Surfaces
 # --------------------------------------------------------------------------------------
 
 
 def kde_surface(
-    points: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | PointCounts,
     *,
     area: BaseGeometry,
     cell_size_m: float = 50.0,
@@ -477,8 +526,10 @@ def kde_surface(
 
     Parameters
     ----------
-    points : geopandas.GeoDataFrame
-        Occurrences as points in EPSG:27700. Not modified.
+    points : geopandas.GeoDataFrame or PointCounts
+        Occurrences as points in EPSG:27700, or gathered at their locations
+        (:class:`PointCounts`, which carries its own weights: ``weights`` must
+        then be None). Not modified.
     area : shapely geometry
         Study area (Polygon or MultiPolygon) in EPSG:27700 metres, for example a
         coastline-clipped CSP. Points outside it are left out and the surface is
@@ -598,17 +649,20 @@ def kde_surface(
         raise ParameterError(
             f"edge_correction must be True or False, got {edge_correction!r}"
         )
-    xy, w, n_outside, weighted = _points_inside(points, area=area, weights=weights)
+    xy, w, m, n_outside, weighted = _points_inside(points, area=area,
+                                                   weights=weights)
+    n_inside = int(m.sum())
     cell = _check_positive(cell_size_m, name="cell_size_m")
     h, auto, reason, rule_warnings = _choose_bandwidth(
-        xy, w, bandwidth_m=bandwidth_m, rule=bandwidth_rule, cell_size_m=cell)
+        xy, w, m, bandwidth_m=bandwidth_m, rule=bandwidth_rule, cell_size_m=cell,
+        weighted=weighted)
     grid = _grid_for(area, cell_size_m=cell, bandwidth_m=h)
     supersample = _supersampling(grid, h) if method == "fft" else 1
     warnings_ = _input_warnings(
         bandwidth_m=h,
         cell_size_m=cell,
         fft_cell_size_m=cell / supersample if method == "fft" else None,
-        n_inside=len(xy),
+        n_inside=n_inside,
         n_outside=n_outside,
     )
     warnings_ += rule_warnings
@@ -645,7 +699,7 @@ def kde_surface(
         bandwidth_m=h,
         bandwidth_auto=auto,
         bandwidth_reason=reason,
-        n_points=len(xy),
+        n_points=n_inside,
         n_outside=n_outside,
         weight_total=float(w.sum()),
         weighted=weighted,
@@ -925,17 +979,79 @@ def _check_weight_values(
 
 
 def _points_inside(
-    points: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | PointCounts,
     *,
     area: BaseGeometry,
     weights: str | pd.Series | None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int, bool]:
-    """Validate points, area and weights; return in-area xy, weights, outside count."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64],
+           int, bool]:
+    """Validate points, area and weights.
+
+    Returns the in-area xy, their weights and occurrence counts (1 per row of a
+    GeoDataFrame), the number of occurrences outside, and whether weighted.
+    """
+    _check_area(area)
+    if isinstance(points, PointCounts):
+        if weights is not None:
+            raise ParameterError("PointCounts carry their own weights: give weights "
+                                 "as PointCounts.weight, not weights=")
+        x, y, m, w, weighted = _point_counts(points)
+    else:
+        x, y, w, weighted = _frame_points(points, weights)
+        m = np.ones(len(x), dtype=np.int64)
+    inside = _inside_area(area, x, y)
+    xy = np.column_stack([x[inside], y[inside]])
+    return xy, w[inside], m[inside], int(m[~inside].sum()), weighted
+
+
+def _point_counts(
+    points: PointCounts,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64],
+           npt.NDArray[np.float64], bool]:
+    """Check a :class:`PointCounts`; return x, y, counts, weights, weighted."""
+    xy = np.asarray(points.xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ParameterError(f"PointCounts.xy must be (n, 2), got {xy.shape}")
+    if not np.all(np.isfinite(xy)):
+        raise ParameterError("PointCounts.xy must be finite")
+    m = np.asarray(points.count)
+    if m.shape != (len(xy),) or not np.issubdtype(m.dtype, np.integer) or (
+            len(m) and m.min() < 1):
+        raise ParameterError("PointCounts.count must hold one integer >= 1 per "
+                             f"location ({len(xy)}), got {m.dtype} {m.shape}")
+    m = m.astype(np.int64)
+    weighted = points.weight is not None
+    w = (m.astype(np.float64) if points.weight is None else
+         _check_weight_values(points.weight, n=len(xy), name="PointCounts.weight"))
+    return xy[:, 0], xy[:, 1], m, w, weighted
+
+
+def _frame_points(
+    points: gpd.GeoDataFrame, weights: str | pd.Series | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64], bool]:
+    """Check a GeoDataFrame of points and its weights; return x, y, w, weighted."""
     if not isinstance(points, gpd.GeoDataFrame):
         raise ParameterError(
             f"points must be a GeoDataFrame of points, got {type(points).__name__}"
         )
     require_bng(points, name="points")
+    geoms = points.geometry.to_numpy()
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        raise ParameterError(
+            f"points has {int(bad.sum())} missing or empty geometries: drop them first"
+        )
+    kinds = set(shapely.get_type_id(geoms).tolist())
+    if kinds - {0}:
+        raise ParameterError("points must hold Point geometries only")
+    x = shapely.get_x(geoms)
+    y = shapely.get_y(geoms)
+    return x, y, *_frame_weights(points, weights)
+
+
+def _check_area(area: BaseGeometry) -> None:
+    """Raise ParameterError unless ``area`` is a non-empty BNG (Multi)Polygon."""
     if not isinstance(area, BaseGeometry) or area.geom_type not in (
         "Polygon",
         "MultiPolygon",
@@ -956,18 +1072,12 @@ def _points_inside(
             f"area bounds {area.bounds} are not British National Grid metres: "
             f"project it with hotspot.crs before calling"
         )
-    geoms = points.geometry.to_numpy()
-    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if bad.any():
-        raise ParameterError(
-            f"points has {int(bad.sum())} missing or empty geometries: drop them first"
-        )
-    kinds = set(shapely.get_type_id(geoms).tolist())
-    if kinds - {0}:
-        raise ParameterError("points must hold Point geometries only")
-    x = shapely.get_x(geoms)
-    y = shapely.get_y(geoms)
 
+
+def _frame_weights(
+    points: gpd.GeoDataFrame, weights: str | pd.Series | None
+) -> tuple[npt.NDArray[np.float64], bool]:
+    """Return each row's weight (a column, a Series or 1) and whether weighted."""
     weighted = weights is not None
     if weights is None:
         w = np.ones(len(points), dtype=np.float64)
@@ -997,10 +1107,7 @@ def _points_inside(
             f"weights must be a column name, a pandas Series or None, got "
             f"{type(weights).__name__}"
         )
-
-    inside = _inside_area(area, x, y)
-    xy = np.column_stack([x[inside], y[inside]])
-    return xy, w[inside], int((~inside).sum()), weighted
+    return w, weighted
 
 
 def _inside_area(
@@ -1136,36 +1243,48 @@ def _edge_corrected_weights(
 def _choose_bandwidth(
     xy: npt.NDArray[np.float64],
     w: npt.NDArray[np.float64],
+    m: npt.NDArray[np.int64] | None = None,
     *,
     bandwidth_m: float | None,
     rule: str = "hotspot",
     cell_size_m: float | None = None,
+    weighted: bool = True,
 ) -> tuple[float, bool, str, list[str]]:
-    """Return the bandwidth, whether it was chosen, why, and any warnings."""
+    """Return the bandwidth, whether it was chosen, why, and any warnings.
+
+    ``m`` counts the occurrences at each point (all 1 when None); ``w`` is their
+    total weight there. Unit weights are the unweighted rule.
+    """
+    m = np.ones(len(xy), dtype=np.int64) if m is None else m
+    repeated = bool(len(m)) and int(m.max()) > 1
+    n = int(m.sum())
     if bandwidth_m is not None:
         h = _check_positive(bandwidth_m, name="bandwidth_m")
         return h, False, f"given: {h:g} m", []
     if rule not in BANDWIDTH_RULES:
         raise ParameterError(
             f"bandwidth_rule must be one of {list(BANDWIDTH_RULES)}, got {rule!r}")
-    if len(xy) < 2:
+    if n < 2:
         raise ParameterError(
-            f"bandwidth_m was not given and cannot be chosen from {len(xy)} point(s) "
+            f"bandwidth_m was not given and cannot be chosen from {n} point(s) "
             f"inside the area (the Silverman rule needs at least two): give "
             f"bandwidth_m"
         )
     warnings_: list[str] = []
     if rule == "hotspot":
         try:
-            choice = hotspot_bandwidth_m(xy, cell_size_m=cell_size_m)
+            choice = hotspot_bandwidth_m(xy, cell_size_m=cell_size_m,
+                                         counts=m if repeated else None)
             return choice.bandwidth_m, True, choice.reason, list(choice.warnings)
         except ParameterError as exc:
             _warn(warnings_, f"the hot-spot bandwidth rule could not be used ({exc}); "
                   "the spatial Silverman rule was used instead")
-    h = silverman_bandwidth_m(xy, weights=None if np.all(w == 1.0) else w)
+    unit = np.array_equal(w, m) if weighted else True  # every weight 1
+    rule_weights = (None if unit and not repeated else m if unit else w)
+    h = silverman_bandwidth_m(xy, weights=rule_weights)
     reason = (
         f"spatial Silverman rule 0.9*min(SD, sqrt(1/ln 2)*Dm)*n^-0.2 on "
-        f"{len(xy)} points inside the area (n = {float(w.sum()):g}): {h:.1f} m"
+        f"{n} points inside the area (n = {float(w.sum()):g}): {h:.1f} m"
     )
     logger.info("bandwidth chosen automatically: %s", reason)
     return h, True, reason, warnings_

@@ -97,7 +97,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
     surface = None
     warnings = list(result.warnings)
     if "kde" in sections:
-        if len(analysis.counted.rows) < 2:
+        if len(analysis.counted_rows) < 2:
             notes["kde"] = "fewer than two occurrences: no density surface"
         else:
             surface, kde_result = density(occ, view, csps=chosen)
@@ -105,7 +105,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
     if "imd" in sections:
         _deprivation(layers, notes, lads=lads, edition=view.imd)
     if "fires" in sections:
-        _fires(layers, notes, spec=spec, violence=analysis.counted.rows, cells=mine,
+        _fires(layers, notes, spec=spec, violence=analysis.counted_rows, cells=mine,
                k=view.k)
     if "operations" in sections:
         if operations is None and spec.operations is not None:
@@ -115,7 +115,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
         _operations(layers, notes, operations=operations, csp_code=csp_code)
     if "tables" in sections:
         _tables(layers, notes, cells=mine, points=in_area, view=view,
-                wards=load_wards(), counted=analysis.counted.rows, occurrences=occ)
+                wards=load_wards(), counted=analysis.counted_rows, occurrences=occ)
     place = "HIPS" if wanted == ALL_CSPS else str(chosen["csp_name"].iloc[0])
     what = ", ".join(c.replace("_", " ") for c in view.categories) or \
         "serious violence"
@@ -143,7 +143,7 @@ def build_bundle(spec: ViewFile, *, csp: str | None = None,
     meta = ExportMetadata(
         title=title, period=f"{result.data_from} to {result.data_to}",
         filters={**result.filters, "csp": place}, parameters=parameters,
-        synthetic=analysis.selected.synthetic,
+        synthetic=analysis.synthetic,
     )
     return ExportBundle(layers=layers, metadata=meta, density=surface, notes=notes)
 

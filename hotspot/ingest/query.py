@@ -11,7 +11,9 @@ default, older stores) has no cell columns: its points are read, given cells wit
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
@@ -19,7 +21,18 @@ import pandas as pd
 
 from hotspot.errors import ParameterError
 from hotspot.ingest import partitions
-from hotspot.selection import Selection, selection_sql
+from hotspot.selection import (
+    Selection,
+    canonical_flags,
+    flag_unknown_sql,
+    precision_notes,
+    selection_filters,
+    selection_steps_sql,
+    unknown_flag_note,
+)
+
+if TYPE_CHECKING:
+    from hotspot.detect.locations import PointCounts
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +42,11 @@ CELL_COUNT_COLUMNS: tuple[str, ...] = ("h3", "period", "count", "harm", "no_weig
 _RULE_COLUMNS: tuple[str, ...] = (
     "occurred_from", "is_serious_violence", "sv_category", "sv_match",
     "quality_flags", "bladed_implement", "public_place", "domestic", "victim_age",
-    "csp_code", "geocode_precision", "geocode_uncertainty_m", "harm_weight")
+    "csp_code", "geocode_precision", "geocode_uncertainty_m", "harm_weight",
+    "is_synthetic")
 
 
-def _connect() -> object:
+def _connect() -> Any:
     import duckdb
 
     con = duckdb.connect()
@@ -40,20 +54,230 @@ def _connect() -> object:
     return con
 
 
-def _source(store_dir: Path, resolution: int, con: object) -> str:
-    """Name the relation to query: the Parquet files, or a registered frame."""
+@dataclass
+class Tally:
+    """What a selection chose in a store, without its rows (:func:`select`'s account).
+
+    Attributes
+    ----------
+    selection : Selection
+        What was asked for.
+    steps : dict of str to int
+        Rows left out at each step, in order, then ``selected`` (the keys of
+        :attr:`hotspot.selection.Selected.steps`).
+    filters : dict
+        What was applied (:func:`hotspot.selection.selection_filters`).
+    notes : list of str
+        The notes :func:`hotspot.selection.select` would give.
+    first, last : pandas.Timestamp or None
+        The first and last ``occurred_from`` of the selected rows.
+    synthetic : bool
+        True when any selected row is SYNTHETIC (``is_synthetic``).
+    """
+
+    selection: Selection
+    steps: dict[str, int] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    synthetic: bool = False
+
+    @property
+    def n(self) -> int:
+        """Return the number of rows selected."""
+        return int(self.steps.get("selected", 0))
+
+
+class StoreQuery:
+    """Ask one store, through DuckDB, for what analyses need: never its rows.
+
+    A partitioned store is read straight from its Parquet files (each point's
+    ``bbox`` and H3 cells are columns). A single-file store (the embedded
+    default) is read once, given H3 cells (:func:`hotspot.grid.points_to_cells`
+    at every resolution of the partitions) and registered with DuckDB, so both
+    kinds answer the same queries. Use it as a context manager, or call
+    :meth:`close`.
+    """
+
+    def __init__(self, store_dir: Path | str) -> None:
+        self.store_dir = Path(store_dir)
+        self._con = _connect()
+        self._source = _source(self.store_dir, self._con)
+        names = self._con.execute(
+            f"SELECT * FROM {self._source} LIMIT 0").df().columns  # noqa: S608
+        self._precision = "geocode_precision" in set(names)
+        self._synthetic = "is_synthetic" in set(names)
+
+    def __enter__(self) -> StoreQuery:
+        """Return the query object."""
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Close the connection."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self._con.close()
+
+    def _where(self, selection: Selection) -> tuple[str, list[Any]]:
+        steps = selection_steps_sql(selection, precision=self._precision)
+        where = " AND ".join(["x IS NOT NULL", "occurred_from IS NOT NULL",
+                              *(c for _, c, _ in steps)])
+        return where, [v for _, _, values in steps for v in values]
+
+    def tally(self, selection: Selection) -> Tally:
+        """Count what each step of the rule leaves out, as :func:`select` reports it."""
+        sel = selection.validate()
+        steps = selection_steps_sql(sel, precision=self._precision)
+        flags, _ = canonical_flags(sel.flags)
+        passed = ["x IS NOT NULL AND occurred_from IS NOT NULL"]
+        parts = ["count(*)", f"count(*) FILTER (WHERE NOT ({passed[0]}))"]
+        params: list[Any] = []
+        notes_sql: list[tuple[str, str, list[Any]]] = []
+        prior: list[Any] = []
+        for step in steps:
+            test = " AND ".join(passed)
+            parts.append(f"count(*) FILTER (WHERE {test} AND NOT {step.condition})")
+            params.extend(prior + list(step.params))
+            passed.append(step.condition)
+            prior = prior + list(step.params)
+            if step.name.endswith("_not_holding"):
+                flag = step.name[len("flag_"):-len("_not_holding")]
+                notes_sql.append((flag, f"{' AND '.join(passed)} AND "
+                                  f"{flag_unknown_sql(flag)}", list(prior)))
+        every = " AND ".join(passed)
+        synthetic = ("coalesce(is_synthetic, false)" if self._synthetic
+                     else "false")
+        parts += [f"count(*) FILTER (WHERE {every})",
+                  f"min(occurred_from) FILTER (WHERE {every})",
+                  f"max(occurred_from) FILTER (WHERE {every})",
+                  f"count(*) FILTER (WHERE {every} AND {synthetic})"]
+        params += prior * 4
+        for _, condition, values in notes_sql:
+            parts.append(f"count(*) FILTER (WHERE {condition})")
+            params += values
+        precision_step = sel.cell_edge_m is not None and self._precision
+        if precision_step:
+            parts.append(f"count(*) FILTER (WHERE {every} AND geocode_precision "
+                         "IS NULL)")
+            params += prior
+        row = self._con.execute(
+            f"SELECT {', '.join(parts)} FROM {self._source}", params).fetchone()
+        names = ["read", "no_location_or_date", *(s.name for s in steps), "selected"]
+        counts = dict(zip(names, (int(v) for v in row[:len(names)]), strict=True))
+        first, last, n_synthetic = row[len(names):len(names) + 3]
+        rest = list(row[len(names) + 3:])
+        notes = []
+        for flag, _, _ in notes_sql:
+            unknown = int(rest.pop(0))
+            if unknown:
+                notes.append(unknown_flag_note(unknown, flag, sel.unknown_flags))
+        if sel.cell_edge_m is not None and not self._precision:
+            notes.append("this store records no location precision (written before "
+                         "precision classes): its points are used as given")
+        if precision_step and sel.cell_edge_m is not None:
+            notes.extend(precision_notes(int(rest.pop(0)),
+                                         counts["too_coarse_for_cells"],
+                                         sel.cell_edge_m))
+        return Tally(selection=sel, steps=counts,
+                     filters=selection_filters(sel, precision=self._precision),
+                     notes=notes,
+                     first=None if first is None else pd.Timestamp(first),
+                     last=None if last is None else pd.Timestamp(last),
+                     synthetic=bool(n_synthetic))
+
+    def cell_counts(self, selection: Selection, *, resolution: int) -> pd.DataFrame:
+        """Count the selected occurrences, and sum their harm, per H3 cell and month.
+
+        See :func:`cell_counts`.
+        """
+        if resolution not in partitions.H3_RESOLUTIONS:
+            raise ParameterError(f"resolution must be one of "
+                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
+                                 f"{resolution!r}")
+        where, params = self._where(selection)
+        cell = f"h3_{resolution}"
+        sql = (f"SELECT {cell} AS h3, strftime(occurred_from, '%Y-%m') AS period, "
+               "count(*) AS count, sum(coalesce(harm_weight, 0)) AS harm, "
+               "count(*) FILTER (WHERE harm_weight IS NULL) AS no_weight "
+               f"FROM {self._source} WHERE {cell} IS NOT NULL AND {where} "
+               "GROUP BY ALL ORDER BY h3, period")
+        table = self._con.execute(sql, params).df()
+        ids, inverse = np.unique(table["h3"].to_numpy(dtype=np.int64),
+                                 return_inverse=True)
+        names = np.array([h3.int_to_str(int(c)) for c in ids], dtype=object)
+        out = pd.DataFrame({
+            "h3": names[inverse] if len(ids) else [],
+            "period": table["period"].astype(str),
+            "count": table["count"].astype("int64"),
+            "harm": table["harm"].astype("float64"),
+            "no_weight": table["no_weight"].astype("int64"),
+        }, columns=list(CELL_COUNT_COLUMNS))
+        out = out.sort_values(["h3", "period"], kind="stable").reset_index(drop=True)
+        logger.info("counted %d occurrences into %d cell-months at resolution %d "
+                    "(DuckDB)", int(out["count"].sum()), len(out), resolution)
+        return out
+
+    def locations(self, selection: Selection, *, weighted: bool = False
+                  ) -> PointCounts:
+        """Gather the selected occurrences at their locations, for a density surface.
+
+        Returns a :class:`hotspot.detect.kde.PointCounts`: each distinct point
+        (EPSG:27700), how many selected occurrences lie there and, with
+        ``weighted``, the sum of their harm weights.
+
+        Raises
+        ------
+        ParameterError
+            With ``weighted``, when a selected occurrence has no harm weight (as
+            :func:`hotspot.detect.kde.kde_surface` refuses missing weights).
+        """
+        from hotspot.detect.locations import PointCounts
+
+        where, params = self._where(selection)
+        table = self._con.execute(
+            f"SELECT x, y, count(*) AS n, sum(harm_weight) AS harm, "
+            "count(*) FILTER (WHERE harm_weight IS NULL) AS no_weight "
+            f"FROM {self._source} WHERE {where} GROUP BY x, y ORDER BY x, y",
+            params).fetchnumpy()
+        missing = int(np.asarray(table["no_weight"]).sum())
+        if weighted and missing:
+            raise ParameterError(f"{missing} selected occurrences have no harm "
+                                 "weight: a harm-weighted surface needs every one")
+        xy = np.column_stack([np.asarray(table["x"], dtype=np.float64),
+                              np.asarray(table["y"], dtype=np.float64)])
+        logger.info("gathered %d occurrences at %d locations (DuckDB)",
+                    int(np.asarray(table["n"]).sum()), len(xy))
+        return PointCounts(
+            xy=xy, count=np.asarray(table["n"], dtype=np.int64),
+            weight=np.asarray(table["harm"], dtype=np.float64) if weighted else None)
+
+
+def _source(store_dir: Path, con: Any) -> str:
+    """Name the relation to query: the Parquet files, or a registered frame.
+
+    Either way it has the store's columns plus ``x`` and ``y`` (the point) and
+    ``h3_<r>`` for every resolution of the partitions.
+    """
     if partitions.is_partitioned(store_dir):
         root = (store_dir / partitions.OCCURRENCES_FILE).resolve()
         glob = str(root / "**" / "*.parquet").replace("'", "''")
-        return (f"read_parquet('{glob}', hive_partitioning = true, "
-                "union_by_name = true)")
+        return (f"(SELECT *, bbox.xmin AS x, bbox.ymin AS y FROM read_parquet("
+                f"'{glob}', hive_partitioning = true, union_by_name = true))")
     from hotspot.ingest.store import load_occurrences
 
     occ = load_occurrences(store_dir)
     cells = partitions.h3_columns(occ[["geometry"]].copy())
-    frame = pd.DataFrame({c: occ[c] for c in _RULE_COLUMNS})
-    frame[f"h3_{resolution}"] = cells[f"h3_{resolution}"]
-    con.register("occurrences_frame", frame)  # type: ignore[attr-defined]
+    frame = pd.DataFrame({c: occ[c] for c in _RULE_COLUMNS if c in occ.columns})
+    geom = occ.geometry
+    point = (geom.notna() & ~geom.is_empty).to_numpy()
+    frame["x"] = np.where(point, geom.x.where(point), np.nan)
+    frame["y"] = np.where(point, geom.y.where(point), np.nan)
+    for res in partitions.H3_RESOLUTIONS:
+        frame[f"h3_{res}"] = cells[f"h3_{res}"]
+    con.register("occurrences_frame", frame)
     return "occurrences_frame"
 
 
@@ -86,31 +310,5 @@ def cell_counts(
     if resolution not in partitions.H3_RESOLUTIONS:
         raise ParameterError(f"resolution must be one of "
                              f"{list(partitions.H3_RESOLUTIONS)}, got {resolution!r}")
-    store = Path(store_dir)
-    where, params = selection_sql(selection)
-    con = _connect()
-    try:
-        source = _source(store, resolution, con)
-        cell = f"h3_{resolution}"
-        sql = (f"SELECT {cell} AS h3, strftime(occurred_from, '%Y-%m') AS period, "
-               "count(*) AS count, sum(coalesce(harm_weight, 0)) AS harm, "
-               "count(*) FILTER (WHERE harm_weight IS NULL) AS no_weight "
-               f"FROM {source} WHERE {cell} IS NOT NULL AND {where} "
-               "GROUP BY ALL ORDER BY h3, period")
-        table = con.execute(sql, params).df()  # type: ignore[attr-defined]
-    finally:
-        con.close()  # type: ignore[attr-defined]
-    ids, inverse = np.unique(table["h3"].to_numpy(dtype=np.int64),
-                             return_inverse=True)
-    names = np.array([h3.int_to_str(int(c)) for c in ids], dtype=object)
-    out = pd.DataFrame({
-        "h3": names[inverse] if len(ids) else [],
-        "period": table["period"].astype(str),
-        "count": table["count"].astype("int64"),
-        "harm": table["harm"].astype("float64"),
-        "no_weight": table["no_weight"].astype("int64"),
-    }, columns=list(CELL_COUNT_COLUMNS))
-    out = out.sort_values(["h3", "period"], kind="stable").reset_index(drop=True)
-    logger.info("counted %d occurrences into %d cell-months at resolution %d (DuckDB)",
-                int(out["count"].sum()), len(out), resolution)
-    return out
+    with StoreQuery(store_dir) as query:
+        return query.cell_counts(selection, resolution=resolution)
