@@ -612,3 +612,100 @@ def test_kernel_density_command_does_not_import_scipy_signal():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------
+# Points gathered at their locations (PointCounts): the surface of the rows
+# --------------------------------------------------------------------------------------
+
+
+def _gathered(xy: np.ndarray, w: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    from hotspot.detect.kde import PointCounts
+
+    frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1],
+                          "w": np.ones(len(xy)) if w is None else w})
+    g = frame.groupby(["x", "y"]).agg(n=("w", "size"), w=("w", "sum")).reset_index()
+    return PointCounts(g[["x", "y"]].to_numpy(), g["n"].to_numpy(dtype=np.int64),
+                       None if w is None else g["w"].to_numpy())
+
+
+def _snapped(n: int, seed: int) -> np.ndarray:
+    """Clustered points snapped to a 75 m lattice: many share a location."""
+    return np.round(_clustered(n, seed) / 75.0) * 75.0 + 12.5
+
+
+def test_median_of_repeated_values_by_hand() -> None:
+    from hotspot.detect.kde import _median_repeated
+
+    # 1, 1, 1, 4, 9, 9: the middle two are 1 and 4
+    assert _median_repeated(np.array([9.0, 1.0, 4.0]), np.array([2, 3, 1])) == 2.5
+    # 1, 1, 1, 4, 9: the middle one is 1
+    assert _median_repeated(np.array([9.0, 1.0, 4.0]), np.array([1, 3, 1])) == 1.0
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        v = rng.integers(0, 50, size=12).astype(float)
+        m = rng.integers(1, 5, size=12)
+        assert _median_repeated(v, m) == np.median(np.repeat(v, m))
+
+
+def test_kth_other_distance_counts_the_occurrences_at_a_location() -> None:
+    from hotspot.detect.kde import _kth_other_distance
+
+    # three at the origin, one 10 m east, two 30 m north
+    xy = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 30.0]])
+    m = np.array([3, 1, 2])
+    # from the origin: 2 others at 0, then 1 at 10 m, then 2 at 30 m; from
+    # 30 m north: 1 other there, then 3 at the origin 30 m away
+    assert list(_kth_other_distance(xy, m, 2)) == [0.0, 10.0, 30.0]
+    assert list(_kth_other_distance(xy, m, 3)) == [10.0, 10.0, 30.0]
+    assert _kth_other_distance(xy, m, 4)[0] == 30.0
+    assert np.isinf(_kth_other_distance(xy, m, 6)).all()  # only 5 others
+    # the reference: the same points repeated, the k-th other by a k-d tree
+    from scipy.spatial import cKDTree
+
+    rows = np.repeat(xy, m, axis=0)
+    want = cKDTree(rows).query(rows, k=4)[0][:, 3]
+    got = np.repeat(_kth_other_distance(xy, m, 3), m)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("rule", ["hotspot", "silverman"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gathered_points_give_the_surface_of_their_rows(rule: str,
+                                                        weighted: bool) -> None:
+    xy = _snapped(3_000, seed=21)
+    w = np.random.default_rng(5).choice([1.0, 2.5, 40.0], size=len(xy))
+    rows = _points(xy, harm=w)
+    gathered = _gathered(xy, w if weighted else None)
+    assert len(gathered) < len(xy) // 2  # most points share a location
+    a = kde_surface(rows, area=AREA, cell_size_m=100, bandwidth_rule=rule,  # type: ignore[arg-type]
+                    weights="harm" if weighted else None)
+    b = kde_surface(gathered, area=AREA, cell_size_m=100, bandwidth_rule=rule)  # type: ignore[arg-type]
+    assert b.bandwidth_m == pytest.approx(a.bandwidth_m, rel=1e-12)
+    assert b.bandwidth_reason == a.bandwidth_reason
+    assert (b.n_points, b.n_points_outside) == (a.n_points, a.n_points_outside)
+    assert b.weight_total == pytest.approx(a.weight_total)
+    np.testing.assert_allclose(b.values, a.values, rtol=1e-6, atol=1e-9)
+
+
+def test_gathered_points_keep_the_edge_correction_and_the_outside_count() -> None:
+    xy = np.vstack([_snapped(800, seed=4), [[X0 - 500.0, Y0 + 10.0]] * 3])
+    a = kde_surface(_points(xy), area=AREA, cell_size_m=100, bandwidth_m=400,
+                    edge_correction=True)
+    b = kde_surface(_gathered(xy), area=AREA, cell_size_m=100, bandwidth_m=400,
+                    edge_correction=True)
+    assert a.n_points_outside == b.n_points_outside == 3
+    np.testing.assert_allclose(b.values, a.values, rtol=1e-6, atol=1e-9)
+
+
+def test_gathered_points_are_checked() -> None:
+    from hotspot.detect.kde import PointCounts
+
+    good = PointCounts(np.array([[X0 + 10.0, Y0 + 10.0]]), np.array([2]))
+    with pytest.raises(ParameterError, match="carry their own weights"):
+        kde_surface(good, area=AREA, bandwidth_m=100, weights="harm")
+    with pytest.raises(ParameterError, match="integer >= 1"):
+        kde_surface(PointCounts(good.xy, np.array([0])), area=AREA, bandwidth_m=100)
+    with pytest.raises(ParameterError, match="finite and non-negative"):
+        kde_surface(PointCounts(good.xy, np.array([1]), np.array([-1.0])),
+                    area=AREA, bandwidth_m=100)

@@ -1,0 +1,168 @@
+"""The analysis core asked of a store through DuckDB gives the table's answer.
+
+``hotspot detect`` on a partitioned store never loads its rows: the selection
+rule's account (:meth:`StoreQuery.tally`), the counts per cell and month and
+the points gathered at their locations come from DuckDB, and the same core runs
+on them. Each is checked here against the rows path (:func:`select`, then
+:func:`count_points` or the rows' KDE) on the embedded store, written as a
+partitioned store and queried both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+
+from hotspot import analysis
+from hotspot.cli.detect import add_parser as add_detect
+from hotspot.errors import ParameterError
+from hotspot.geocode.precision import h3_edge_m
+from hotspot.ingest.query import StoreQuery
+from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, write_store
+from hotspot.selection import Selection, select
+from hotspot.view import View
+
+SELECTIONS = [
+    Selection(),
+    Selection(start="2024-03", end="2025-02", categories=("robbery",)),
+    Selection(start="2025-03-15", end="2025-04-02", include_flagged=True),
+    Selection(flags=("bladed", "nondomestic"), unknown_flags="keep"),
+    Selection(flags=("under25", "public")),
+    Selection(csps=("E06000045", "E06000044"), include_approximate=True),
+]
+VIEWS = [
+    View(),
+    View(csp="E06000045", resolution=10, month_from="2025-01", month_to="2025-09"),
+    View(weight="harm", categories=("robbery", "possession_of_weapons")),
+    View(scope="hips", flags=("nondomestic",), unknown_flags="keep",
+         include_approximate=True),
+]
+
+
+@pytest.fixture(scope="module")
+def occurrences() -> gpd.GeoDataFrame:
+    return load_occurrences(DEFAULT_STORE)
+
+
+@pytest.fixture(scope="module")
+def partitioned(occurrences: gpd.GeoDataFrame,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("partitioned")
+    write_store(store, occurrences=occurrences, rejects=pd.DataFrame(),
+                summary={"rows": {}}, partitioned=True)
+    return store
+
+
+@pytest.fixture(scope="module")
+def query(partitioned: Path):  # type: ignore[no-untyped-def]
+    with StoreQuery(partitioned) as q:
+        yield q
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
+@pytest.mark.parametrize("cells", [False, True], ids=["rows", "for-cells"])
+def test_the_tally_is_the_selection_rules_account(
+        selection: Selection, cells: bool, occurrences: gpd.GeoDataFrame,
+        query: StoreQuery) -> None:
+    sel = selection.for_cells(h3_edge_m(9)) if cells else selection
+    want = select(occurrences, sel)
+    got = query.tally(sel)
+    assert got.n > 0
+    assert got.steps == want.steps
+    assert got.filters == want.filters
+    assert got.notes == want.notes
+    assert (got.first, got.last) == (want.first, want.last)
+    assert got.synthetic == want.synthetic
+
+
+def test_a_single_file_store_answers_the_same(occurrences: gpd.GeoDataFrame) -> None:
+    sel = Selection(flags=("bladed",), unknown_flags="keep").for_cells(h3_edge_m(10))
+    want = select(occurrences, sel)
+    with StoreQuery(DEFAULT_STORE) as q:
+        got = q.tally(sel)
+        points = q.locations(sel)
+    assert got.steps == want.steps and got.notes == want.notes
+    assert int(points.count.sum()) == want.n
+
+
+def test_the_locations_gather_the_selected_points(occurrences: gpd.GeoDataFrame,
+                                                  query: StoreQuery) -> None:
+    sel = Selection(categories=("robbery",)).for_cells(h3_edge_m(9))
+    rows = select(occurrences, sel).rows
+    frame = pd.DataFrame({"x": rows.geometry.x, "y": rows.geometry.y,
+                          "harm": rows["harm_weight"].astype(float)})
+    want = frame.groupby(["x", "y"]).agg(n=("harm", "size"), harm=("harm", "sum"))
+    got = query.locations(sel, weighted=True)
+    assert len(got) == len(want) < len(rows)
+    np.testing.assert_array_equal(got.xy, want.index.to_frame().to_numpy())
+    np.testing.assert_array_equal(got.count, want["n"].to_numpy())
+    assert got.weight is not None
+    np.testing.assert_allclose(got.weight, want["harm"].to_numpy(), rtol=1e-12)
+    assert query.locations(sel).weight is None
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=["all", "southampton-r10", "harm", "hips"])
+def test_hot_spots_from_the_store_equal_those_of_the_rows(
+        view: View, occurrences: gpd.GeoDataFrame, query: StoreQuery) -> None:
+    rows = analysis.analyse(occurrences, view)
+    store = analysis.analyse(query, view)
+    a, b = rows.view_cells(), store.view_cells()
+    columns = [c for c in a.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(pd.DataFrame(b[columns]).reset_index(drop=True),
+                                  pd.DataFrame(a[columns]).reset_index(drop=True))
+    assert int((a["bin"] > 0).sum()) > 0  # the case finds hot spots
+    for name in ("counts", "warnings", "notes", "filters", "parameters",
+                 "data_from", "data_to"):
+        assert getattr(store.result, name) == getattr(rows.result, name), name
+    with pytest.raises(ParameterError, match="counted in the store"):
+        _ = store.rows
+
+
+@pytest.mark.parametrize("view", [VIEWS[1], VIEWS[2].with_(bandwidth_m=400.0)],
+                         ids=["auto-bandwidth", "harm-given"])
+def test_density_from_the_store_equals_that_of_the_rows(
+        view: View, occurrences: gpd.GeoDataFrame, query: StoreQuery) -> None:
+    view = view.with_(cell_size_m=100.0)
+    want, want_result = analysis.density(occurrences, view)
+    got, got_result = analysis.density(query, view)
+    assert got.bandwidth_m == pytest.approx(want.bandwidth_m, rel=1e-12)
+    assert got_result.counts == want_result.counts
+    assert got_result.parameters == want_result.parameters
+    assert got_result.filters == want_result.filters
+    np.testing.assert_allclose(got.values, want.values, rtol=1e-6, atol=1e-9)
+
+
+def _detect(store: Path, out: Path, *extra: str) -> None:
+    parser = argparse.ArgumentParser(prog="hotspot")
+    add_detect(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["detect", str(store), "--csp", "Southampton",
+                              "--from", "2025-01", "--no-progress", *extra,
+                              "--out", str(out)])
+    args.func(args)
+
+
+def test_detect_on_a_partitioned_store_writes_the_same_files(
+        partitioned: Path, tmp_path: Path) -> None:
+    for name, extra in (("hot.gpkg", ()), ("density.tif", ("--method", "kde"))):
+        _detect(DEFAULT_STORE, tmp_path / f"file-{name}", *extra)
+        _detect(partitioned, tmp_path / f"store-{name}", *extra)
+    a = gpd.read_file(tmp_path / "file-hot.gpkg")
+    b = gpd.read_file(tmp_path / "store-hot.gpkg")
+    pd.testing.assert_frame_equal(b.drop(columns="geometry"),
+                                  a.drop(columns="geometry"))
+    meta = [json.loads(pyogrio.read_info(tmp_path / f"{k}-hot.gpkg")
+                       ["layer_metadata"]["hotspot"]) for k in ("file", "store")]
+    for key in ("counts", "warnings", "notes", "filters"):
+        assert meta[0][key] == meta[1][key], key
+    with rasterio.open(tmp_path / "file-density.tif") as fa, \
+            rasterio.open(tmp_path / "store-density.tif") as fb:
+        np.testing.assert_allclose(fb.read(1), fa.read(1), rtol=1e-6, atol=1e-9)
+        assert fb.transform == fa.transform
