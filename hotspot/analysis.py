@@ -459,7 +459,7 @@ def ranking_view(view: View) -> View:
 
 
 def rank_view(
-    occurrences: gpd.GeoDataFrame,
+    occurrences: Source,
     view: View,
     *,
     fit_to: pd.Timestamp | None = None,
@@ -478,7 +478,8 @@ def rank_view(
     ``fit_to`` (default: the end of the view's last month, or the data's).
     Flag filters do not narrow the forecast (police.uk rows carry no flags).
     Views finer than :data:`RANK_HIPS_MAX_RESOLUTION` rank their own CSP's
-    cells (an all-HIPS view at resolution 10 ranks at 9).
+    cells (an all-HIPS view at resolution 10 ranks at 9). From a
+    :class:`StoreQuery` the panel is counted in DuckDB (the same ranking).
 
     Returns
     -------
@@ -492,8 +493,16 @@ def rank_view(
         if view.month_to:
             fit_to = month_end(view.month_to[:7])
         else:
-            last = pd.to_datetime(occurrences["occurred_from"]).max()
+            last = (occurrences.last_occurrence()
+                    if isinstance(occurrences, StoreQuery)
+                    else pd.to_datetime(occurrences["occurred_from"]).max())
+            if last is None or pd.isna(last):
+                raise ParameterError("the store has no dated occurrence")
             fit_to = pd.Timestamp(last.to_period("M").end_time.normalize())
+    if isinstance(occurrences, StoreQuery):  # asked once: nothing to keep
+        return rank_cells(occurrences, cells, target=target, fit_to=fit_to,
+                          weight=view.settings().weight, settings=settings,
+                          horizon_months=horizon_months)
     key = (id(occurrences), len(occurrences), target, pd.Timestamp(fit_to),
            view.settings().weight, resolution, tuple(sorted(set(cells["csp_code"]))),
            repr(settings), horizon_months)

@@ -166,3 +166,64 @@ def test_detect_on_a_partitioned_store_writes_the_same_files(
             rasterio.open(tmp_path / "store-density.tif") as fb:
         np.testing.assert_allclose(fb.read(1), fa.read(1), rtol=1e-6, atol=1e-9)
         assert fb.transform == fa.transform
+
+
+@pytest.mark.parametrize("view", [
+    View(),
+    View(categories=("robbery", "possession_of_weapons"), weight="harm",
+         month_to="2025-06"),
+], ids=["all-serious-violence", "robbery-weapons-harm"])
+def test_the_ranking_from_the_store_equals_that_of_the_rows(
+        view: View, occurrences: gpd.GeoDataFrame, query: StoreQuery) -> None:
+    want = analysis.rank_view(occurrences, view)
+    got = analysis.rank_view(query, view)
+    columns = [c for c in want.cells.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.cells[columns]).reset_index(drop=True),
+        pd.DataFrame(want.cells[columns]).reset_index(drop=True))
+    assert got.chosen_by == want.chosen_by
+    assert got.months_missing == want.months_missing
+    assert got.warnings == want.warnings
+
+
+def test_the_panel_counts_of_the_store_are_those_of_the_rows(
+        occurrences: gpd.GeoDataFrame, query: StoreQuery) -> None:
+    from hotspot.detect.forecast import TargetSpec, panel_counts_of_rows
+
+    target = TargetSpec(categories=("robbery",), include_approximate=True)
+    end = pd.Timestamp("2025-07-01")
+    rows = panel_counts_of_rows(occurrences, resolution=9, target=target, end=end)
+    store = query.panel_counts(resolution=9, target=target, end=end)
+    assert store.left_out == rows.left_out
+    assert store.left_out["after_fit_to"] > 0 and store.left_out["flagged"] > 0
+    pd.testing.assert_frame_equal(
+        store.clean.reset_index(drop=True),
+        rows.clean.sort_values(["source", "month"]).reset_index(drop=True))
+
+    def grouped(c):  # type: ignore[no-untyped-def]
+        frame = pd.DataFrame({"cell": c.cell, "month": c.month, "source": c.source,
+                              "target": c.target, "type": c.crime_type, "n": c.n,
+                              "harm": c.harm}).fillna({"cell": ""})
+        return (frame.groupby(["cell", "month", "source", "target", "type"])
+                [["n", "harm"]].sum().sort_index())
+
+    a, b = grouped(rows), grouped(store)
+    assert len(b) < len(rows.n)  # the store sends groups, not rows
+    pd.testing.assert_frame_equal(b, a)
+    assert int(b.xs(True, level="target")["n"].sum()) > 0
+
+
+def test_rank_on_a_partitioned_store_writes_the_same_table(
+        partitioned: Path, tmp_path: Path) -> None:
+    from hotspot.cli.rank import add_parser as add_rank
+
+    tables = []
+    for store in (DEFAULT_STORE, partitioned):
+        parser = argparse.ArgumentParser(prog="hotspot")
+        add_rank(parser.add_subparsers(dest="command"))
+        out = tmp_path / f"rank-{len(tables)}.csv"
+        args = parser.parse_args(["rank", str(store), "--category", "robbery",
+                                  "--to", "2025-06-30", "--out", str(out)])
+        assert args.func(args) == 0
+        tables.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(tables[1], tables[0])

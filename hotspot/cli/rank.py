@@ -135,20 +135,29 @@ def parse_date(text: str | None, *, name: str) -> pd.Timestamp | None:
 
 
 def load_inputs(
-    args: argparse.Namespace,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Any]:
-    """Occurrences, study cells of the chosen CSPs, and the target of ``args``."""
+    args: argparse.Namespace, *, query: bool = False
+) -> tuple[Any, gpd.GeoDataFrame, Any]:
+    """Occurrences, study cells of the chosen CSPs, and the target of ``args``.
+
+    With ``query``, a partitioned store is not loaded but asked through DuckDB
+    (a :class:`hotspot.ingest.query.StoreQuery`, which the caller closes).
+    """
     from hotspot.boundaries import load_csps
     from hotspot.detect.rank import TargetSpec
     from hotspot.grid import check_resolution, study_cells
+    from hotspot.ingest.partitions import is_partitioned
+    from hotspot.ingest.query import StoreQuery
     from hotspot.ingest.store import load_occurrences
 
     check_resolution(args.resolution)
     csps = find_csps(load_csps(grouping=args.grouping), args.csp)
     cells = study_cells(csps, resolution=args.resolution, scope="csp")
-    occurrences = load_occurrences(args.store_dir)
+    occurrences: Any = (StoreQuery(args.store_dir)
+                        if query and is_partitioned(args.store_dir)
+                        else load_occurrences(args.store_dir))
     if args.source:
-        known = set(occurrences["source"].astype("string").dropna().unique())
+        known = (set(occurrences.sources()) if isinstance(occurrences, StoreQuery)
+                 else set(occurrences["source"].astype("string").dropna().unique()))
         unknown = sorted(set(args.source) - known)
         if unknown:
             raise ParameterError(
@@ -161,12 +170,13 @@ def load_inputs(
     return occurrences, cells, target
 
 
-def default_fit_to(occurrences: pd.DataFrame) -> pd.Timestamp:
-    """End of the last month holding an occurrence."""
+def default_fit_to(occurrences: Any) -> pd.Timestamp:
+    """End of the last month holding an occurrence (a table or a StoreQuery)."""
     import pandas as pd
 
-    last = pd.to_datetime(occurrences["occurred_from"]).max()
-    if pd.isna(last):
+    last = (occurrences.last_occurrence() if hasattr(occurrences, "last_occurrence")
+            else pd.to_datetime(occurrences["occurred_from"]).max())
+    if last is None or pd.isna(last):
         raise ParameterError("the store has no dated occurrence")
     return pd.Timestamp(last.to_period("M").end_time.normalize())
 
@@ -204,16 +214,20 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out must end in .gpkg or .csv, got {args.out}")
     if not args.out.parent.exists():
         raise ParameterError(f"--out folder {args.out.parent} does not exist")
-    occurrences, cells, target = load_inputs(args)
-    fit_to = parse_date(args.date_to, name="--to") or default_fit_to(occurrences)
-    ranking = rank_cells(
-        occurrences,
-        cells,
-        target=target,
-        fit_to=fit_to,
-        weight=args.weight,
-        horizon_months=args.horizon,
-    )
+    occurrences, cells, target = load_inputs(args, query=True)
+    try:
+        fit_to = parse_date(args.date_to, name="--to") or default_fit_to(occurrences)
+        ranking = rank_cells(
+            occurrences,
+            cells,
+            target=target,
+            fit_to=fit_to,
+            weight=args.weight,
+            horizon_months=args.horizon,
+        )
+    finally:
+        if hasattr(occurrences, "close"):
+            occurrences.close()
     meta = {
         "method": "rank",
         "store": str(args.store_dir),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -274,24 +274,66 @@ def _month_table(
     )
 
 
-def build_panel(
-    occurrences: gpd.GeoDataFrame,
-    cells: gpd.GeoDataFrame,
-    *,
-    target: TargetSpec,
-    fit_to: pd.Timestamp,
-) -> Panel:
-    """Count target and indicator rows per cell and whole month up to ``fit_to``.
+@dataclass
+class PanelCounts:
+    """What a panel counts, from rows or from a store: groups of usable rows.
 
-    Rows after ``fit_to``, flagged rows, rows without a point or located less
-    precisely than a cell are dropped before anything else.
+    Attributes
+    ----------
+    cell : numpy.ndarray of str
+        H3 cell of each group (None: the point has no cell).
+    month : numpy.ndarray of int
+        Month of each group as a ``pandas.Period("M")`` ordinal.
+    source, crime_type : numpy.ndarray of str
+        ``source`` (``"unknown"`` when missing) and ``crime_type`` (``""``).
+    target : numpy.ndarray of bool
+        Whether the group's rows are the target (:meth:`TargetSpec.mask`).
+    n, harm : numpy.ndarray of float
+        Rows in the group and their summed harm (a missing weight counts 0).
+    clean : pandas.DataFrame
+        ``source`` and ``month`` (ordinal) of every month in which a source
+        has a clean row (flags aside, whatever its location), one row each.
+    left_out : dict of str to int
+        Rows dropped before counting: ``after_fit_to`` (or undated),
+        ``flagged``, ``imprecise_location``.
     """
-    occ = occurrences
-    when = pd.to_datetime(occ["occurred_from"])
+
+    cell: npt.NDArray[np.object_]
+    month: npt.NDArray[np.int64]
+    source: npt.NDArray[np.object_]
+    crime_type: npt.NDArray[np.object_]
+    target: npt.NDArray[np.bool_]
+    n: FloatArray
+    harm: FloatArray
+    clean: pd.DataFrame
+    left_out: dict[str, int]
+
+
+def last_whole_month(fit_to: pd.Timestamp) -> pd.Period:
+    """Return the last whole calendar month on or before ``fit_to``."""
     last_month = fit_to.to_period("M")
     if fit_to.normalize() < last_month.end_time.normalize():
         last_month = last_month - 1  # only whole months
-    keep = (when < (last_month + 1).start_time).to_numpy() & when.notna().to_numpy()
+    return last_month
+
+
+def panel_counts_of_rows(
+    occurrences: gpd.GeoDataFrame,
+    *,
+    resolution: int,
+    target: TargetSpec,
+    end: pd.Timestamp,
+) -> PanelCounts:
+    """Count an occurrence table's rows for a panel (each row its own group).
+
+    Rows from ``end`` on (exclusive) or undated, flagged rows, rows without a
+    point or located less precisely than a cell are dropped before anything
+    else; :meth:`hotspot.ingest.query.StoreQuery.panel_counts` does the same in
+    DuckDB.
+    """
+    occ = occurrences
+    when = pd.to_datetime(occ["occurred_from"])
+    keep = (when < end).to_numpy() & when.notna().to_numpy()
     occ = occ[keep]
     when = when[keep]
     bad = flagged(occ).to_numpy()
@@ -304,27 +346,73 @@ def build_panel(
         "flagged": int(bad.sum()),
         "imprecise_location": int((imprecise & ~bad & ~no_point).sum()),
     }
-    sources = occ["source"].astype("string").fillna("unknown").to_numpy()
+    sources = occ["source"].astype("string").fillna("unknown").to_numpy(dtype=object)
+    month = when.dt.to_period("M").array.asi8.astype(np.int64)
     clean = ~bad
-    if not clean.any():
+    seen = pd.DataFrame({"source": sources[clean], "month": month[clean]})
+    use = clean & ~imprecise & ~no_point
+    occ_u = occ[use]
+    cells = points_to_cells(occ_u, resolution=resolution).to_numpy(dtype=object)
+    harm = pd.to_numeric(occ_u["harm_weight"], errors="coerce").fillna(0.0)
+    return PanelCounts(
+        cell=cells, month=month[use], source=sources[use],
+        crime_type=occ_u["crime_type"].astype("string").fillna("").to_numpy(
+            dtype=object),
+        target=target.mask(occ_u), n=np.ones(len(occ_u)),
+        harm=harm.to_numpy(float), clean=seen.drop_duplicates(),
+        left_out=left_out)
+
+
+def build_panel(
+    occurrences: gpd.GeoDataFrame | Any,
+    cells: gpd.GeoDataFrame,
+    *,
+    target: TargetSpec,
+    fit_to: pd.Timestamp,
+) -> Panel:
+    """Count target and indicator rows per cell and whole month up to ``fit_to``.
+
+    Rows after ``fit_to``, flagged rows, rows without a point or located less
+    precisely than a cell are dropped before anything else. ``occurrences`` is
+    the occurrence table, or a store asked through DuckDB
+    (:class:`hotspot.ingest.query.StoreQuery`): the same panel either way.
+    """
+    last_month = last_whole_month(fit_to)
+    end = (last_month + 1).start_time
+    resolution = _resolution(cells)
+    ask = getattr(occurrences, "panel_counts", None)
+    counts: PanelCounts = (
+        ask(resolution=resolution, target=target, end=end) if ask is not None
+        else panel_counts_of_rows(occurrences, resolution=resolution,
+                                  target=target, end=end))
+    return _assemble_panel(counts, cells, target=target, fit_to=fit_to,
+                           last_month=last_month)
+
+
+def _assemble_panel(counts: PanelCounts, cells: gpd.GeoDataFrame, *,
+                    target: TargetSpec, fit_to: pd.Timestamp,
+                    last_month: pd.Period) -> Panel:
+    """Build a :class:`Panel` from counted groups (rows or a store's)."""
+    from hotspot.grid import harm_total
+
+    left_out = dict(counts.left_out)
+    if counts.clean.empty:
         raise ParameterError(
             "no occurrence passes the data-quality checks on or before "
             f"{fit_to:%Y-%m-%d}"
         )
-    first_month = when[clean].min().to_period("M")
+    first_month = pd.Period(ordinal=int(counts.clean["month"].min()), freq="M")
     months = pd.period_range(first_month, last_month, freq="M")
     if len(months) == 0:
         raise ParameterError(
             f"fit_to {fit_to:%Y-%m-%d} is before the first whole month"
         )
-    mpos = (when.dt.to_period("M").array.asi8 - first_month.ordinal).astype(np.int64)
     n_m = len(months)
     # months with data per source: any clean row
     avail: dict[str, npt.NDArray[np.bool_]] = {}
-    for src in np.unique(sources[clean]):
-        sel = clean & (sources == src) & (mpos >= 0)
+    for src, group in counts.clean.groupby("source", sort=True):
         a = np.zeros(n_m, dtype=bool)
-        a[np.unique(mpos[sel])] = True
+        a[group["month"].to_numpy(dtype=np.int64) - first_month.ordinal] = True
         avail[str(src)] = a
     # a month is missing when the source has no clean row in it, from the
     # source's first month on (earlier months are simply not covered)
@@ -334,18 +422,14 @@ def build_panel(
         for i, (m, ok) in enumerate(zip(months.astype(str), a, strict=True))
         if not ok and a[:i].any()
     ]
-    use = clean & ~imprecise & ~no_point & (mpos >= 0)
-    occ_u = occ[use]
-    pcell = points_to_cells(occ_u, resolution=_resolution(cells))
-    cpos = pd.Index(cells["h3"]).get_indexer(pcell.fillna("").to_numpy())
+    cpos = pd.Index(cells["h3"]).get_indexer(
+        pd.Series(counts.cell, dtype=object).fillna("").to_numpy())
     inside = cpos >= 0
-    left_out["outside_cells"] = int((~inside).sum())
-    cpos, m_u, src_u = cpos[inside], mpos[use][inside], sources[use][inside]
-    occ_u = occ_u[inside]
-    is_target = target.mask(occ_u)
-    harm = (
-        pd.to_numeric(occ_u["harm_weight"], errors="coerce").fillna(0.0).to_numpy(float)
-    )
+    left_out["outside_cells"] = int(counts.n[~inside].sum())
+    cpos = cpos[inside]
+    m_u = counts.month[inside] - first_month.ordinal
+    src_u, n_u = counts.source[inside], counts.n[inside]
+    is_target, harm = counts.target[inside], counts.harm[inside]
     n_c = len(cells)
     tstreams: dict[str, _Stream] = {}
     hstreams: dict[str, _Stream] = {}
@@ -354,16 +438,18 @@ def build_panel(
         if src not in avail:
             continue
         sel = is_target & (src_u == src)
-        tstreams[src] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel]), avail[src])
+        tstreams[src] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel], n_u[sel]),
+                                avail[src])
         hstreams[src] = _Stream(
-            _month_table(n_c, n_m, cpos[sel], m_u[sel], harm[sel]), avail[src]
-        )
-    ctype = occ_u["crime_type"].astype("string").fillna("").to_numpy()
+            harm_total(_month_table(n_c, n_m, cpos[sel], m_u[sel], harm[sel])),
+            avail[src])
+    ctype = counts.crime_type[inside]
     istreams: dict[str, _Stream] = {}
     police = avail.get("police_uk", np.zeros(n_m, dtype=bool))
     for group, types in INDICATOR_GROUPS.items():
         sel = ~is_target & np.isin(ctype, types)
-        istreams[group] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel]), police)
+        istreams[group] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel],
+                                               n_u[sel]), police)
     ids = cells["h3"].tolist()
     w1 = sparse.csr_array(ring_weights(ids, k=1) - sparse.eye_array(n_c, format="csr"))
     w1.eliminate_zeros()

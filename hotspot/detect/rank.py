@@ -344,7 +344,7 @@ def _validate(
 
 
 def rank_cells(
-    occurrences: gpd.GeoDataFrame,
+    occurrences: gpd.GeoDataFrame | Any,
     cells: gpd.GeoDataFrame,
     *,
     target: TargetSpec,
@@ -358,10 +358,11 @@ def rank_cells(
 
     Parameters
     ----------
-    occurrences : geopandas.GeoDataFrame
+    occurrences : geopandas.GeoDataFrame or hotspot.ingest.query.StoreQuery
         The canonical occurrence table (points in EPSG:27700), every source and
-        crime type: target rows and the other crime used as leading indicators.
-        Rows after ``fit_to`` are never read.
+        crime type: target rows and the other crime used as leading indicators;
+        or a store asked through DuckDB (its panel is counted there). Rows after
+        ``fit_to`` are never used.
     cells : geopandas.GeoDataFrame
         Study cells (:func:`hotspot.grid.study_cells`): ``h3``, ``csp_code``,
         ``csp_name`` and hexagons in EPSG:27700.

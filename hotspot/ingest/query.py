@@ -32,6 +32,7 @@ from hotspot.selection import (
 )
 
 if TYPE_CHECKING:
+    from hotspot.detect.forecast import PanelCounts, TargetSpec
     from hotspot.detect.locations import PointCounts
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ _RULE_COLUMNS: tuple[str, ...] = (
     "occurred_from", "is_serious_violence", "sv_category", "sv_match",
     "quality_flags", "bladed_implement", "public_place", "domestic", "victim_age",
     "csp_code", "geocode_precision", "geocode_uncertainty_m", "harm_weight",
-    "is_synthetic")
+    "is_synthetic", "source", "crime_type", "geocode_method")
 
 
 def _connect() -> Any:
@@ -253,6 +254,92 @@ class StoreQuery:
         return PointCounts(
             xy=xy, count=np.asarray(table["n"], dtype=np.int64),
             weight=np.asarray(table["harm"], dtype=np.float64) if weighted else None)
+
+
+    def sources(self) -> list[str]:
+        """Return the store's ``source`` values, sorted."""
+        rows = self._con.execute(
+            f"SELECT DISTINCT source FROM {self._source} WHERE source IS NOT NULL "
+            "ORDER BY source").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def last_occurrence(self) -> pd.Timestamp | None:
+        """Return the newest ``occurred_from`` in the store (None when empty)."""
+        value = self._con.execute(
+            f"SELECT max(occurred_from) FROM {self._source}").fetchone()[0]
+        return None if value is None else pd.Timestamp(value)
+
+    def panel_counts(self, *, resolution: int, target: TargetSpec,
+                     end: pd.Timestamp) -> PanelCounts:
+        """Count the store's rows for a ranking panel, grouped, in DuckDB.
+
+        The same :class:`hotspot.detect.forecast.PanelCounts` as
+        :func:`hotspot.detect.forecast.panel_counts_of_rows` on the rows: rows
+        from ``end`` on (or undated), flagged rows, rows without a point or
+        located less precisely than a cell are left out and counted; the rest
+        are grouped by cell, month, source, target and crime type.
+        """
+        from hotspot.detect.forecast import PanelCounts
+        from hotspot.ingest.quality import PRECISE_METHODS
+
+        if resolution not in partitions.H3_RESOLUTIONS:
+            raise ParameterError(f"resolution must be one of "
+                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
+                                 f"{resolution!r}")
+        sv = "coalesce(is_serious_violence, sv_category IS NOT NULL)"
+        if target.include_approximate:
+            sv = f"({sv} OR coalesce(sv_match = 'approximate', false))"
+        tests, params = [sv], []
+        if target.categories:
+            tests.append(f"sv_category IN ({', '.join('?' * len(target.categories))})")
+            params += list(target.categories)
+        if target.sources:
+            tests.append(f"source IN ({', '.join('?' * len(target.sources))})")
+            params += list(target.sources)
+        precise = ", ".join("?" * len(PRECISE_METHODS))
+        rows = (
+            "SELECT *, coalesce(source, 'unknown') AS src, "
+            "(year(occurred_from) - 1970) * 12 + month(occurred_from) - 1 AS mo, "
+            "coalesce(occurred_from < ?, false) AS kept, "
+            "coalesce(trim(quality_flags), '') <> '' AS bad, "
+            f"NOT coalesce(geocode_method IN ({precise}), false) AS imprecise, "
+            "x IS NULL AS no_point, "
+            + " AND ".join(f"coalesce(({t}), false)" for t in tests)
+            + f" AS is_target FROM {self._source}")
+        head = [end.to_pydatetime(), *sorted(PRECISE_METHODS), *params]
+        def ask(sql: str) -> Any:  # every query over the classified rows
+            return self._con.execute(f"WITH panel_rows AS ({rows}) {sql}", head)
+
+        after, bad, imprecise = ask(
+            "SELECT count(*) FILTER (WHERE NOT kept), "
+            "count(*) FILTER (WHERE kept AND bad), "
+            "count(*) FILTER (WHERE kept AND imprecise AND NOT bad AND NOT no_point) "
+            "FROM panel_rows").fetchone()
+        clean = ask(
+            "SELECT DISTINCT src AS source, mo AS month FROM panel_rows "
+            "WHERE kept AND NOT bad ORDER BY source, month").df()
+        groups = ask(
+            f"SELECT h3_{resolution} AS cell, mo, src, is_target, "
+            "coalesce(crime_type, '') AS crime_type, count(*) AS n, "
+            "sum(coalesce(harm_weight, 0)) AS harm FROM panel_rows "
+            "WHERE kept AND NOT bad AND NOT imprecise AND NOT no_point "
+            "GROUP BY ALL ORDER BY ALL").df()
+        ids = groups["cell"].to_numpy()
+        known = pd.notna(ids)
+        cell = np.full(len(ids), None, dtype=object)
+        cell[known] = [h3.int_to_str(int(c)) for c in ids[known]]
+        logger.info("counted %d rows into %d panel groups (DuckDB)",
+                    int(groups["n"].sum()), len(groups))
+        return PanelCounts(
+            cell=cell, month=groups["mo"].to_numpy(dtype=np.int64),
+            source=groups["src"].to_numpy(dtype=object),
+            crime_type=groups["crime_type"].to_numpy(dtype=object),
+            target=groups["is_target"].to_numpy(dtype=bool),
+            n=groups["n"].to_numpy(dtype=np.float64),
+            harm=groups["harm"].to_numpy(dtype=np.float64),
+            clean=clean.astype({"month": np.int64}),
+            left_out={"after_fit_to": int(after), "flagged": int(bad),
+                      "imprecise_location": int(imprecise)})
 
 
 def _source(store_dir: Path, con: Any) -> str:
