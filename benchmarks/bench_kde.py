@@ -79,7 +79,7 @@ def stage_times(
     """Time the stages of the FFT path separately (private helpers, on purpose)."""
     t = {}
     t0 = time.perf_counter()
-    xy, w, _, _ = kde._points_inside(points, area=area, weights=None)
+    xy, w, _, _, _ = kde._points_inside(points, area=area, weights=None)
     t["points in area"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     kde.silverman_bandwidth_m(xy)  # unweighted, as kde_surface calls it
@@ -265,8 +265,11 @@ def _points_store(xy: np.ndarray, store: Path) -> None:
     })
     gdf = gpd.GeoDataFrame(conform(frame),
                            geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=BNG)
+    # partitioned, as the streamed ingest writes a large store: the command then
+    # asks it through DuckDB and never loads the rows
     write_store(store, occurrences=gdf, rejects=pd.DataFrame(),
-                summary={"rows": {"read": n, "accepted": n, "rejected": 0}})
+                summary={"rows": {"read": n, "accepted": n, "rejected": 0}},
+                partitioned=True)
 
 
 def qgis_process() -> str:

@@ -11,17 +11,23 @@ Run on demand (not a test)::
    types in their observed shares; 64-hex Crime IDs, blank for anti-social
    behaviour as police.uk publishes them.
 2. **Peer**: DuckDB alone reading the same CSV into a table
-   (``CREATE TABLE t AS SELECT * FROM read_csv(...)``), the floor for any reader.
+   (``CREATE TABLE t AS SELECT * FROM read_csv(...)``), the floor for any reader:
+   in memory, or with ``--duckdb-disk`` into a database file (DuckDB then spills
+   to disk and its memory stays bounded: what a 50M-row run needs).
 3. **Ingest**: ``hotspot ingest --stream`` (:func:`hotspot.pipeline.ingest_streaming`),
    batches of 64 MB into a partitioned store.
-4. **Analyses after ingest**, from the store: counts per H3 cell (resolution 9)
-   and month for the 14 CSPs in DuckDB (:func:`hotspot.ingest.query.cell_counts`,
-   police.uk's approximate violence included so most rows count), Gi* per CSP on
-   those counts, and the quartic KDE across HIPS at 25 m (500 m radius) on the
-   points read from the store's bbox columns.
+4. **Analyses after ingest**, asked of the store through the product's one
+   analysis core (:class:`hotspot.ingest.query.StoreQuery`: nothing loads the
+   rows), police.uk's approximate violence included so most rows count: the
+   predictive ranking of every HIPS cell at resolution 9
+   (:func:`hotspot.analysis.rank_view`, settings given so no validation runs),
+   Gi* per CSP for the 14 CSPs at resolution 9 (:func:`hotspot.analysis.analyse`)
+   and the quartic KDE across HIPS at 25 m, 500 m radius
+   (:func:`hotspot.analysis.density`, points gathered at their locations).
 
 Each step runs in its own process; its wall time and peak resident memory
-(``ru_maxrss``) are printed as a Markdown table.
+(``ru_maxrss``) are printed as a Markdown table. ``--reuse`` keeps a CSV already
+generated in ``--dir`` (same rows and seed), so a large run can be repeated.
 """
 
 from __future__ import annotations
@@ -100,16 +106,26 @@ def generate(n: int, path: Path, *, seed: int = 16, chunk: int = 1_000_000) -> N
                                       for h in HEADER}))
 
 
-def step_duckdb(csv: Path) -> dict[str, object]:
+def step_duckdb(csv: Path, *, disk: Path | None = None) -> dict[str, object]:
     import duckdb
 
-    con = duckdb.connect()
+    if disk is not None:
+        disk.unlink(missing_ok=True)
+    con = duckdb.connect(str(disk) if disk is not None else ":memory:")
     con.execute("SET threads TO 2")
+    if disk is not None:
+        con.execute("SET memory_limit = '2GB'")
+        con.execute("SET preserve_insertion_order = false")
     t0 = time.perf_counter()
     con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header = true)",
                 [str(csv)])
     n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
-    return {"seconds": time.perf_counter() - t0, "rows": int(n)}
+    seconds = time.perf_counter() - t0
+    con.close()
+    if disk is not None:
+        disk.unlink(missing_ok=True)
+    return {"seconds": seconds, "rows": int(n),
+            "mode": "disk" if disk is not None else "memory"}
 
 
 def step_ingest(csv: Path, store: Path) -> dict[str, object]:
@@ -123,56 +139,39 @@ def step_ingest(csv: Path, store: Path) -> dict[str, object]:
 
 
 def step_analyses(store: Path, *, with_kde: bool = True) -> dict[str, object]:
-    import duckdb
-
-    from hotspot.boundaries import load_csps, load_hips_outline
-    from hotspot.crs import BNG
-    from hotspot.detect import kde
-    from hotspot.detect.gistar import gi_star
-    from hotspot.geocode.precision import h3_edge_m
-    from hotspot.grid import count_cells, study_cells
-    from hotspot.ingest.partitions import OCCURRENCES_FILE
-    from hotspot.ingest.query import cell_counts
-    from hotspot.selection import Selection
+    """Rank, Gi* per CSP and the KDE, asked of the store through the one core."""
+    from hotspot import analysis
+    from hotspot.detect.rank import RankSettings
+    from hotspot.ingest.query import StoreQuery
+    from hotspot.view import View
 
     out: dict[str, object] = {}
+    view = View(include_approximate=True, resolution=9)
     t0 = time.perf_counter()
-    sel = Selection(include_approximate=True).for_cells(h3_edge_m(9))
-    counts = cell_counts(store, sel, resolution=9)
-    out["counts_s"] = time.perf_counter() - t0
-    out["cell_months"] = len(counts)
-    out["counted"] = int(counts["count"].sum())
-    t1 = time.perf_counter()
-    cells = study_cells(load_csps(), resolution=9)
-    counted = count_cells(cells, counts)
-    table = gi_star(counted, column="count", k=1)
-    out["gistar_s"] = time.perf_counter() - t1
-    out["cells"] = len(cells)
-    out["hot_cells"] = int((table["bin"] > 0).sum())
-    if not with_kde:
-        out["seconds"] = time.perf_counter() - t0
-        return out
-    t2 = time.perf_counter()
-    glob = str((store / OCCURRENCES_FILE).resolve() / "**" / "*.parquet")
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
-    xy = con.execute("SELECT bbox.xmin, bbox.ymin FROM read_parquet(?, "
-                     "hive_partitioning = true)", [glob]).fetchnumpy()
-    import geopandas as gpd
-
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy["xmin"], xy["ymin"]),
-                              crs=BNG)
-    area = load_hips_outline().geometry.union_all()
-    res = kde.kde_surface(points, area=area, cell_size_m=25.0, bandwidth_m=500.0)
-    out["kde_s"] = time.perf_counter() - t2
-    out["kde_points"] = res.n_points
+    with StoreQuery(store) as query:
+        ranking = analysis.rank_view(query, view, settings=RankSettings())
+        out["rank_s"] = time.perf_counter() - t0
+        out["ranked_cells"] = len(ranking.cells)
+        t1 = time.perf_counter()
+        found = analysis.analyse(query, view)
+        out["gistar_s"] = time.perf_counter() - t1
+        out["cells"] = found.result.counts["cells"]
+        out["counted"] = found.result.counts["occurrences_counted"]
+        out["hot_cells"] = found.result.counts["hot_cells"]
+        if with_kde:
+            t2 = time.perf_counter()
+            surface, _ = analysis.density(
+                query, view.with_(scope="hips", cell_size_m=25.0, bandwidth_m=500.0))
+            out["kde_s"] = time.perf_counter() - t2
+            out["kde_points"] = surface.n_points
     out["seconds"] = time.perf_counter() - t0
     return out
 
 
 def _child(step: str, args: argparse.Namespace) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--step", step, "--rows", str(args.rows),
-           "--dir", str(args.dir), *(["--no-kde"] if args.no_kde else [])]
+           "--dir", str(args.dir), *(["--no-kde"] if args.no_kde else []),
+           *(["--duckdb-disk"] if args.duckdb_disk else [])]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"step {step} failed:\n{done.stderr[-4000:]}")
@@ -195,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="analyses without the KDE (it holds every point)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the CSV and the store afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the CSV already in --dir for these rows, if any")
+    parser.add_argument("--duckdb-disk", action="store_true",
+                        help="the DuckDB peer writes a database file (memory "
+                        "limit 2 GB) instead of an in-memory table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     csv = args.dir / f"police_uk_{args.rows}.csv"
@@ -205,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             generate(args.rows, csv)
             result: dict[str, object] = {"seconds": time.perf_counter() - t0}
         elif args.step == "duckdb":
-            result = step_duckdb(csv)
+            result = step_duckdb(csv, disk=args.dir / "peer.duckdb"
+                                 if args.duckdb_disk else None)
         elif args.step == "ingest":
             result = step_ingest(csv, store)
         else:
@@ -214,8 +219,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, default=str))
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results: dict[str, dict[str, object]] = {}
     for step in ("generate", "duckdb", "ingest", "analyses"):
+        if step == "generate" and args.reuse and csv.exists():
+            results[step] = {"seconds": 0.0, "peak_mb": 0.0, "reused": True}
+            print(step, "reused", csv, flush=True)
+            continue
         if step in args.skip:
             results[step] = {"seconds": float("nan"), "peak_mb": float("nan")}
             continue
@@ -230,13 +239,16 @@ def main(argv: list[str] | None = None) -> int:
           f"ingest rows {results['ingest']['rows']}\n")
     print("| step | seconds | peak memory (MB) |")
     print("|---|---:|---:|")
-    print(f"| peer: DuckDB reads the CSV | {duck:.1f} | "
+    mode = results["duckdb"].get("mode", "memory")
+    print(f"| peer: DuckDB reads the CSV ({mode}) | {duck:.1f} | "
           f"{results['duckdb']['peak_mb']:,.0f} |")
     print(f"| hotspot ingest --stream | {ing:.1f} ({ing / duck:.1f}x DuckDB) | "
           f"{results['ingest']['peak_mb']:,.0f} |")
     print(f"| analyses after ingest | {a['seconds']:.1f} | {a['peak_mb']:,.0f} |")
-    print(f"| - counts per cell and month, 14 CSPs (DuckDB) | {a['counts_s']:.2f} | |")
-    print(f"| - Gi* per CSP, {a['cells']:,} cells | {a['gistar_s']:.2f} | |")
+    print(f"| - ranking, {a['ranked_cells']:,} cells (panel in DuckDB) | "
+          f"{a['rank_s']:.2f} | |")
+    print(f"| - Gi* per CSP, {a['cells']:,} cells, {a['counted']:,} counted | "
+          f"{a['gistar_s']:.2f} | |")
     if "kde_s" in a:
         print(f"| - KDE across HIPS at 25 m, {a['kde_points']:,} points | "
               f"{a['kde_s']:.2f} | |")
