@@ -258,7 +258,7 @@ def _filters(selected: Selected | Tally, csps: gpd.GeoDataFrame) -> dict[str, An
 
 
 def emerging(
-    occurrences: gpd.GeoDataFrame,
+    occurrences: Source,
     view: View,
     *,
     csps: gpd.GeoDataFrame | None = None,
@@ -275,8 +275,11 @@ def emerging(
                         resolution=settings.resolution, scope=settings.scope,
                         progress=progress)
     lo, hi = selected.selection.bounds()
+    points = (occurrences.period_counts(counted.selection,
+                                        resolution=settings.resolution)
+              if isinstance(occurrences, StoreQuery) else counted.rows)
     result = emerging_core(
-        counted.rows, cells, settings, period=period, start=lo,
+        points, cells, settings, period=period, start=lo,
         end=None if hi is None else hi - pd.Timedelta(days=1),
         filters=_filters(selected, csps), noun=noun_for(view.categories),
         progress=progress)

@@ -401,20 +401,6 @@ def months_of(points: pd.DataFrame) -> list[str]:
     return [str(p) for p in rng]
 
 
-def selection_sql(selection: Selection) -> tuple[str, list[Any]]:
-    """Return the rule of :func:`select` as a SQL condition and its parameters.
-
-    For DuckDB over a store's columns (:func:`hotspot.ingest.query.cell_counts`):
-    the same steps 1–8 (:func:`selection_steps_sql`), in SQL, with every user
-    value passed as a ``?`` parameter. A row passes when :func:`select` would
-    keep it; the tests check both give the same counts on the embedded store.
-    Step 1's location test is the caller's (``x IS NOT NULL``, or a cell).
-    """
-    steps = selection_steps_sql(selection)
-    return (" AND ".join(cond for _, cond, _ in steps),
-            [v for _, _, values in steps for v in values])
-
-
 @dataclass(frozen=True)
 class SqlStep:
     """One step of the rule in SQL: its name in :attr:`Selected.steps`, condition."""

@@ -248,3 +248,44 @@ def test_partitions_with_different_columns_are_read_by_name(
     # the dropped column reads as unknown: its rows are kept as unknown flags
     want = select(occurrences, sel)
     assert got.n >= want.n
+
+
+@pytest.mark.parametrize("view,period", [
+    (View(csp="E06000045"), None),
+    (View(weight="harm", categories=("robbery",), month_from="2024-01"), "quarter"),
+], ids=["southampton-auto", "robbery-harm-quarter"])
+def test_emerging_hot_spots_from_the_store_equal_those_of_the_rows(
+        view: View, period: str | None, occurrences: gpd.GeoDataFrame,
+        query: StoreQuery) -> None:
+    want = analysis.emerging(occurrences, view, period=period)
+    got = analysis.emerging(query, view, period=period)
+    assert want.cells is not None and got.cells is not None
+    columns = [c for c in want.cells.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.cells[columns]).reset_index(drop=True),
+        pd.DataFrame(want.cells[columns]).reset_index(drop=True))
+    for name in ("counts", "warnings", "notes", "parameters", "automatic",
+                 "data_from", "data_to"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert got.extra["periods"] == want.extra["periods"]
+    assert (want.cells["category"] != "no pattern").any()
+
+
+def test_period_counts_of_the_store_are_those_of_the_rows(
+        occurrences: gpd.GeoDataFrame, query: StoreQuery) -> None:
+    from hotspot.detect.emerging import period_counts_of_rows
+
+    sel = Selection(include_flagged=True).for_cells(h3_edge_m(9))
+    rows = period_counts_of_rows(select(occurrences, sel).rows, resolution=9,
+                                 weight="harm_weight")
+    got = query.period_counts(sel, resolution=9)
+    assert (got.first, got.last, got.month_only) == (rows.first, rows.last,
+                                                     rows.month_only)
+    assert got.n.sum() == rows.n.sum() and len(got.n) < len(rows.n)
+    assert (~got.usable).any()  # flagged rows are there, marked unusable
+    def per_cell(c):  # type: ignore[no-untyped-def]
+        frame = pd.DataFrame({"cell": pd.Series(c.cell, dtype=object).fillna(""),
+                              "day": pd.Series(c.when).dt.normalize(),
+                              "usable": c.usable, "n": c.n, "harm": c.harm})
+        return frame.groupby(["cell", "day", "usable"])[["n", "harm"]].sum()
+    pd.testing.assert_frame_equal(per_cell(got), per_cell(rows))

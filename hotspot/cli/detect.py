@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out folder {args.out.parent} does not exist")
     progress = not (args.no_progress or getattr(args, "quiet", False))
     csps = find_csps(load_csps(grouping=view.grouping), args.csp, name="--csp")
-    with _occurrences(args.store_dir, args.method) as occurrences:
+    with _occurrences(args.store_dir) as occurrences:
         result = _detect(args, view, csps, occurrences, progress)
     result.parameters["store"] = str(args.store_dir)
     if args.method != "kde":
@@ -155,18 +155,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _occurrences(store_dir: Path, method: str) -> Iterator[Any]:
+def _occurrences(store_dir: Path) -> Iterator[Any]:
     """Yield what the analysis counts from: the store in DuckDB, or its rows.
 
-    A partitioned store is asked through DuckDB (only counts per cell and month,
-    and points gathered at their locations, reach Python); a single-file store
-    and emerging hot spots (whose periods need the rows) load the rows.
+    A partitioned store is asked through DuckDB (only counts per cell and
+    period, and points gathered at their locations, reach Python); a
+    single-file store (small: the embedded default) loads its rows.
     """
     from hotspot.ingest.partitions import is_partitioned
     from hotspot.ingest.query import StoreQuery
     from hotspot.ingest.store import load_occurrences
 
-    if method != "emerging" and is_partitioned(store_dir):
+    if is_partitioned(store_dir):
         with StoreQuery(store_dir) as query:
             yield query
     else:

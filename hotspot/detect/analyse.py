@@ -20,7 +20,7 @@ Streamlit or argparse.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,8 +32,11 @@ from hotspot.detect.gistar import DEFAULT_PERMUTATIONS, gi_star
 from hotspot.detect.locations import PointCounts
 from hotspot.detect.result import DetectResult
 from hotspot.errors import ParameterError
-from hotspot.grid import HIPS_AREA, count_points
+from hotspot.grid import HIPS_AREA, count_cells, count_points
 from hotspot.settings import AnalysisSettings
+
+if TYPE_CHECKING:
+    from hotspot.detect.emerging import PeriodCounts
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +250,7 @@ def _gistar_warnings(result: DetectResult, table: pd.DataFrame,
 
 
 def emerging(
-    rows: gpd.GeoDataFrame,
+    rows: gpd.GeoDataFrame | PeriodCounts,
     cells: gpd.GeoDataFrame,
     settings: AnalysisSettings,
     *,
@@ -261,14 +264,26 @@ def emerging(
     """Emerging hot spots per study area (time step chosen when ``period`` is None).
 
     Returns a :class:`DetectResult` whose ``cells`` hold :data:`EMERGING_OUTPUT`
-    and whose ``extra["periods"]`` lists the time steps.
+    and whose ``extra["periods"]`` lists the time steps. ``rows`` may be the
+    selected rows or the same counted by cell and day in a store
+    (:class:`~hotspot.detect.emerging.PeriodCounts`).
     """
-    from hotspot.detect.emerging import emerging_hot_spots
+    from hotspot.detect.emerging import PeriodCounts, emerging_hot_spots
 
     if settings.permutations:
         raise ParameterError("permutations apply to Gi* only; the trend analysis "
                              "uses the normal approximation")
-    first, last = period_of(rows)
+    if isinstance(rows, PeriodCounts):
+        first = None if rows.first is None else f"{rows.first:%Y-%m}"
+        last = None if rows.last is None else f"{rows.last:%Y-%m}"
+        n_rows = int(rows.n.sum())
+        counted = count_cells(cells, pd.DataFrame({
+            "h3": pd.Series(rows.cell, dtype=object).fillna(""), "count": rows.n,
+            "harm": rows.harm, "no_weight": 0}))
+    else:
+        first, last = period_of(rows)
+        n_rows = len(rows)
+        counted = count_points(rows, cells, weight="harm_weight")
     result = _new_result("emerging", settings, filters=filters or {},
                          period=(f"{start:%Y-%m-%d}" if start is not None else first,
                                  f"{end:%Y-%m-%d}" if end is not None else last))
@@ -291,7 +306,7 @@ def emerging(
     result.cells = gpd.GeoDataFrame(table[list(EMERGING_OUTPUT)],
                                     geometry=table.geometry, crs=table.crs)
     result.extra["periods"] = out.periods
-    _counts(result, len(rows), count_points(rows, cells, weight="harm_weight"))
+    _counts(result, n_rows, counted)
     tally = table["category"].value_counts()
     result.counts.update({str(k): int(v) for k, v in tally.items()})
     return result

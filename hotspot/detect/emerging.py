@@ -78,7 +78,7 @@ from hotspot.detect.gistar import (
     ring_weights,
 )
 from hotspot.errors import ParameterError
-from hotspot.grid import points_to_cells
+from hotspot.grid import harm_total, points_to_cells
 from hotspot.ingest.quality import flagged
 
 logger = logging.getLogger(__name__)
@@ -435,13 +435,71 @@ def missing_periods(
     return [str(p) for p in labels if str(p) in out]
 
 
+@dataclass
+class PeriodCounts:
+    """Occurrences grouped by cell and day: what emerging hot spots count.
+
+    From rows (:func:`period_counts_of_rows`, each row its own group) or from a
+    store in DuckDB (:meth:`hotspot.ingest.query.StoreQuery.period_counts`).
+
+    Attributes
+    ----------
+    cell : numpy.ndarray of str
+        H3 cell of each group (None: no cell).
+    when : numpy.ndarray of datetime64
+        The groups' ``occurred_from`` (a row's own, or its day: a period holds
+        whole days).
+    usable : numpy.ndarray of bool
+        False for rows with a data-quality flag (never counted).
+    n, harm : numpy.ndarray of float
+        Rows in the group and their summed harm weight (missing counts 0).
+    first, last : pandas.Timestamp or None
+        The first and last ``occurred_from`` of every row, flagged ones too.
+    month_only : bool
+        Whether any row's date is known to the month only.
+    """
+
+    cell: npt.NDArray[np.object_]
+    when: npt.NDArray[np.datetime64]
+    usable: npt.NDArray[np.bool_]
+    n: npt.NDArray[np.float64]
+    harm: npt.NDArray[np.float64]
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    month_only: bool
+
+
+def period_counts_of_rows(points: gpd.GeoDataFrame, *, resolution: int,
+                          weight: str | None = None) -> PeriodCounts:
+    """Return the rows of ``points`` as :class:`PeriodCounts` (one group per row)."""
+    if "occurred_from" not in points.columns:
+        raise ParameterError("points must have an 'occurred_from' column")
+    if weight is not None and weight not in points.columns:
+        raise ParameterError(
+            f"column 'harm' needs weight naming a column of points, got {weight!r}")
+    occurred = pd.to_datetime(points["occurred_from"])
+    precision = points.get("date_precision", None)
+    month_only = precision is not None and bool(
+        (precision.astype("string").fillna("") == "month").any())
+    dates = occurred.dropna()
+    harm = (np.zeros(len(points)) if weight is None else
+            pd.to_numeric(points[weight], errors="coerce").fillna(0.0).to_numpy(float))
+    return PeriodCounts(
+        cell=points_to_cells(points, resolution=resolution).to_numpy(dtype=object),
+        when=occurred.to_numpy(dtype="datetime64[ns]"),
+        usable=~flagged(points).to_numpy() & occurred.notna().to_numpy(),
+        n=np.ones(len(points)), harm=harm,
+        first=dates.min() if len(dates) else None,
+        last=dates.max() if len(dates) else None, month_only=month_only)
+
+
 # ----------------------------------------------------------------------------
 # the table-level verb
 # ----------------------------------------------------------------------------
 
 
 def emerging_hot_spots(
-    points: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | PeriodCounts,
     cells: gpd.GeoDataFrame,
     *,
     period: str | None = None,
@@ -459,8 +517,10 @@ def emerging_hot_spots(
 
     Parameters
     ----------
-    points : geopandas.GeoDataFrame
-        Occurrences (EPSG:27700) with ``occurred_from`` and ``date_precision``.
+    points : geopandas.GeoDataFrame or PeriodCounts
+        Occurrences (EPSG:27700) with ``occurred_from`` and ``date_precision``;
+        or the same counted by cell and day (:class:`PeriodCounts`, from a
+        store): the result is the same.
     cells : geopandas.GeoDataFrame
         Study cells from :func:`hotspot.grid.study_cells`.
     period : {"week", "month", "quarter"} or None, keyword-only
@@ -501,33 +561,44 @@ def emerging_hot_spots(
     alpha = check_alpha(alpha)
     if column not in ("count", "harm"):
         raise ParameterError(f"column must be 'count' or 'harm', got {column!r}")
-    if "occurred_from" not in points.columns:
-        raise ParameterError("points must have an 'occurred_from' column")
-    occurred = pd.to_datetime(points["occurred_from"])
-    precision = points.get("date_precision", None)
+    if len(cells) == 0:
+        raise ParameterError("cells must hold at least one study cell")
+    resolution = h3.get_resolution(str(cells["h3"].iloc[0]))
+    if isinstance(points, PeriodCounts):
+        grouped = points
+    else:
+        if column == "harm" and (weight is None or weight not in points.columns):
+            raise ParameterError(
+                f"column 'harm' needs weight naming a column of points, got "
+                f"{weight!r}")
+        grouped = period_counts_of_rows(points, resolution=resolution,
+                                        weight=weight if column == "harm" else None)
+    begin, finish = grouped.first, grouped.last
+    if (begin is None or finish is None) and (start is None or end is None):
+        raise ParameterError("occurrences have no dates: cannot choose a period")
     choice = choose_period(
-        occurred, precision=precision, period=period, start=start, end=end
+        pd.Series([begin, finish]).dropna(),
+        precision=pd.Series(["month"] if grouped.month_only else [], dtype="string"),
+        period=period, start=start, end=end,
     )
     logger.info("emerging: period %s (%s)", choice.period, choice.reason)
     warnings_out: list[str] = []
 
     freq = PERIOD_FREQ[choice.period]
-    first = (start if start is not None else occurred.min()).to_period(freq)
-    last = (end if end is not None else occurred.max()).to_period(freq)
+    first = pd.Timestamp(start if start is not None else begin).to_period(freq)
+    last = pd.Timestamp(end if end is not None else finish).to_period(freq)
     period_index = pd.period_range(first, last, freq=freq)
     t = len(period_index)
-    if len(cells) == 0:
-        raise ParameterError("cells must hold at least one study cell")
-    resolution = h3.get_resolution(str(cells["h3"].iloc[0]))
-    point_cells = points_to_cells(points, resolution=resolution)
-    cell_pos = pd.Index(cells["h3"]).get_indexer(point_cells.fillna("").to_numpy())
-    per = occurred.dt.to_period(freq)
+    cell_pos = pd.Index(cells["h3"]).get_indexer(
+        pd.Series(grouped.cell, dtype=object).fillna("").to_numpy())
+    per = pd.Series(grouped.when).dt.to_period(freq)
     period_pos = (per.array.asi8 - first.ordinal) if len(per) else np.array([], int)
     period_pos = np.asarray(period_pos, dtype=np.int64)
-    usable = ~flagged(points).to_numpy() & occurred.notna().to_numpy()
+    usable = grouped.usable
     in_range = usable & (period_pos >= 0) & (period_pos < t)
     # missing: no usable occurrence anywhere in the period, or named by the caller
-    has_data = np.bincount(period_pos[in_range], minlength=t) > 0
+    has_data = np.bincount(period_pos[in_range], weights=grouped.n[in_range],
+                           minlength=t) > 0
     labels = [str(p) for p in period_index]
     named = {str(m) for m in missing}
     real = has_data & ~np.isin(labels, sorted(named))
@@ -555,15 +626,11 @@ def emerging_hot_spots(
     valid = (cell_pos >= 0) & in_range
     n_cells = len(cells)
     flat = cell_pos[valid] * t + period_pos[valid]
-    counts = np.bincount(flat, minlength=n_cells * t).reshape(n_cells, t)
+    counted = np.bincount(flat, weights=grouped.n[valid], minlength=n_cells * t)
+    counts = np.rint(counted).astype(np.int64).reshape(n_cells, t)
     if column == "harm":
-        if weight is None or weight not in points.columns:
-            raise ParameterError(
-                f"column 'harm' needs weight naming a column of points, got {weight!r}"
-            )
-        w = pd.to_numeric(points[weight], errors="coerce").fillna(0.0).to_numpy(float)
-        harm = np.bincount(flat, weights=w[valid], minlength=n_cells * t)
-        harm = harm.reshape(n_cells, t)
+        harm = harm_total(np.bincount(flat, weights=grouped.harm[valid],
+                                      minlength=n_cells * t)).reshape(n_cells, t)
     else:
         harm = counts.astype(np.float64)
     values = counts.astype(np.float64) if column == "count" else harm

@@ -1,11 +1,21 @@
-"""Count a store's occurrences per cell and period in DuckDB, not in pandas.
+"""Ask a store, through DuckDB, for what analyses need: counts, never its rows.
 
 A partitioned store (:mod:`hotspot.ingest.partitions`) carries each point's H3
-cell as integers, so DuckDB counts straight from the Parquet files: the rows never
-enter Python, and the cost of what follows (Gi*, rankings, emerging hot spots)
-grows with cells and periods, not rows. A single-file store (the embedded
-default, older stores) has no cell columns: its points are read, given cells with
-:func:`hotspot.grid.points_to_cells` and counted by the same query.
+cells as integers and its ``bbox``, so DuckDB answers straight from the Parquet
+files and the rows never enter Python: :class:`StoreQuery` gives the selection
+rule's account (:meth:`~StoreQuery.tally`), counts per cell and month
+(:meth:`~StoreQuery.cell_counts`), per cell and day
+(:meth:`~StoreQuery.period_counts`), the points gathered at their locations
+(:meth:`~StoreQuery.locations`) and the ranking's panel
+(:meth:`~StoreQuery.panel_counts`), each equal to what the rows give (the tests
+compare them on the embedded store). The cost of what follows (Gi*, rankings,
+emerging hot spots, KDE) grows with cells, periods and locations, not rows. A
+single-file store (the embedded default, older stores) has no cell columns: its
+points are read, given cells with :func:`hotspot.grid.points_to_cells` and
+registered with DuckDB, so the same queries answer.
+
+Why this module is long: one query per thing an analysis counts, each written
+to return exactly what its rows counterpart returns.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hotspot.errors import ParameterError
@@ -32,6 +43,7 @@ from hotspot.selection import (
 )
 
 if TYPE_CHECKING:
+    from hotspot.detect.emerging import PeriodCounts
     from hotspot.detect.forecast import PanelCounts, TargetSpec
     from hotspot.detect.locations import PointCounts
 
@@ -44,7 +56,7 @@ _RULE_COLUMNS: tuple[str, ...] = (
     "occurred_from", "is_serious_violence", "sv_category", "sv_match",
     "quality_flags", "bladed_implement", "public_place", "domestic", "victim_age",
     "csp_code", "geocode_precision", "geocode_uncertainty_m", "harm_weight",
-    "is_synthetic", "source", "crime_type", "geocode_method")
+    "is_synthetic", "source", "crime_type", "geocode_method", "date_precision")
 
 
 def _connect() -> Any:
@@ -109,6 +121,7 @@ class StoreQuery:
             f"SELECT * FROM {self._source} LIMIT 0").df().columns  # noqa: S608
         self._precision = "geocode_precision" in set(names)
         self._synthetic = "is_synthetic" in set(names)
+        self._date_precision = "date_precision" in set(names)
 
     def __enter__(self) -> StoreQuery:
         """Return the query object."""
@@ -203,11 +216,8 @@ class StoreQuery:
                f"FROM {self._source} WHERE {cell} IS NOT NULL AND {where} "
                "GROUP BY ALL ORDER BY h3, period")
         table = self._con.execute(sql, params).df()
-        ids, inverse = np.unique(table["h3"].to_numpy(dtype=np.int64),
-                                 return_inverse=True)
-        names = np.array([h3.int_to_str(int(c)) for c in ids], dtype=object)
         out = pd.DataFrame({
-            "h3": names[inverse] if len(ids) else [],
+            "h3": _cell_names(table["h3"]),
             "period": table["period"].astype(str),
             "count": table["count"].astype("int64"),
             "harm": table["harm"].astype("float64"),
@@ -252,6 +262,42 @@ class StoreQuery:
             xy=xy, count=np.asarray(table["n"], dtype=np.int64),
             weight=np.asarray(table["harm"], dtype=np.float64) if weighted else None)
 
+
+    def period_counts(self, selection: Selection, *, resolution: int
+                      ) -> PeriodCounts:
+        """Count the selected occurrences per H3 cell and day, for emerging hot spots.
+
+        The same :class:`hotspot.detect.emerging.PeriodCounts` as
+        :func:`hotspot.detect.emerging.period_counts_of_rows` on the selected
+        rows (a period holds whole days, so the day stands for the time).
+        """
+        from hotspot.detect.emerging import PeriodCounts
+
+        if resolution not in partitions.H3_RESOLUTIONS:
+            raise ParameterError(f"resolution must be one of "
+                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
+                                 f"{resolution!r}")
+        where, params = self._where(selection)
+        bad = "coalesce(trim(quality_flags), '') <> ''"
+        month = ("coalesce(date_precision = 'month', false)" if self._date_precision
+                 else "false")
+        table = self._con.execute(
+            f"SELECT h3_{resolution} AS cell, "
+            "date_trunc('day', occurred_from) AS day, "
+            f"{bad} AS flagged, bool_or({month}) AS month_only, count(*) AS n, "
+            "sum(coalesce(harm_weight, 0)) AS harm, min(occurred_from) AS first, "
+            f"max(occurred_from) AS last FROM {self._source} WHERE {where} "
+            "GROUP BY ALL ORDER BY ALL", params).df()
+        cell = _cell_names(table["cell"])
+        first, last = table["first"].min(), table["last"].max()
+        return PeriodCounts(
+            cell=cell, when=table["day"].to_numpy(dtype="datetime64[ns]"),
+            usable=~table["flagged"].to_numpy(dtype=bool),
+            n=table["n"].to_numpy(dtype=np.float64),
+            harm=table["harm"].to_numpy(dtype=np.float64),
+            first=None if pd.isna(first) else pd.Timestamp(first),
+            last=None if pd.isna(last) else pd.Timestamp(last),
+            month_only=bool(table["month_only"].any()))
 
     def sources(self) -> list[str]:
         """Return the store's ``source`` values, sorted."""
@@ -328,12 +374,7 @@ class StoreQuery:
                     "imprecise_location": int(
                         n[table["imprecise"].to_numpy(bool)].sum())}
         groups = table[table["usable"].to_numpy(bool)].reset_index(drop=True)
-        ids = groups["cell"].to_numpy()
-        known = pd.notna(ids)
-        cell = np.full(len(ids), None, dtype=object)
-        unique, inverse = np.unique(ids[known].astype(np.int64), return_inverse=True)
-        cell[known] = np.array([h3.int_to_str(int(c)) for c in unique],
-                               dtype=object)[inverse]
+        cell = _cell_names(groups["cell"])
         logger.info("counted %d rows into %d panel groups (DuckDB)",
                     int(groups["n"].sum()), len(groups))
         return PanelCounts(
@@ -344,6 +385,17 @@ class StoreQuery:
             n=groups["n"].to_numpy(dtype=np.float64),
             harm=groups["harm"].to_numpy(dtype=np.float64),
             clean=clean, left_out=left_out)
+
+
+def _cell_names(ids: pd.Series) -> npt.NDArray[np.object_]:
+    """Return H3 cell ids (integers, NULL for none) as text, None for none."""
+    values = ids.to_numpy()
+    known = pd.notna(values)
+    out = np.full(len(values), None, dtype=object)
+    unique, inverse = np.unique(values[known].astype(np.int64), return_inverse=True)
+    out[known] = np.array([h3.int_to_str(int(c)) for c in unique],
+                          dtype=object)[inverse]
+    return out
 
 
 def _source(store_dir: Path, con: Any) -> str:
