@@ -1,33 +1,70 @@
-"""Read a large police.uk street CSV in batches, with bounded memory.
+"""Read large sources in batches, with bounded memory.
 
-:func:`police_uk_batches` yields one :class:`~hotspot.ingest.schema.ReadResult`
-per block of the file (cut at a line end, parsed by pyarrow, every value as
-text; one block in memory at a time), each parsed by the same
-:func:`hotspot.ingest.police_uk.parse_police_uk` as a whole file, so ids,
-rejects and row numbers are those the whole-file reader gives. Rows whose field
-count differs from the header's are rejected with their row number, as the
-whole-file reader does.
+:func:`read_batches` reads CSV files of any input format, Excel workbooks,
+police.uk zips and download folders (several sources in one call) and yields one
+:class:`~hotspot.ingest.schema.ReadResult` per batch of rows: only one batch is
+in memory at a time. Each batch is a :class:`~hotspot.ingest.tables.TextTable`
+made by the whole-file reader's own pieces (encoding rules, delimiter, csv
+parser, header and blank-row rules, the stray-quote check, Excel cell text) and
+parsed by the whole-file reader's own parser, so ids, rejects and row numbers
+are those of :func:`hotspot.ingest.sources.read_sources`.
+
+:func:`police_uk_batches` is the fast path for one police.uk street CSV: it
+cuts the file into blocks at line ends outside quotes (:func:`_blocks`) and
+parses each with pyarrow. Rows whose field count differs from the header's are
+rejected with their row number, as the whole-file reader does.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
-from collections.abc import Iterator
+import sys
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from itertools import chain
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
 from hotspot.errors import InputFileError
-from hotspot.ingest.police_uk import parse_police_uk
+from hotspot.ingest.istv import parse_istv
+from hotspot.ingest.mapping import ColumnMapping
+from hotspot.ingest.police_uk import (
+    ZIP_ERRORS,
+    PoliceUkReadResult,
+    SkippedFile,
+    _parquet_tables,
+    members,
+    parse_police_uk,
+)
+from hotspot.ingest.records import parse_records, parse_template
 from hotspot.ingest.schema import ReadResult
-from hotspot.ingest.tables import TextTable, brief
+from hotspot.ingest.sources import FORMATS, Format, format_of_headers, needed_mapping
+from hotspot.ingest.tables import (
+    EXCEL_SUFFIXES,
+    TextTable,
+    _decode,
+    brief,
+    data_rows,
+    delimiter_of,
+    excel_rows,
+    header_row,
+    open_workbook,
+    unmerged_rows,
+    worksheet_of,
+)
 
 logger = logging.getLogger(__name__)
 
 #: Bytes of CSV per batch (about 400,000 police.uk rows).
 DEFAULT_BATCH_BYTES = 64 << 20
+#: Rows of an Excel sheet per batch (a sheet holds at most 1,048,576).
+DEFAULT_BATCH_ROWS = 200_000
 
 
 def _blocks(path: Path, batch_bytes: int) -> Iterator[tuple[bytes, bytes]]:
@@ -115,3 +152,318 @@ def police_uk_batches(
         done += total
         yield parse_police_uk(TextTable(path=path.name, frame=frame,
                                         ragged=skipped, encoding="utf-8"))
+
+
+def read_batches(
+    paths: Path | str | Sequence[Path | str],
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_rows: int | None = None,
+) -> Iterator[PoliceUkReadResult]:
+    """Yield the rows of ``paths``, in order, one batch at a time.
+
+    Parameters
+    ----------
+    paths
+        One source or several: CSV files in any input format, ``.xlsx``/``.xlsm``
+        workbooks, police.uk zips and download folders. A police.uk parquet copy
+        (already compact) is read whole and parsed one source file at a time.
+    fmt, mapping
+        As for :func:`hotspot.ingest.sources.read_sources`: when ``fmt`` is not
+        given, a zip or folder is police.uk, a mapping means ``records``, and
+        otherwise each file's headers tell its format.
+    batch_bytes
+        A CSV batch ends at the first row end after about this many characters.
+    batch_rows
+        A batch holds at most this many rows (blank rows included); an Excel
+        batch holds :data:`DEFAULT_BATCH_ROWS` when not given.
+
+    Yields
+    ------
+    PoliceUkReadResult
+        One batch of one table (a batch never spans two files). ``skipped``
+        lists every file of the zips and folders read so far that was left out,
+        with the reason, so the last batch lists them all.
+
+    Raises
+    ------
+    InputFileError
+        When a source is missing, unreadable or not a table, naming the file
+        (and the row or line when it is one); earlier batches have been yielded,
+        so a caller keeps nothing until the last batch is read.
+
+    Notes
+    -----
+    Checked per file, as the whole-file readers do: the encoding, the header
+    (present, no repeats, required columns), the stray-quote check, ragged
+    rows, the members a zip or folder skips, and that a file has data rows
+    (raised after its last batch). Checked per batch: every field of every row
+    (the rejects; ``read = accepted + rejected`` holds per batch), and, in the
+    pipeline, duplicate ids and piled points, which a whole-file ingest checks
+    over all its files together: an id repeated in another batch or another
+    file is not flagged. Unlike the whole-file reader, a CSV must be UTF-8 (or
+    UTF-16 with a byte-order mark, or in the encoding a records mapping names):
+    there is no fall-back to Windows-1252, which needs the whole file read
+    before the first row is kept.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if batch_bytes < 1 or (batch_rows is not None and batch_rows < 1):
+        raise ValueError(
+            f"batch sizes must be positive, got {batch_bytes!r} bytes, "
+            f"{batch_rows!r} rows")
+    limits = _Limits(batch_bytes, batch_rows)
+    skipped: list[SkippedFile] = []
+    for source in paths:
+        path = Path(source)
+        if not path.exists():
+            raise InputFileError(path, "does not exist")
+        for table, parse in _tables(path, fmt, mapping, skipped, limits):
+            part = parse(table)
+            yield PoliceUkReadResult(
+                accepted=part.accepted, rejected=part.rejected, n_read=part.n_read,
+                files=part.files, skipped=list(skipped))
+
+
+class _Limits:
+    """How big a batch may grow: characters of CSV text and rows."""
+
+    def __init__(self, chars: int, rows: int | None) -> None:
+        self.chars = chars
+        self.rows = rows
+
+
+Parser = Callable[[TextTable], ReadResult]
+
+
+def _tables(
+    path: Path,
+    fmt: Format | None,
+    mapping: ColumnMapping | None,
+    skipped: list[SkippedFile],
+    limits: _Limits,
+) -> Iterator[tuple[TextTable, Parser]]:
+    """Yield the batches of one source, each with the parser for its format."""
+    if path.suffix.lower() == ".parquet":
+        logger.info("%s: a parquet copy is read whole, not in batches", path)
+        for table in _parquet_tables(path):
+            yield table, parse_police_uk
+        return
+    if path.is_dir() or path.suffix.lower() == ".zip" or fmt == "police_uk":
+        if fmt not in (None, "police_uk"):
+            raise InputFileError(
+                path, f"is a {'folder' if path.is_dir() else 'zip'}: only police.uk "
+                f"street files are read from one, not --format {fmt}")
+        for name, archive, member, file in members(path, skipped):
+            opener = (partial(_open_member, name, archive, member) if archive
+                      else partial(_open_file, file))
+            for table in _text_tables(name, file, opener, limits=limits):
+                yield table, parse_police_uk
+        return
+    chosen: Format | None = fmt or ("records" if mapping is not None else None)
+    encoding = sheet = None
+    if chosen == "records":
+        mapping = needed_mapping(path, mapping)
+        encoding, sheet = mapping.encoding, mapping.sheet
+    tables = _text_tables(path.name, path, partial(_open_file, path),
+                          encoding=encoding, sheet=sheet, limits=limits)
+    first = next(tables)  # a file with no data rows raises here
+    if chosen is None:
+        chosen = format_of_headers(path, first.frame.columns)
+    parse = _parser(path, chosen, mapping)
+    for table in chain([first], tables):
+        yield table, parse
+
+
+def _parser(path: Path, fmt: str, mapping: ColumnMapping | None) -> Parser:
+    """Return the whole-file reader's parser for ``fmt``, as it would call it."""
+    synthetic = "synthetic" in path.name.lower()
+    if fmt == "police_uk":
+        return parse_police_uk
+    if fmt == "istv":
+        return partial(parse_istv, synthetic=synthetic)
+    if fmt == "template":
+        return partial(parse_template, synthetic=synthetic)
+    if fmt == "records":
+        return partial(parse_records, mapping=needed_mapping(path, mapping),
+                       source="records", synthetic=synthetic)
+    raise InputFileError(path, f"unknown format {fmt!r}; expected one of {FORMATS}")
+
+
+def _open_file(path: Path) -> IO[bytes]:
+    return path.open("rb")
+
+
+def _open_member(name: str, archive: zipfile.ZipFile, member: str) -> IO[bytes]:
+    try:
+        return archive.open(member)
+    except ZIP_ERRORS as exc:
+        raise InputFileError(
+            name, f"cannot be read ({type(exc).__name__}: {brief(exc)})") from exc
+
+
+def _text_tables(
+    label: str,
+    file: Path,
+    opener: Callable[[], IO[bytes]],
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    limits: _Limits,
+) -> Iterator[TextTable]:
+    """Yield one file's rows as text tables of at most a batch each.
+
+    ``file``'s suffix tells Excel from CSV; ``opener`` opens its bytes (a file
+    or a zip member, never read whole); ``label`` names it in messages and in
+    ``source_file``, with ``#sheet`` appended for Excel, as
+    :func:`hotspot.ingest.tables.read_text_table` does.
+    """
+    if file.suffix.lower() in EXCEL_SUFFIXES:
+        yield from _excel_tables(label, opener, sheet=sheet, limits=limits)
+    else:
+        yield from _csv_tables(label, opener, encoding=encoding, limits=limits)
+
+
+def _excel_tables(
+    label: str, opener: Callable[[], IO[bytes]], *, sheet: str | None,
+    limits: _Limits,
+) -> Iterator[TextTable]:
+    rows = limits.rows or DEFAULT_BATCH_ROWS
+    with opener() as handle:
+        book = open_workbook(label, handle)
+        try:
+            worksheet = worksheet_of(label, book, sheet)
+            yield from _batched(f"{label}#{worksheet.title}", excel_rows(worksheet),
+                                encoding="xlsx", limits=_Limits(0, rows))
+        except InputFileError:
+            raise
+        except Exception as exc:  # openpyxl raises many kinds for a bad sheet
+            raise InputFileError(
+                label, f"is not a readable Excel workbook: {brief(exc)}") from exc
+        finally:
+            book.close()
+
+
+class _Lines:
+    """The text lines fed to the csv reader: those of the current record, counted.
+
+    :func:`_batched` empties ``record`` after each row, so it holds one record's
+    lines when :func:`hotspot.ingest.tables.unmerged_rows` asks for them.
+    """
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self.record: list[str] = []
+        self.chars = 0
+        self.count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline()
+        if not line:
+            raise StopIteration
+        self.record.append(line)
+        self.chars += len(line)
+        self.count += 1
+        return line
+
+    def swallowed(self, first: int, last: int) -> list[str]:
+        """Return the current record's lines after its first: ``first+1..last``."""
+        return self.record[len(self.record) - (last - first):]
+
+
+def _csv_tables(
+    label: str, opener: Callable[[], IO[bytes]], *, encoding: str | None,
+    limits: _Limits,
+) -> Iterator[TextTable]:
+    with opener() as raw:
+        head = _read(label, raw, 65536)
+    if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        probe = head[:2]  # UTF-16, as the whole-file reader takes it
+    elif encoding is None and b"\x00" in head:
+        probe = b"\x00"  # the whole-file reader's "not a text table"
+    else:
+        probe = b""
+    used = _decode(Path(label), probe, encoding)[1]
+    delimiter = delimiter_of(head.decode(used, errors="replace"))
+    with opener() as raw:
+        lines = _Lines(io.TextIOWrapper(raw, encoding=used, newline=""))
+        reader = csv.reader(lines, delimiter=delimiter)
+        rows = unmerged_rows(reader, swallowed=lines.swallowed, delimiter=delimiter,
+                             label=label)
+        try:
+            yield from _batched(label, rows, encoding=used, limits=limits,
+                                lines=lines)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                label, f"is not {used} text near line {lines.count + 1} "
+                f"({exc.reason}); the streamed ingest reads UTF-8 (or UTF-16 with a "
+                "byte-order mark, or the encoding a records mapping names) and "
+                "cannot fall back to Windows-1252: re-save the file as UTF-8, or "
+                "ingest it without --stream") from exc
+        except csv.Error as exc:
+            raise InputFileError(
+                label, f"is not a readable CSV table: {brief(exc)}") from exc
+        except ZIP_ERRORS as exc:
+            raise InputFileError(
+                label, f"cannot be read near line {lines.count + 1} "
+                f"({type(exc).__name__}: {brief(exc)})") from exc
+
+
+def _read(label: str, raw: IO[bytes], size: int) -> bytes:
+    try:
+        return raw.read(size)
+    except ZIP_ERRORS as exc:
+        raise InputFileError(
+            label, f"cannot be read ({type(exc).__name__}: {brief(exc)})") from exc
+
+
+def _batched(
+    label: str,
+    rows: Iterator[list[str]],
+    *,
+    encoding: str,
+    limits: _Limits,
+    lines: _Lines | None = None,
+) -> Iterator[TextTable]:
+    """Cut a file's rows into text tables, numbered as the whole-file reader does.
+
+    The header is the first non-blank row; data rows are numbered from 1 after
+    it (blank rows keep their number); ragged rows are listed, not kept. A batch
+    ends after ``limits.rows`` rows or, when ``lines`` counts the text read,
+    after ``limits.chars`` characters.
+    """
+    header = header_row(label, rows)
+    numbered = enumerate(rows, start=1)
+    cap_rows = limits.rows or sys.maxsize
+    taken = [0]
+
+    def chunk() -> Iterator[tuple[int, list[str]]]:
+        start = lines.chars if lines is not None else 0
+        for n, item in enumerate(numbered, start=1):
+            taken[0] = item[0]
+            if lines is not None:
+                lines.record.clear()
+            yield item
+            if n >= cap_rows or (lines is not None
+                                 and lines.chars - start >= limits.chars):
+                return
+
+    n_batch = 0
+    while True:
+        before = taken[0]
+        frame, ragged = data_rows(header, chunk())
+        if taken[0] == before:
+            break
+        if frame.empty and not ragged:
+            continue  # only blank rows
+        n_batch += 1
+        logger.info("%s: batch %d, rows %d to %d", label, n_batch, before + 1,
+                    taken[0])
+        yield TextTable(path=label, frame=frame, ragged=ragged, encoding=encoding)
+    if n_batch == 0:
+        raise InputFileError(label, "has a header but no data rows")
