@@ -399,12 +399,15 @@ def _csv_tables(
             yield from _batched(label, rows, encoding=used, limits=limits,
                                 lines=lines)
         except UnicodeDecodeError as exc:
+            advice = (
+                "was the file cut short?" if used == "utf-16" else
+                "the streamed ingest reads UTF-8 (or UTF-16 with a byte-order mark, "
+                "or the encoding a records mapping names) and cannot fall back to "
+                "Windows-1252: re-save the file as UTF-8, or ingest it without "
+                "--stream")
             raise InputFileError(
                 label, f"is not {used} text near line {lines.count + 1} "
-                f"({exc.reason}); the streamed ingest reads UTF-8 (or UTF-16 with a "
-                "byte-order mark, or the encoding a records mapping names) and "
-                "cannot fall back to Windows-1252: re-save the file as UTF-8, or "
-                "ingest it without --stream") from exc
+                f"({exc.reason}); {advice}") from exc
         except csv.Error as exc:
             raise InputFileError(
                 label, f"is not a readable CSV table: {brief(exc)}") from exc
