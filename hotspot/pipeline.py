@@ -253,7 +253,7 @@ def _flag_months(version: Path, mix: pd.DataFrame | None,
 
     if mix is None or len(mix) < 3:
         return []
-    scores = quality.score_months(mix.astype(int))
+    scores = quality.score_months(mix.fillna(0).astype(int))  # a batch lacks a kind
     found = []
     for bad, row in scores[scores["implausible"]].iterrows():
         n = partitions.flag_months(version, [str(bad)], "implausible_month")

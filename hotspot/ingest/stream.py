@@ -17,6 +17,7 @@ rejected with their row number, as the whole-file reader does.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -405,9 +406,11 @@ def _csv_tables(
                 "or the encoding a records mapping names) and cannot fall back to "
                 "Windows-1252: re-save the file as UTF-8, or ingest it without "
                 "--stream")
+            line = _bad_line(opener, used)
+            where = (f"near line {lines.count + 1}" if line is None
+                     else f"at line {line}")
             raise InputFileError(
-                label, f"is not {used} text near line {lines.count + 1} "
-                f"({exc.reason}); {advice}") from exc
+                label, f"is not {used} text {where} ({exc.reason}); {advice}") from exc
         except csv.Error as exc:
             raise InputFileError(
                 label, f"is not a readable CSV table: {brief(exc)}") from exc
@@ -415,6 +418,25 @@ def _csv_tables(
             raise InputFileError(
                 label, f"cannot be read near line {lines.count + 1} "
                 f"({type(exc).__name__}: {brief(exc)})") from exc
+
+
+def _bad_line(opener: Callable[[], IO[bytes]], encoding: str) -> int | None:
+    """Return the number of the first line that does not decode (None for UTF-16).
+
+    The text reader decodes in chunks, so its error does not tell the line; this
+    second pass, only on that error, does (for encodings where a line ends at
+    a newline byte).
+    """
+    if codecs.lookup(encoding).name.startswith("utf-16"):
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with opener() as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _read(label: str, raw: IO[bytes], size: int) -> bytes:
