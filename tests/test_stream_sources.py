@@ -293,3 +293,27 @@ def test_errors_name_the_file_and_what_was_expected(tmp_path: Path) -> None:
         list(read_batches([path]))
     with pytest.raises(InputFileError, match="does not exist"):
         list(read_batches([tmp_path / "missing.csv"]))
+
+
+def test_the_command_line_streams_several_sources_with_a_mapping(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotspot.cli.main import main
+
+    first = _records_csv(tmp_path / "extract-1.csv", 60)
+    second = _workbook(tmp_path / "extract-2.xlsx", 50)
+    toml = tmp_path / "rms.toml"
+    toml.write_text(MAPPING + 'sheet = "Extract"\n', encoding="utf-8")
+    store = tmp_path / "store"
+    args = ["ingest", str(first), str(second), "--out", str(store), "--stream",
+            "--format", "records", "--mapping", str(toml)]
+    assert main(args) == 0
+    summary = load_summary(store)
+    assert summary["files"] == ["extract-1.csv", "extract-2.xlsx#Extract"]
+    assert summary["rows"]["read"] == summary["rows"]["accepted"] + summary[
+        "rows"]["rejected"] > 110
+    assert "read " in capsys.readouterr().out
+    bad = write_lines(tmp_path / "extract-3.csv", [";".join(RMS_HEADER[:3]), "1;2;3"])
+    assert main([*args[:3], str(bad), *args[3:]]) == 2
+    err = capsys.readouterr().err
+    assert "extract-3.csv: required column(s)" in err and "'Offence'" in err
+    assert load_summary(store) == summary  # the failed run left the store as it was
