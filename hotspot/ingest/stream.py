@@ -21,11 +21,11 @@ import codecs
 import csv
 import io
 import logging
-import sys
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from itertools import chain
+from itertools import chain, islice, tee
 from pathlib import Path
 from typing import IO
 
@@ -337,7 +337,7 @@ def _excel_tables(
         try:
             worksheet = worksheet_of(label, book, sheet)
             yield from _batched(f"{label}#{worksheet.title}", excel_rows(worksheet),
-                                encoding="xlsx", limits=_Limits(0, rows))
+                                encoding="xlsx", size=lambda: rows)
         except InputFileError:
             raise
         except Exception as exc:  # openpyxl raises many kinds for a bad sheet
@@ -348,33 +348,49 @@ def _excel_tables(
 
 
 class _Lines:
-    """The text lines fed to the csv reader: those of the current record, counted.
+    """A CSV's text lines for the csv reader (``feed``), kept for the quote check.
 
-    :func:`_batched` empties ``record`` after each row, so it holds one record's
-    lines when :func:`hotspot.ingest.tables.unmerged_rows` asks for them.
+    The reader consumes ``feed`` at C speed; a second iterator over the same
+    lines lags behind and is read only when a record spans several lines (to
+    give :func:`hotspot.ingest.tables.unmerged_rows` the lines it swallowed),
+    and caught up after each batch, so at most a batch of lines is held.
     """
 
-    def __init__(self, text: IO[str]) -> None:
-        self._text = text
-        self.record: list[str] = []
-        self.chars = 0
-        self.count = 0
+    def __init__(self, text: Iterator[str]) -> None:
+        self.feed, self._back = tee(text)
+        self._at = 0  # lines taken from _back
 
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = self._text.readline()
-        if not line:
-            raise StopIteration
-        self.record.append(line)
-        self.chars += len(line)
-        self.count += 1
-        return line
+    def skip_to(self, line: int) -> None:
+        """Drop the kept lines up to ``line`` (1-based), inclusive."""
+        if line > self._at:
+            deque(islice(self._back, line - self._at), maxlen=0)
+            self._at = line
 
     def swallowed(self, first: int, last: int) -> list[str]:
-        """Return the current record's lines after its first: ``first+1..last``."""
-        return self.record[len(self.record) - (last - first):]
+        """Return lines ``first+1..last`` of a record spanning ``first..last``."""
+        self.skip_to(first)
+        out = list(islice(self._back, last - first))
+        self._at = last
+        return out
+
+
+class _Pace:
+    """Rows for the next CSV batch: about ``limits.chars`` bytes at the last rate."""
+
+    def __init__(self, raw: IO[bytes], head: bytes, limits: _Limits) -> None:
+        self._raw = raw
+        self._limits = limits
+        self._per_row = len(head) / max(1, head.count(b"\n"))
+        self._pos = 0
+
+    def rows(self) -> int:
+        n = max(1, int(self._limits.chars / self._per_row))
+        return min(n, self._limits.rows) if self._limits.rows else n
+
+    def measure(self, n_rows: int) -> None:
+        pos = self._raw.tell()
+        self._per_row = max(1.0, (pos - self._pos) / max(1, n_rows))
+        self._pos = pos
 
 
 def _csv_tables(
@@ -393,12 +409,18 @@ def _csv_tables(
     delimiter = delimiter_of(head.decode(used, errors="replace"))
     with opener() as raw:
         lines = _Lines(io.TextIOWrapper(raw, encoding=used, newline=""))
-        reader = csv.reader(lines, delimiter=delimiter)
+        reader = csv.reader(lines.feed, delimiter=delimiter)
         rows = unmerged_rows(reader, swallowed=lines.swallowed, delimiter=delimiter,
                              label=label)
+        pace = _Pace(raw, head, limits)
+
+        def after(n_rows: int) -> None:
+            pace.measure(n_rows)
+            lines.skip_to(reader.line_num)
+
         try:
-            yield from _batched(label, rows, encoding=used, limits=limits,
-                                lines=lines)
+            yield from _batched(label, rows, encoding=used, size=pace.rows,
+                                after=after)
         except UnicodeDecodeError as exc:
             advice = (
                 "was the file cut short?" if used == "utf-16" else
@@ -407,7 +429,7 @@ def _csv_tables(
                 "Windows-1252: re-save the file as UTF-8, or ingest it without "
                 "--stream")
             line = _bad_line(opener, used)
-            where = (f"near line {lines.count + 1}" if line is None
+            where = (f"near line {reader.line_num + 1}" if line is None
                      else f"at line {line}")
             raise InputFileError(
                 label, f"is not {used} text {where} ({exc.reason}); {advice}") from exc
@@ -416,7 +438,7 @@ def _csv_tables(
                 label, f"is not a readable CSV table: {brief(exc)}") from exc
         except ZIP_ERRORS as exc:
             raise InputFileError(
-                label, f"cannot be read near line {lines.count + 1} "
+                label, f"cannot be read near line {reader.line_num + 1} "
                 f"({type(exc).__name__}: {brief(exc)})") from exc
 
 
@@ -452,43 +474,28 @@ def _batched(
     rows: Iterator[list[str]],
     *,
     encoding: str,
-    limits: _Limits,
-    lines: _Lines | None = None,
+    size: Callable[[], int],
+    after: Callable[[int], None] = lambda _n: None,
 ) -> Iterator[TextTable]:
     """Cut a file's rows into text tables, numbered as the whole-file reader does.
 
     The header is the first non-blank row; data rows are numbered from 1 after
-    it (blank rows keep their number); ragged rows are listed, not kept. A batch
-    ends after ``limits.rows`` rows or, when ``lines`` counts the text read,
-    after ``limits.chars`` characters.
+    it (blank rows keep their number); ragged rows are listed, not kept. Each
+    batch takes ``size()`` rows (blank ones included); ``after`` is told how
+    many it took.
     """
     header = header_row(label, rows)
     numbered = enumerate(rows, start=1)
-    cap_rows = limits.rows or sys.maxsize
-    taken = [0]
-
-    def chunk() -> Iterator[tuple[int, list[str]]]:
-        start = lines.chars if lines is not None else 0
-        for n, item in enumerate(numbered, start=1):
-            taken[0] = item[0]
-            if lines is not None:
-                lines.record.clear()
-            yield item
-            if n >= cap_rows or (lines is not None
-                                 and lines.chars - start >= limits.chars):
-                return
-
     n_batch = 0
-    while True:
-        before = taken[0]
-        frame, ragged = data_rows(header, chunk())
-        if taken[0] == before:
-            break
+    while (first := next(numbered, None)) is not None:
+        cap = size()
+        frame, ragged = data_rows(header, chain([first], islice(numbered, cap - 1)))
+        last = max([*frame.index[-1:], *(r for r, _ in ragged[-1:])], default=first[0])
+        after(last - first[0] + 1)
         if frame.empty and not ragged:
             continue  # only blank rows
         n_batch += 1
-        logger.info("%s: batch %d, rows %d to %d", label, n_batch, before + 1,
-                    taken[0])
+        logger.info("%s: batch %d, rows %d to %d", label, n_batch, first[0], last)
         yield TextTable(path=label, frame=frame, ragged=ragged, encoding=encoding)
     if n_batch == 0:
         raise InputFileError(label, "has a header but no data rows")
