@@ -317,3 +317,35 @@ def test_the_command_line_streams_several_sources_with_a_mapping(
     err = capsys.readouterr().err
     assert "extract-3.csv: required column(s)" in err and "'Offence'" in err
     assert load_summary(store) == summary  # the failed run left the store as it was
+
+
+MALFORMED = Path(__file__).parent / "malformed"
+
+
+@pytest.mark.parametrize("name", sorted(
+    p.name for p in MALFORMED.glob("*.csv") if "odd_length" not in p.name))
+def test_malformed_files_stream_as_the_whole_file_reads_them(name: str) -> None:
+    path = MALFORMED / name
+    mapping = (load_mapping(MALFORMED / "records_utf8_bom.toml")
+               if name.startswith("records") else None)
+    try:
+        read_sources([path], mapping=mapping)
+    except InputFileError as exc:
+        with pytest.raises(InputFileError) as streamed:
+            list(read_batches([path], mapping=mapping, **SMALL))
+        assert streamed.value.problem == exc.problem
+        return
+    _same_read([path], mapping=mapping)
+
+
+def test_blank_lines_keep_their_numbers_in_a_streamed_police_uk_csv(
+    tmp_path: Path,
+) -> None:
+    lines = [POLICE_UK_HEADER]
+    for i in range(200):
+        lines.append(police_uk_row(f"id{i}", lon=f"{-1.404 + i * 1e-5:.5f}"))
+        if i % 30 == 2:
+            lines += ["", "   "]  # not rows, but numbered, as the whole file does
+    path = write_lines(tmp_path / "2025-01-hampshire-street.csv", lines)
+    assert _same_read([path]) >= 5
+    _same_ingest(tmp_path, [path])

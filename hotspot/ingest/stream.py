@@ -13,6 +13,12 @@ are those of :func:`hotspot.ingest.sources.read_sources`.
 cuts the file into blocks at line ends outside quotes (:func:`_blocks`) and
 parses each with pyarrow. Rows whose field count differs from the header's are
 rejected with their row number, as the whole-file reader does.
+
+Why this module is long: it is every streamed source kind in one place (CSV
+text with its encoding, delimiter and quote rules, Excel sheets, zip members and
+folders, several sources in a call), each a short adapter from a file handle to
+the whole-file readers' own pieces; split up, the shared batching and error
+rules would have to be repeated or passed around.
 """
 
 from __future__ import annotations
