@@ -349,3 +349,23 @@ def test_blank_lines_keep_their_numbers_in_a_streamed_police_uk_csv(
     path = write_lines(tmp_path / "2025-01-hampshire-street.csv", lines)
     assert _same_read([path]) >= 5
     _same_ingest(tmp_path, [path])
+
+
+def test_unparsed_batches_pickle_and_parse_as_read_batches(tmp_path: Path) -> None:
+    import pickle
+
+    from hotspot.ingest.stream import table_batches
+
+    paths = [_download_zip(tmp_path / "download.zip"),
+             _records_csv(tmp_path / "extract.csv", 80)]
+    mapping = _mapping(tmp_path)
+    for path, kw in ((paths[0], {}), (paths[1], {"mapping": mapping})):
+        parsed = list(read_batches([path], **kw, **SMALL))
+        unparsed = [pickle.loads(pickle.dumps(b))
+                    for b in table_batches([path], **kw, **SMALL)]
+        assert len(unparsed) == len(parsed) >= 3
+        for batch, expected in zip(unparsed, parsed, strict=True):
+            got = batch.parse()
+            pd.testing.assert_frame_equal(got.accepted, expected.accepted)
+            pd.testing.assert_frame_equal(got.rejected, expected.rejected)
+            assert got.skipped == expected.skipped

@@ -30,6 +30,7 @@ import logging
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice, tee
 from pathlib import Path
@@ -215,6 +216,51 @@ def read_batches(
     there is no fall-back to Windows-1252, which needs the whole file read
     before the first row is kept.
     """
+    for batch in table_batches(paths, fmt=fmt, mapping=mapping,
+                               batch_bytes=batch_bytes, batch_rows=batch_rows):
+        yield batch.parse()
+
+
+Parser = Callable[[TextTable], ReadResult]
+
+
+@dataclass
+class TableBatch:
+    """One batch of one source's rows as text, with the parser for its format.
+
+    What :func:`table_batches` yields: :meth:`parse` gives the
+    :class:`~hotspot.ingest.police_uk.PoliceUkReadResult` :func:`read_batches`
+    yields, wherever it runs (the batch and its parser pickle).
+    """
+
+    #: The rows, numbered as in the file, and its ragged rows.
+    table: TextTable
+    #: The whole-file reader's parser for the source's format.
+    parser: Parser
+    #: The files of the zips and folders read so far that were left out.
+    skipped: list[SkippedFile]
+
+    def parse(self) -> PoliceUkReadResult:
+        """Return the batch's canonical rows and rejects."""
+        part = self.parser(self.table)
+        return PoliceUkReadResult(
+            accepted=part.accepted, rejected=part.rejected, n_read=part.n_read,
+            files=part.files, skipped=list(self.skipped))
+
+
+def table_batches(
+    paths: Path | str | Sequence[Path | str],
+    *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_rows: int | None = None,
+) -> Iterator[TableBatch]:
+    """Yield what :func:`read_batches` yields, not yet parsed (:class:`TableBatch`).
+
+    Reading, splitting into fields and numbering rows happen here; the parse,
+    which may run in another process, is :meth:`TableBatch.parse`.
+    """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if batch_bytes < 1 or (batch_rows is not None and batch_rows < 1):
@@ -227,11 +273,8 @@ def read_batches(
         path = Path(source)
         if not path.exists():
             raise InputFileError(path, "does not exist")
-        for table, parse in _tables(path, fmt, mapping, skipped, limits):
-            part = parse(table)
-            yield PoliceUkReadResult(
-                accepted=part.accepted, rejected=part.rejected, n_read=part.n_read,
-                files=part.files, skipped=list(skipped))
+        for table, parser in _tables(path, fmt, mapping, skipped, limits):
+            yield TableBatch(table=table, parser=parser, skipped=list(skipped))
 
 
 class _Limits:
@@ -240,9 +283,6 @@ class _Limits:
     def __init__(self, chars: int, rows: int | None) -> None:
         self.chars = chars
         self.rows = rows
-
-
-Parser = Callable[[TextTable], ReadResult]
 
 
 def _tables(
