@@ -397,3 +397,22 @@ def test_istv_extract_streams_as_the_whole_file(tmp_path: Path) -> None:
     whole = load_occurrences(tmp_path / "whole")["quality_flags"]
     assert (whole == "piled_on_one_spot").sum() == 39
     assert load_occurrences(tmp_path / "stream")["quality_flags"].isna().all()
+
+
+def test_a_merged_title_row_in_a_sheet_is_the_same_error_streamed(
+    tmp_path: Path,
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Extract of 2 Jan", *[None] * 6])
+    sheet.merge_cells("A1:G1")  # a title above the header: it is taken as the header
+    sheet.append(TEMPLATE_HEADER.split(","))
+    sheet.append(["T1", "2025-01-02 10:00", "34B", "Robbery", 50.9, -1.4, "x"])
+    path = tmp_path / "titled.xlsx"
+    book.save(path)
+    with pytest.raises(InputFileError) as whole:
+        read_sources([path], fmt="template")
+    with pytest.raises(InputFileError) as streamed:
+        list(read_batches([path], fmt="template"))
+    assert streamed.value.problem == whole.value.problem
+    assert "titled.xlsx#Sheet: has repeated column headers" in str(streamed.value)
