@@ -169,17 +169,22 @@ def append_sources(
 
 
 def ingest_streaming(
-    source: Path | str,
+    source: Path | str | Sequence[Path | str],
     store_dir: Path | str,
     *,
+    fmt: Format | None = None,
+    mapping: ColumnMapping | None = None,
     grouping: Grouping = "district",
     batch_bytes: int | None = None,
+    batch_rows: int | None = None,
     harm_table: str = "css",
 ) -> dict[str, Any]:
-    """Ingest one large police.uk street CSV batch by batch into a new store.
+    """Ingest large sources (one path or several) batch by batch into a new store.
 
-    Memory is bounded by the batch (:func:`hotspot.ingest.stream.police_uk_batches`),
-    not the file: each batch is geocoded, classified, located and checked, then
+    ``source``, ``fmt`` and ``mapping`` are as for :func:`ingest` (CSV of any
+    format, Excel, police.uk zips and folders). Memory is bounded by the batch
+    (:func:`hotspot.ingest.stream.read_batches`), not the files: each batch is
+    geocoded, classified, located and checked, then
     written as partitions and its rejects appended to the rejects file. The store
     is switched to the result only when every batch is done (a failure leaves it
     as it was). Duplicate ids and piles are checked within a batch; implausible
@@ -194,7 +199,7 @@ def ingest_streaming(
     from hotspot.ingest import partitions
     from hotspot.ingest.schema import REJECT_COLUMNS
     from hotspot.ingest.store import merge_summaries
-    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_batches
+    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, read_batches
     from hotspot.textsafe import spreadsheet_safe
 
     version = partitions.start_version(store_dir)
@@ -204,8 +209,10 @@ def ingest_streaming(
         summary: dict[str, Any] | None = None
         findings: list[quality.Finding] = []
         mix: pd.DataFrame | None = None
-        for read in police_uk_batches(source,
-                                      batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES):
+        sources = [source] if isinstance(source, (str, Path)) else list(source)
+        for read in read_batches(sources, fmt=fmt, mapping=mapping,
+                                 batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES,
+                                 batch_rows=batch_rows):
             occurrences, rejected_geo = _geocode(read.accepted)
             occurrences = _classify(occurrences, harm_table=harm_table)
             occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
@@ -227,10 +234,11 @@ def ingest_streaming(
             raise HotspotError(f"{source} holds no rows")
         findings.extend(_flag_months(version, mix, summary))
         summary["quality"]["findings"] = [f.__dict__ for f in findings]
-        summary["files"] = [str(source)]
+        summary["files"] = list(dict.fromkeys(summary["files"]))  # each table once
+        summary["mapping"] = None if mapping is None else mapping.name
         summary["harm_weights"] = harm_record(harm_table)
         summary.pop("appends", None)
-        summary["source_checksums"] = {file_checksum(source): str(source)}
+        summary["source_checksums"] = {file_checksum(s): str(s) for s in sources}
         partitions.finish_version(store_dir, version, summary)
     except BaseException:
         partitions.abandon_version(version)
@@ -245,7 +253,7 @@ def _flag_months(version: Path, mix: pd.DataFrame | None,
 
     if mix is None or len(mix) < 3:
         return []
-    scores = quality.score_months(mix.astype(int))
+    scores = quality.score_months(mix.fillna(0).astype(int))  # a batch lacks a kind
     found = []
     for bad, row in scores[scores["implausible"]].iterrows():
         n = partitions.flag_months(version, [str(bad)], "implausible_month")

@@ -86,8 +86,9 @@ def add_ingest_parser(subparsers: Any) -> None:
     how.add_argument(
         "--stream",
         action="store_true",
-        help="one large police.uk street CSV (UTF-8), read in batches with bounded "
-        "memory into a new partitioned store",
+        help="read the sources (CSV files of any --format, UTF-8; .xlsx workbooks; "
+        "police.uk zips and folders) in batches with bounded memory into a new "
+        "partitioned store",
     )
     p.set_defaults(func=_run_ingest)
 
@@ -98,15 +99,13 @@ def _run_ingest(args: argparse.Namespace) -> int:
     from hotspot.ingest.mapping import load_mapping
     from hotspot.pipeline import append_sources, ingest_streaming, ingest_to_store
 
+    mapping = load_mapping(args.mapping) if args.mapping else None
     if args.stream:
-        if len(args.sources) != 1:
-            raise HotspotError(
-                f"--stream takes one police.uk CSV, got {len(args.sources)} sources")
-        print(format_summary(ingest_streaming(args.sources[0], args.out,
+        print(format_summary(ingest_streaming(args.sources, args.out,
+                                              fmt=args.format, mapping=mapping,
                                               grouping=args.grouping,
                                               harm_table=args.harm_weights)))
         return 0
-    mapping = load_mapping(args.mapping) if args.mapping else None
     run = append_sources if args.append else ingest_to_store
     stages = ["read", "geocode", "classify", "locate", "check", "write"]
     with tqdm(

@@ -21,7 +21,7 @@ import pandas as pd
 
 from hotspot.ingest.fields import Rejections, blank, parse_dates
 from hotspot.ingest.schema import ReadResult, conform
-from hotspot.ingest.tables import match_headers, read_text_table
+from hotspot.ingest.tables import TextTable, match_headers, read_text_table
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ def read_istv(path: Path | str) -> ReadResult:
         Unreadable file, or a required ISTV column missing.
     """
     table = read_text_table(path, name=Path(path).name)
+    result = parse_istv(table, synthetic="synthetic" in Path(path).name.lower())
+    logger.info(
+        "%s: %d rows read, %d accepted", table.path, result.n_read, len(result.accepted)
+    )
+    return result
+
+
+def parse_istv(table: TextTable, *, synthetic: bool) -> ReadResult:
+    """Turn one ISTV text table into canonical rows and rejects."""
     found = match_headers(table, HEADERS, required=REQUIRED)
     raw = table.frame[list(found.values())].set_axis(list(found), axis=1)
     rejects = Rejections.for_table(table)
@@ -108,7 +117,7 @@ def read_istv(path: Path | str) -> ReadResult:
             "source": SOURCE,
             "source_file": table.path,
             "source_row": raw.index.to_numpy(),
-            "is_synthetic": "synthetic" in Path(path).name.lower(),
+            "is_synthetic": synthetic,
             "occurred_from": when,
             "occurred_to": end,
             "date_precision": precision,
@@ -129,13 +138,9 @@ def read_istv(path: Path | str) -> ReadResult:
         index=raw.index,
     )
     keep = ~raw.index.isin(rejects.rejected_rows())
-    result = ReadResult(
+    return ReadResult(
         accepted=conform(out[keep].reset_index(drop=True)),
         rejected=rejects.table(),
         n_read=table.n_read,
         files=[table.path],
     )
-    logger.info(
-        "%s: %d rows read, %d accepted", table.path, result.n_read, len(result.accepted)
-    )
-    return result

@@ -129,13 +129,25 @@ def _file_head(path: Path) -> bytes:
         return handle.read(65536)
 
 
-def _members(
-    path: Path, skipped: list[SkippedFile]
-) -> Iterator[tuple[str, bytes | None, Path]]:
-    """Yield ``(name, data, path)`` for every police.uk street CSV inside ``path``.
+#: What reading a zip member may raise (RuntimeError: an encrypted member;
+#: NotImplementedError: an unknown compression).
+ZIP_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
+    zlib.error,
+)
 
-    Files that are not street files (outcomes, stop-and-search, other tables,
-    non-CSV files) are appended to ``skipped`` with the reason.
+
+def members(
+    path: Path, skipped: list[SkippedFile]
+) -> Iterator[tuple[str, zipfile.ZipFile | None, str, Path]]:
+    """Yield every police.uk street CSV inside ``path``, without reading it.
+
+    Yields ``(name, archive, member, file)``: the name used in messages and in
+    ``source_file``; for a zip, the open archive and the member's name in it
+    (``None`` and the file's path otherwise); ``file`` is the path whose suffix
+    tells CSV from Excel. Files that are not street files (outcomes,
+    stop-and-search, other tables, non-CSV files) are appended to ``skipped``
+    with the reason, all of them before the first is yielded.
     """
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file())
@@ -153,7 +165,7 @@ def _members(
         if not files:
             raise InputFileError(path, _no_street_files("folder", skipped))
         for file in files:
-            yield str(file.relative_to(path)), None, file
+            yield str(file.relative_to(path)), None, str(file), file
     elif path.suffix.lower() == ".zip":
         try:
             archive = zipfile.ZipFile(path)
@@ -181,14 +193,14 @@ def _members(
             if not names:
                 raise InputFileError(path, _no_street_files("zip", skipped))
             for name in names:
-                yield f"{path.name}:{name}", _zip_read(path, archive, name), Path(name)
+                yield f"{path.name}:{name}", archive, name, Path(name)
     else:
         for suffix, reason in _SKIP_SUFFIXES:
             if path.name.lower().endswith(suffix):
                 raise InputFileError(
                     path, f"is {reason}; give the *-street.csv files (or their folder)"
                 )
-        yield path.name, None, path
+        yield path.name, None, str(path), path
 
 
 def _zip_read(
@@ -198,9 +210,7 @@ def _zip_read(
     try:
         with archive.open(name) as handle:
             return handle.read() if size is None else handle.read(size)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError,
-            EOFError, zlib.error) as exc:
-        # RuntimeError: encrypted member; NotImplementedError: unknown compression
+    except ZIP_ERRORS as exc:
         raise InputFileError(
             path, f"member {name!r} cannot be read ({type(exc).__name__}: {brief(exc)})"
         ) from exc
@@ -269,8 +279,10 @@ def read_police_uk(path: Path | str) -> PoliceUkReadResult:
         tables: Iterator[TextTable] = _parquet_tables(path)
     else:
         tables = (
-            read_text_table(member, data=data, name=name)
-            for name, data, member in _members(path, skipped)
+            read_text_table(
+                file, name=name,
+                data=None if archive is None else _zip_read(path, archive, member))
+            for name, archive, member, file in members(path, skipped)
         )
     accepted: list[pd.DataFrame] = []
     rejected: list[pd.DataFrame] = []

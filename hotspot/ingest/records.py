@@ -84,7 +84,11 @@ def read_records(
 def read_template(path: Path | str) -> ReadResult:
     """Read a file in the plain CSV template layout (``docs/template.md``)."""
     table = read_text_table(path, name=Path(path).name)
-    synthetic = "synthetic" in Path(path).name.lower()
+    return parse_template(table, synthetic="synthetic" in Path(path).name.lower())
+
+
+def parse_template(table: TextTable, *, synthetic: bool) -> ReadResult:
+    """Turn one text table in the template layout into canonical rows and rejects."""
     return parse_records(
         table,
         mapping=template_mapping(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -31,7 +31,18 @@ def detect_format(path: Path | str, *, mapping: ColumnMapping | None = None) -> 
         return "police_uk"
     if mapping is not None:
         return "records"
-    headers = {h.strip().lower() for h in read_text_table(path).frame.columns}
+    return format_of_headers(path, read_text_table(path).frame.columns)
+
+
+def format_of_headers(path: Path | str, columns: Iterable[str]) -> Format:
+    """Tell a table's format from its headers, as :func:`detect_format` does.
+
+    Raises
+    ------
+    InputFileError
+        When the headers are none of the known layouts'.
+    """
+    headers = {h.strip().lower() for h in columns}
     if {c.lower() for c in police_uk.REQUIRED} <= headers:
         return "police_uk"
     if {istv.HEADERS[c].lower() for c in istv.REQUIRED} <= headers:
@@ -64,14 +75,19 @@ def read_source(
     if chosen == "template":
         return records.read_template(path)
     if chosen == "records":
-        if mapping is None:
-            raise InputFileError(
-                path,
-                "a records-system extract needs a column mapping: give "
-                "--mapping FILE.toml (see docs/column-mapping.md)",
-            )
-        return records.read_records(path, mapping=mapping)
+        return records.read_records(path, mapping=needed_mapping(path, mapping))
     raise InputFileError(path, f"unknown format {chosen!r}; expected one of {FORMATS}")
+
+
+def needed_mapping(path: Path | str, mapping: ColumnMapping | None) -> ColumnMapping:
+    """Return the mapping a records-system extract needs; raise when none is given."""
+    if mapping is None:
+        raise InputFileError(
+            path,
+            "a records-system extract needs a column mapping: give "
+            "--mapping FILE.toml (see docs/column-mapping.md)",
+        )
+    return mapping
 
 
 def read_sources(

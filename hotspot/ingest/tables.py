@@ -12,11 +12,11 @@ import codecs
 import csv
 import io
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -122,8 +122,23 @@ def _rows_to_frame(
     path: str, rows: Iterable[Sequence[str]], *, encoding: str
 ) -> TextTable:
     iterator = iter(rows)
+    header = header_row(path, iterator)
+    frame, ragged = data_rows(header, enumerate(iterator, start=1))
+    if frame.empty and not ragged:
+        raise InputFileError(path, "has a header but no data rows")
+    return TextTable(path=path, frame=frame, ragged=ragged, encoding=encoding)
+
+
+def header_row(path: str, rows: Iterator[Sequence[str]]) -> list[str]:
+    """Take the header (the first row with a non-blank cell) from ``rows``.
+
+    Raises
+    ------
+    InputFileError
+        When there is no header or two headers are the same.
+    """
     header: list[str] | None = None
-    for candidate in iterator:
+    for candidate in rows:
         if any(cell.strip() for cell in candidate):
             header = [cell.strip() for cell in candidate]
             break
@@ -132,11 +147,22 @@ def _rows_to_frame(
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
         raise InputFileError(path, f"has repeated column headers {shown(dupes)}")
+    return header
+
+
+def data_rows(
+    header: list[str], numbered: Iterable[tuple[int, Sequence[str]]]
+) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """Split numbered data rows into a text frame and the ragged rows.
+
+    A blank row is not a data row but keeps its number; a row whose field count
+    differs from the header's is returned as ``(row_number, n_fields)``.
+    """
     width = len(header)
     good: list[Sequence[str]] = []
     numbers: list[int] = []
     ragged: list[tuple[int, int]] = []
-    for number, row in enumerate(iterator, start=1):
+    for number, row in numbered:
         if len(row) == width:
             good.append(row)
             numbers.append(number)
@@ -144,10 +170,8 @@ def _rows_to_frame(
             continue  # a blank line is not a data row; it keeps its number
         else:
             ragged.append((number, len(row)))
-    if not good and not ragged:
-        raise InputFileError(path, "has a header but no data rows")
     frame = pd.DataFrame(good, columns=header, index=pd.Index(numbers, name="row"))
-    return TextTable(path=path, frame=frame, ragged=ragged, encoding=encoding)
+    return frame, ragged
 
 
 def read_text_table(
@@ -193,9 +217,17 @@ def read_text_table(
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(label, data, sheet=sheet)
     text, used = _decode(Path(label), data, encoding)
-    delimiter = _delimiter(text)
+    delimiter = delimiter_of(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = _unmerged(reader, text=text, delimiter=delimiter, label=label)
+    lines: list[str] = []
+
+    def swallowed(first: int, last: int) -> list[str]:
+        if not lines:
+            lines.extend(io.StringIO(text, newline="").readlines())
+        return lines[first:last]
+
+    rows = unmerged_rows(reader, swallowed=swallowed, delimiter=delimiter,
+                         label=label)
     try:
         return _rows_to_frame(label, rows, encoding=used)
     except csv.Error as exc:
@@ -208,7 +240,7 @@ def read_text_table(
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 
 
-def _delimiter(text: str) -> str:
+def delimiter_of(text: str) -> str:
     """Return the delimiter that splits the header line into the most fields.
 
     Decided on the header alone, so that semicolons (or commas) inside quoted
@@ -223,8 +255,12 @@ def _delimiter(text: str) -> str:
     return best
 
 
-def _unmerged(
-    reader: Any, *, text: str, delimiter: str, label: str
+def unmerged_rows(
+    reader: Any,
+    *,
+    swallowed: Callable[[int, int], Sequence[str]],
+    delimiter: str,
+    label: str,
 ) -> Iterator[list[str]]:
     """Yield the reader's rows; raise when a stray quote merged whole rows.
 
@@ -232,8 +268,9 @@ def _unmerged(
     record spans several physical lines and one of the swallowed lines is by
     itself a complete row (as many fields as the header), a quote was left open
     and rows would be merged silently: that is an error naming the row and lines.
+    ``swallowed(first, last)`` returns the text lines ``first + 1`` to ``last``
+    (1-based) of a record spanning lines ``first`` to ``last``.
     """
-    lines: list[str] | None = None
     width: int | None = None
     previous = 0
     data_row = 0
@@ -247,10 +284,8 @@ def _unmerged(
             continue
         data_row += 1
         if last_line > first_line:
-            if lines is None:
-                lines = io.StringIO(text, newline="").readlines()
-            swallowed = lines[first_line:last_line]  # the lines after the first
-            for offset, line in enumerate(swallowed, start=first_line + 1):
+            after_first = swallowed(first_line, last_line)
+            for offset, line in enumerate(after_first, start=first_line + 1):
                 bare = line.rstrip("\r\n")
                 cells = next(csv.reader([bare], delimiter=delimiter), [])
                 # a whole row by itself, parsed alone or counted with its quotes
@@ -268,28 +303,47 @@ def _unmerged(
 
 
 def _read_excel(label: str, data: bytes, *, sheet: str | None) -> TextTable:
+    book = open_workbook(label, io.BytesIO(data))
+    try:
+        worksheet = worksheet_of(label, book, sheet)
+        table = _rows_to_frame(f"{label}#{worksheet.title}", excel_rows(worksheet),
+                               encoding="xlsx")
+    finally:
+        book.close()
+    return table
+
+
+def open_workbook(label: str, source: Path | IO[bytes]) -> Any:
+    """Open an Excel workbook read-only (cell values, not formulas).
+
+    Raises
+    ------
+    InputFileError
+        When ``source`` is not a readable workbook.
+    """
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad workbook
         raise InputFileError(
             label, f"is not a readable Excel workbook: {brief(exc)}"
         ) from exc
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InputFileError(
-                label, f"has no sheet {sheet!r}; its sheets are {book.sheetnames}"
-            )
-        worksheet = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = (
-            ["" if v is None else _excel_text(v) for v in row]
-            for row in worksheet.iter_rows(values_only=True)
+
+
+def worksheet_of(label: str, book: Any, sheet: str | None) -> Any:
+    """Return the sheet named ``sheet`` of ``book``, or its first sheet."""
+    if sheet is not None and sheet not in book.sheetnames:
+        raise InputFileError(
+            label, f"has no sheet {sheet!r}; its sheets are {book.sheetnames}"
         )
-        table = _rows_to_frame(f"{label}#{worksheet.title}", rows, encoding="xlsx")
-    finally:
-        book.close()
-    return table
+    return book[sheet] if sheet is not None else book.worksheets[0]
+
+
+def excel_rows(worksheet: Any) -> Iterator[list[str]]:
+    """Yield a worksheet's rows as text cells (empty string when blank)."""
+    for row in worksheet.iter_rows(values_only=True):
+        yield ["" if v is None else _excel_text(v) for v in row]
 
 
 def _excel_text(value: object) -> str:
