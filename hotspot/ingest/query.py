@@ -21,7 +21,7 @@ to return exactly what its rows counterpart returns.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +122,7 @@ class StoreQuery:
         self._precision = "geocode_precision" in set(names)
         self._synthetic = "is_synthetic" in set(names)
         self._date_precision = "date_precision" in set(names)
+        self._tallies: dict[Selection, Tally] = {}  # a store does not change
 
     def __enter__(self) -> StoreQuery:
         """Return the query object."""
@@ -148,8 +149,17 @@ class StoreQuery:
         (``stage``; the last stage is "selected") and the rows are counted per
         stage, with what the notes need (rows whose flag is unknown, rows of
         unknown precision), the dates and the SYNTHETIC rows of the selected.
+        Each selection is counted once per :class:`StoreQuery` (the Gi* and
+        the density of one view ask for the same ones).
         """
         sel = selection.validate()
+        known = self._tallies.get(sel)
+        if known is None:
+            known = self._tallies[sel] = self._tally(sel)
+        return replace(known, steps=dict(known.steps), filters=dict(known.filters),
+                       notes=list(known.notes))
+
+    def _tally(self, sel: Selection) -> Tally:
         steps = selection_steps_sql(sel, precision=self._precision)
         flags, _ = canonical_flags(sel.flags)
         case = ["WHEN NOT (x IS NOT NULL AND occurred_from IS NOT NULL) THEN 0"]
