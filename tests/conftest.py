@@ -21,3 +21,16 @@ def shared_data() -> Path:
     if not (SHARED_DATA_DIR / "police_uk").is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA_DIR}")
     return SHARED_DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def embedded_partitioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded store written again as a partitioned store (DuckDB tests)."""
+    import pandas as pd
+
+    from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, write_store
+
+    store = tmp_path_factory.mktemp("partitioned")
+    write_store(store, occurrences=load_occurrences(DEFAULT_STORE),
+                rejects=pd.DataFrame(), summary={"rows": {}}, partitioned=True)
+    return store

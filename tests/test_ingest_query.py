@@ -13,7 +13,7 @@ from hotspot.errors import ParameterError
 from hotspot.geocode.precision import h3_edge_m
 from hotspot.grid import count_cells, count_points, points_to_cells, study_cells
 from hotspot.ingest.query import CELL_COUNT_COLUMNS, cell_counts
-from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, write_store
+from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
 from hotspot.selection import Selection, select
 
 SELECTIONS = [
@@ -35,12 +35,8 @@ def occurrences() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def partitioned(occurrences: gpd.GeoDataFrame,
-                tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("partitioned")
-    write_store(store, occurrences=occurrences, rejects=pd.DataFrame(),
-                summary={"rows": {}}, partitioned=True)
-    return store
+def partitioned(embedded_partitioned: Path) -> Path:
+    return embedded_partitioned
 
 
 def _pandas_counts(occurrences: gpd.GeoDataFrame, selection: Selection,

@@ -26,7 +26,7 @@ from hotspot.cli.detect import add_parser as add_detect
 from hotspot.errors import ParameterError
 from hotspot.geocode.precision import h3_edge_m
 from hotspot.ingest.query import StoreQuery
-from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, write_store
+from hotspot.ingest.store import DEFAULT_STORE, load_occurrences
 from hotspot.selection import Selection, select
 from hotspot.view import View
 
@@ -53,12 +53,8 @@ def occurrences() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def partitioned(occurrences: gpd.GeoDataFrame,
-                tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("partitioned")
-    write_store(store, occurrences=occurrences, rejects=pd.DataFrame(),
-                summary={"rows": {}}, partitioned=True)
-    return store
+def partitioned(embedded_partitioned: Path) -> Path:
+    return embedded_partitioned
 
 
 @pytest.fixture(scope="module")

@@ -347,8 +347,13 @@ def _open_member(name: str, archive: zipfile.ZipFile, member: str) -> IO[bytes]:
     try:
         return archive.open(member)
     except ZIP_ERRORS as exc:
-        raise InputFileError(
-            name, f"cannot be read ({type(exc).__name__}: {brief(exc)})") from exc
+        raise _unreadable(name, exc) from exc
+
+
+def _unreadable(label: str, exc: BaseException) -> InputFileError:
+    """Return the error for a file or zip member that cannot be read."""
+    return InputFileError(label, f"cannot be read ({type(exc).__name__}: "
+                          f"{brief(exc)})")
 
 
 def _text_tables(
@@ -511,8 +516,7 @@ def _read(label: str, raw: IO[bytes], size: int) -> bytes:
     try:
         return raw.read(size)
     except ZIP_ERRORS as exc:
-        raise InputFileError(
-            label, f"cannot be read ({type(exc).__name__}: {brief(exc)})") from exc
+        raise _unreadable(label, exc) from exc
 
 
 def _batched(
