@@ -12,6 +12,11 @@ a partitioned store). Either way one counting step (:func:`count_view`) gives
 the study cells their counts, or the density its points, and the same core
 runs on them: from a store, only counts per cell and month, and points gathered
 at their locations, reach Python, never the rows.
+
+Why this module is long: it is the one door from a view to every analysis a
+surface shows (hot spots, emerging, density, ranking, backtest, plans, training
+hot spots), each applying the same selection and counting steps; splitting it
+would give surfaces two doors.
 """
 
 from __future__ import annotations

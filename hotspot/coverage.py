@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hotspot.errors import ParameterError
+from hotspot.selection import month_text
 
 #: How sources are named in captions.
 SOURCE_NAMES: dict[str, str] = {"police_uk": "police.uk", "records": "records"}
@@ -106,7 +107,7 @@ def month_spans(months: Iterable[str]) -> str:
 
 
 def _months(rows: pd.DataFrame) -> pd.Series:
-    return pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    return month_text(rows["occurred_from"])
 
 
 def _flagged(rows: pd.DataFrame) -> pd.Series:

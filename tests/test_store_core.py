@@ -285,3 +285,17 @@ def test_period_counts_of_the_store_are_those_of_the_rows(
                               "usable": c.usable, "n": c.n, "harm": c.harm})
         return frame.groupby(["cell", "day", "usable"])[["n", "harm"]].sum()
     pd.testing.assert_frame_equal(per_cell(got), per_cell(rows))
+
+
+def test_month_text_is_strftime_once_per_month() -> None:
+    from hotspot.selection import month_text
+
+    when = pd.Series(pd.to_datetime(["2025-01-31 23:59", None, "2024-12-01 00:00",
+                                     "2025-01-01 08:00"]), index=[5, 6, 7, 8])
+    got = month_text(when)
+    want = when.dt.strftime("%Y-%m")
+    assert got.index.equals(want.index)
+    assert got.tolist()[0::2] == ["2025-01", "2024-12"]
+    assert pd.isna(got.iloc[1]) and pd.isna(want.iloc[1])
+    assert got.dropna().tolist() == want.dropna().tolist()
+    assert month_text(pd.Series([], dtype="datetime64[ns]")).empty

@@ -35,7 +35,7 @@ from hotspot.geocode.precision import h3_edge_m
 from hotspot.grid import study_cells
 from hotspot.ingest.quality import flagged
 from hotspot.ingest.store import DEFAULT_STORE, load_occurrences, load_summary
-from hotspot.selection import Selected, Selection, select
+from hotspot.selection import Selected, Selection, month_text, select
 from hotspot.settings import (
     APP_CACHE_ENTRIES,
     APP_CACHE_TTL_S,
@@ -299,7 +299,7 @@ def fires(path: str, grouping: str) -> gpd.GeoDataFrame:
     located = located[located["csp_code"].notna()].copy()
     label = located["is_synthetic"].astype("boolean").fillna(False).map(
         {True: "SYNTHETIC ", False: ""})
-    located["month"] = pd.to_datetime(located["occurred_at"]).dt.strftime("%Y-%m")
+    located["month"] = month_text(located["occurred_at"])
     located["tooltip"] = (
         label.astype(str) + located["incident_type"].astype(str) + " fire, "
         + pd.to_datetime(located["occurred_at"]).dt.strftime("%d %b %Y").fillna("")
@@ -336,7 +336,7 @@ def arson(store_dir: str) -> gpd.GeoDataFrame:
     rows = rows[~flagged(rows).to_numpy()]
     out = gpd.GeoDataFrame(rows[["csp_code", "geometry"]].copy(), geometry="geometry",
                            crs=occ.crs)
-    out["month"] = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    out["month"] = month_text(rows["occurred_from"])
     return out
 
 

@@ -46,6 +46,7 @@ import pandas as pd
 
 from hotspot.context.deprivation import HIPS
 from hotspot.errors import ParameterError
+from hotspot.selection import month_text
 from hotspot.view import ALL_CSPS, View
 
 logger = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ def month_sources(occurrences: pd.DataFrame) -> dict[str, frozenset[str]]:
 
     keep = ~flagged(occurrences).to_numpy(dtype=bool)
     rows = occurrences[keep]
-    months = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    months = month_text(rows["occurred_from"])
     pairs = pd.DataFrame({"month": months.to_numpy(),
                           "source": rows["source"].astype(str).to_numpy()})
     pairs = pairs.dropna().drop_duplicates()
@@ -536,7 +537,7 @@ def _fires(table: pd.DataFrame, analysis: Any, fires: gpd.GeoDataFrame | None,
         table[col] = np.nan
     if fires is None:
         return ["No fire incidents given: the fire columns are empty."]
-    month = pd.to_datetime(fires["occurred_at"]).dt.strftime("%Y-%m")
+    month = month_text(fires["occurred_at"])
     chosen = fires[((month >= start) & (month <= end)).to_numpy(dtype=bool)]
     chosen = chosen[chosen["csp_code"].notna().to_numpy(dtype=bool)]
     if chosen.empty:

@@ -33,6 +33,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hotspot.errors import DataNotFoundError, ParameterError
+from hotspot.selection import month_text
 from hotspot.settings import DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def monthly_trend(
     precision = _precision(occurrences)
     dated = (precision != "missing").to_numpy()
     stamps = pd.to_datetime(occurrences["occurred_from"])[dated]
-    month = stamps.dt.strftime("%Y-%m")
+    month = month_text(stamps)
     counts = month.value_counts()
     if months is None:
         if counts.empty:

@@ -24,6 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot.errors import ParameterError
+from hotspot.selection import month_text
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ def month_coverage(rows: pd.DataFrame, months: list[str]) -> pd.DataFrame:
         ``"one source only"`` (when the table holds more than one source and
         only one has rows this month) or ``"all sources"``.
     """
-    when = pd.to_datetime(rows["occurred_from"]).dt.strftime("%Y-%m")
+    when = month_text(rows["occurred_from"])
     source = (rows["source"].astype(str) if "source" in rows.columns
               else pd.Series("all", index=rows.index))
     every = sorted(set(source))

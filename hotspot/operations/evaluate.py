@@ -60,6 +60,7 @@ from hotspot.operations.periods import (
 )
 from hotspot.operations.verdict import SMALL_COUNT, verdict, wdq_sentence
 from hotspot.operations.wdq import wdd, wdq
+from hotspot.selection import month_text
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def source_coverage(
     """
     source = occurrences["source"].astype(str) if "source" in occurrences.columns \
         else pd.Series("all", index=occurrences.index)
-    month = pd.to_datetime(occurrences["occurred_from"]).dt.strftime("%Y-%m")
+    month = month_text(occurrences["occurred_from"])
     have = {s: set(month[source == s]) for s in sorted(source.unique())}
     rows = []
     for s, months in have.items():
