@@ -48,14 +48,32 @@ def _blocks(path: Path, batch_bytes: int) -> Iterator[tuple[bytes, bytes]]:
                 if block.strip():
                     yield header, block
                 return
-            cut = block.rfind(b"\n")
-            while cut >= 0 and block.count(b'"', 0, cut) % 2:
-                cut = block.rfind(b"\n", 0, cut)
+            cut = _last_line_end(block)
             if cut < 0:
                 carry = block
                 continue
             carry = block[cut + 1:]
             yield header, block[: cut + 1]
+
+
+def _last_line_end(block: bytes) -> int:
+    """Return the offset of the last ``\\n`` outside quotes in ``block``, or -1.
+
+    A line end is outside quotes when an even count of ``"`` comes before it.
+    The quotes are counted once up to the last line end, then only those
+    between one candidate and the one before it are taken off, so a block is
+    scanned once however many candidates fall inside quotes (counting from the
+    start for each candidate is quadratic).
+    """
+    cut = block.rfind(b"\n")
+    if cut < 0:
+        return -1
+    quotes = block.count(b'"', 0, cut)
+    while cut >= 0 and quotes % 2:
+        before = block.rfind(b"\n", 0, cut)
+        quotes -= block.count(b'"', max(before, 0), cut)
+        cut = before
+    return cut
 
 
 def police_uk_batches(
