@@ -8,9 +8,13 @@ row accounting: every row read ends either accepted or in the rejects table, and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +172,16 @@ def append_sources(
     return result
 
 
+#: Worker processes of a streamed ingest, unless told (the machine's cores, up to 2).
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+#: Batches handed to the workers and not yet written, at most (bounds memory).
+MAX_IN_FLIGHT = 3
+#: How worker processes start: a fork server (a clean process that imported the
+#: pipeline once) forks them, so they start fast and never inherit the reader's
+#: threads or buffers.
+START_METHOD = "forkserver"
+
+
 def ingest_streaming(
     source: Path | str,
     store_dir: Path | str,
@@ -175,6 +189,7 @@ def ingest_streaming(
     grouping: Grouping = "district",
     batch_bytes: int | None = None,
     harm_table: str = "css",
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Ingest one large police.uk street CSV batch by batch into a new store.
 
@@ -186,6 +201,13 @@ def ingest_streaming(
     months over the whole file, at the end. Each batch's ``read = accepted +
     rejected`` is checked, so the total's is too.
 
+    With ``workers`` above 1 (default :data:`DEFAULT_WORKERS`) the batches are
+    processed in that many worker processes, at most :data:`MAX_IN_FLIGHT` at a
+    time; this process reads the file and writes every batch's partitions,
+    rejects and counts in file order, so the store holds the rows a serial run
+    writes. A file of one batch is processed here (starting workers costs more).
+    A batch's error, in a worker or here, abandons the version and is raised.
+
     Returns
     -------
     dict
@@ -195,8 +217,13 @@ def ingest_streaming(
     from hotspot.ingest.schema import REJECT_COLUMNS
     from hotspot.ingest.store import merge_summaries
     from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_batches
-    from hotspot.textsafe import spreadsheet_safe
 
+    size = batch_bytes or DEFAULT_BATCH_BYTES
+    n_workers = DEFAULT_WORKERS if workers is None else workers
+    if n_workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers!r}")
+    if Path(source).is_file() and Path(source).stat().st_size <= size:
+        n_workers = 1
     version = partitions.start_version(store_dir)
     rejects_path = version / partitions.REJECTS_FILE
     pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
@@ -204,23 +231,16 @@ def ingest_streaming(
         summary: dict[str, Any] | None = None
         findings: list[quality.Finding] = []
         mix: pd.DataFrame | None = None
-        for read in police_uk_batches(source,
-                                      batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES):
-            occurrences, rejected_geo = _geocode(read.accepted)
-            occurrences = _classify(occurrences, harm_table=harm_table)
-            occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
-            occurrences, found = _check(occurrences, months=False)
-            rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
-                                ignore_index=True)
-            part = summarise(read, occurrences, rejects, findings=found,
-                             grouping=grouping)
-            summary = merge_summaries(summary, part)
-            findings.extend(found)
-            batch_mix = quality.month_mix(occurrences)
-            mix = batch_mix if mix is None else mix.add(batch_mix, fill_value=0)
-            partitions.add_rows(version, occurrences)
-            spreadsheet_safe(rejects).to_csv(rejects_path, mode="a", header=False,
-                                             index=False)
+        batches = police_uk_batches(source, batch_bytes=size)
+        work = partial(_process_batch, grouping=grouping, harm_table=harm_table)
+        for done in _in_order(batches, work, workers=n_workers,
+                              grouping=grouping, harm_table=harm_table):
+            summary = merge_summaries(summary, done.summary)
+            findings.extend(done.findings)
+            mix = done.mix if mix is None else mix.add(done.mix, fill_value=0)
+            partitions.add_parts(version, done.parts)
+            with open(rejects_path, "a", encoding="utf-8", newline="") as handle:
+                handle.write(done.rejects_csv)
             logger.info("%s: %d rows so far (%d accepted)", source,
                         summary["rows"]["read"], summary["rows"]["accepted"])
         if summary is None:
@@ -236,6 +256,141 @@ def ingest_streaming(
         partitions.abandon_version(version)
         raise
     return summary
+
+
+@dataclass
+class _BatchDone:
+    """One streamed batch, processed and encoded, for the store's owner to write."""
+
+    parts: list[Any]  # hotspot.ingest.partitions.EncodedPart
+    rejects_csv: str
+    summary: dict[str, Any]
+    findings: list[quality.Finding]
+    mix: pd.DataFrame
+
+
+def _process_batch(read: ReadResult, *, grouping: Grouping,
+                   harm_table: str) -> _BatchDone:
+    """Geocode, classify, locate and check one batch; encode what it writes."""
+    from hotspot.ingest.partitions import encode_rows
+    from hotspot.textsafe import spreadsheet_safe
+
+    occurrences, rejected_geo = _geocode(read.accepted)
+    occurrences = _classify(occurrences, harm_table=harm_table)
+    occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
+    occurrences, found = _check(occurrences, months=False)
+    rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
+                        ignore_index=True)
+    part = summarise(read, occurrences, rejects, findings=found, grouping=grouping)
+    return _BatchDone(
+        parts=encode_rows(occurrences),
+        rejects_csv=spreadsheet_safe(rejects).to_csv(header=False, index=False),
+        summary=part, findings=found, mix=quality.month_mix(occurrences))
+
+
+def _in_order(
+    batches: Iterator[ReadResult],
+    work: Callable[[ReadResult], _BatchDone],
+    *,
+    workers: int,
+    grouping: Grouping,
+    harm_table: str,
+) -> Iterator[_BatchDone]:
+    """Yield ``work(batch)`` for each batch, in the batches' order.
+
+    With one worker, here, one batch at a time. Otherwise in ``workers``
+    processes, with at most :data:`MAX_IN_FLIGHT` batches handed over and not yet
+    yielded (the reader waits), so memory stays that of a few batches. A
+    worker's exception is raised here as itself (:func:`_carried`). On any
+    failure, or when the caller stops early, batches not started are cancelled
+    and the workers are stopped before this returns.
+    """
+    if workers <= 1:
+        for batch in batches:
+            yield work(batch)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(["hotspot.pipeline"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_warm_worker,
+                               initargs=(grouping, harm_table))
+    pending: deque[Future[_BatchDone | _Raised]] = deque()
+    try:
+        for batch in batches:
+            pending.append(pool.submit(_carried, work, batch))
+            del batch  # the pool holds it until a worker has taken it
+            if len(pending) >= MAX_IN_FLIGHT:
+                yield _outcome(pending.popleft())
+        while pending:
+            yield _outcome(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm_worker(grouping: Grouping, harm_table: str) -> None:
+    """Load the tables every batch uses, while the reader parses the first batch.
+
+    Best effort: a table that cannot be loaded fails the batch that needs it,
+    with that error, not the pool.
+    """
+    from hotspot.boundaries import load_csps
+    from hotspot.geocode.gazetteer import load_gazetteer
+
+    try:
+        load_gazetteer()
+        load_csps(grouping=grouping)
+        load_harm_table(harm_table)
+    except Exception:  # noqa: BLE001 - the batch raises it again, properly
+        logger.debug("worker could not preload tables", exc_info=True)
+
+
+@dataclass
+class _Raised:
+    """An exception raised in a worker, carried back whatever its constructor."""
+
+    exception: BaseException
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        exc = self.exception
+        return (_rebuilt, (type(exc), exc.args, dict(vars(exc))))
+
+
+def _rebuilt(cls: type[BaseException], args: tuple[Any, ...],
+             state: dict[str, Any]) -> _Raised:
+    """Rebuild a carried exception without calling its ``__init__``.
+
+    Pickle rebuilds an exception as ``cls(*exc.args)``, which fails for one whose
+    constructor takes other arguments than its ``args`` (``InputFileError`` takes
+    a path and a problem).
+    """
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(state)
+    return _Raised(exc)
+
+
+def _carried(work: Callable[[ReadResult], _BatchDone],
+             batch: ReadResult) -> _BatchDone | _Raised:
+    """Run ``work(batch)`` in a worker; an exception comes back as a value."""
+    import traceback
+
+    try:
+        return work(batch)
+    except Exception as exc:  # noqa: BLE001 - raised again by the reader
+        exc.add_note("raised in an ingest worker:\n" + traceback.format_exc())
+        return _Raised(exc)
+
+
+def _outcome(future: Future[_BatchDone | _Raised]) -> _BatchDone:
+    """Return a worker's batch, or raise the exception it raised."""
+    done = future.result()
+    if isinstance(done, _Raised):
+        raise done.exception
+    return done
 
 
 def _flag_months(version: Path, mix: pd.DataFrame | None,

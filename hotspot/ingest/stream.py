@@ -57,7 +57,7 @@ def _blocks(path: Path, batch_bytes: int) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _last_line_end(block: bytes) -> int:
-    """Return the offset of the last ``\\n`` outside quotes in ``block``, or -1.
+    """Return the offset of the last line end outside quotes in ``block``, or -1.
 
     A line end is outside quotes when an even count of ``"`` comes before it.
     The quotes are counted once up to the last line end, then only those
