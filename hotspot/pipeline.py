@@ -33,6 +33,7 @@ from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
 from hotspot.ingest.store import append_to_store, known_checksums, write_store
+from hotspot.ingest.stream import TextBlock
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,10 @@ def append_sources(
     return result
 
 
+#: What a streamed ingest's batches are: read rows, or a block of text columns
+#: (:class:`hotspot.ingest.stream.TextBlock`) its worker parses.
+Batch = ReadResult | TextBlock
+
 #: Worker processes of a streamed ingest, unless told (the machine's cores, up to 2).
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 #: Batches handed to the workers and not yet written, at most (bounds memory).
@@ -180,6 +185,10 @@ MAX_IN_FLIGHT = 3
 #: pipeline once) forks them, so they start fast and never inherit the reader's
 #: threads or buffers.
 START_METHOD = "forkserver"
+#: Modules the fork server imports once, before it forks the workers.
+_WORKER_MODULES = ("hotspot.pipeline", "hotspot.ingest.partitions",
+                   "hotspot.ingest.stream", "hotspot.textsafe", "pyarrow.parquet",
+                   "geopandas.io.arrow")
 
 
 def ingest_streaming(
@@ -216,7 +225,7 @@ def ingest_streaming(
     from hotspot.ingest import partitions
     from hotspot.ingest.schema import REJECT_COLUMNS
     from hotspot.ingest.store import merge_summaries
-    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_batches
+    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, police_uk_blocks
 
     size = batch_bytes or DEFAULT_BATCH_BYTES
     n_workers = DEFAULT_WORKERS if workers is None else workers
@@ -231,7 +240,9 @@ def ingest_streaming(
         summary: dict[str, Any] | None = None
         findings: list[quality.Finding] = []
         mix: pd.DataFrame | None = None
-        batches = police_uk_batches(source, batch_bytes=size)
+        # split into fields here, parsed where processed (pickling a parsed
+        # batch costs more than parsing it)
+        batches = police_uk_blocks(source, batch_bytes=size)
         work = partial(_process_batch, grouping=grouping, harm_table=harm_table)
         for done in _in_order(batches, work, workers=n_workers,
                               grouping=grouping, harm_table=harm_table):
@@ -269,12 +280,16 @@ class _BatchDone:
     mix: pd.DataFrame
 
 
-def _process_batch(read: ReadResult, *, grouping: Grouping,
+def _process_batch(batch: Batch, *, grouping: Grouping,
                    harm_table: str) -> _BatchDone:
-    """Geocode, classify, locate and check one batch; encode what it writes."""
+    """Geocode, classify, locate and check one batch; encode what it writes.
+
+    ``batch`` is read rows, or a block of text columns to parse first.
+    """
     from hotspot.ingest.partitions import encode_rows
     from hotspot.textsafe import spreadsheet_safe
 
+    read = batch if isinstance(batch, ReadResult) else batch.parse()
     occurrences, rejected_geo = _geocode(read.accepted)
     occurrences = _classify(occurrences, harm_table=harm_table)
     occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
@@ -289,8 +304,8 @@ def _process_batch(read: ReadResult, *, grouping: Grouping,
 
 
 def _in_order(
-    batches: Iterator[ReadResult],
-    work: Callable[[ReadResult], _BatchDone],
+    batches: Iterator[Batch],
+    work: Callable[[Batch], _BatchDone],
     *,
     workers: int,
     grouping: Grouping,
@@ -314,7 +329,7 @@ def _in_order(
 
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
-        context.set_forkserver_preload(["hotspot.pipeline"])
+        context.set_forkserver_preload(list(_WORKER_MODULES))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                initializer=_warm_worker,
                                initargs=(grouping, harm_table))
@@ -373,8 +388,8 @@ def _rebuilt(cls: type[BaseException], args: tuple[Any, ...],
     return _Raised(exc)
 
 
-def _carried(work: Callable[[ReadResult], _BatchDone],
-             batch: ReadResult) -> _BatchDone | _Raised:
+def _carried(work: Callable[[Batch], _BatchDone],
+             batch: Batch) -> _BatchDone | _Raised:
     """Run ``work(batch)`` in a worker; an exception comes back as a value."""
     import traceback
 

@@ -6,7 +6,8 @@ text; one block in memory at a time), each parsed by the same
 :func:`hotspot.ingest.police_uk.parse_police_uk` as a whole file, so ids,
 rejects and row numbers are those the whole-file reader gives. Rows whose field
 count differs from the header's are rejected with their row number, as the
-whole-file reader does.
+whole-file reader does. :func:`police_uk_blocks` stops short of that parse
+(:class:`TextBlock`), so that it can run in another process.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from hotspot.errors import InputFileError
 from hotspot.ingest.police_uk import parse_police_uk
 from hotspot.ingest.schema import ReadResult
 from hotspot.ingest.tables import TextTable, brief
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +93,54 @@ def police_uk_batches(
         When the file is missing, not UTF-8 text or not a CSV (before or between
         batches: the caller writes nothing until the last batch is read).
     """
+    for block in police_uk_blocks(path, batch_bytes=batch_bytes):
+        yield block.parse()
+
+
+@dataclass
+class TextBlock:
+    """One block of a police.uk CSV split into text columns, not yet parsed.
+
+    What :func:`police_uk_blocks` yields: small to hand to another process
+    (Arrow buffers pickle as they are), where :meth:`parse` turns it into the
+    :class:`~hotspot.ingest.schema.ReadResult` :func:`police_uk_batches` yields.
+    """
+
+    #: The file's name, as rows and rejects record it.
+    name: str
+    #: Every field as text, one column per header name.
+    table: pa.Table
+    #: Data rows of the file before this block (ragged ones included).
+    first_row: int
+    #: ``(row number in the file, field count)`` of the ragged rows it skipped.
+    ragged: list[tuple[int, int]]
+
+    def parse(self) -> ReadResult:
+        """Return the block's canonical rows and rejects."""
+        bad = {r - self.first_row for r, _ in self.ragged}
+        total = self.table.num_rows + len(bad)
+        span = np.arange(1, total + 1)
+        frame = self.table.to_pandas()
+        frame.index = pd.Index(self.first_row + span[~np.isin(span, list(bad))],
+                               name="row")
+        return parse_police_uk(TextTable(path=self.name, frame=frame,
+                                         ragged=self.ragged, encoding="utf-8"))
+
+
+def police_uk_blocks(
+    path: Path | str, *, batch_bytes: int = DEFAULT_BATCH_BYTES
+) -> Iterator[TextBlock]:
+    """Yield one police.uk street CSV as :class:`TextBlock` s of about ``batch_bytes``.
+
+    The split of :func:`police_uk_batches` for running :meth:`TextBlock.parse`
+    elsewhere: only the cheap part (cutting blocks and splitting fields, which
+    also counts the rows, so each block's row numbers are known) is done here.
+
+    Raises
+    ------
+    InputFileError
+        As :func:`police_uk_batches` does.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -122,14 +176,9 @@ def police_uk_batches(
             raise InputFileError(
                 path, f"is not a readable UTF-8 CSV near data row {done + 1}: "
                 f"{brief(exc)}") from exc
-        bad = {r for r, _ in ragged}
-        total = table.num_rows + len(bad)
-        span = np.arange(1, total + 1)
-        frame = table.to_pandas()
-        frame.index = pd.Index(done + span[~np.isin(span, list(bad))], name="row")
-        skipped = sorted((done + r, n) for r, n in ragged)
+        total = table.num_rows + len({r for r, _ in ragged})
         logger.info("%s: batch %d, rows %d to %d", path.name, n_batch, done + 1,
                     done + total)
+        yield TextBlock(name=path.name, table=table, first_row=done,
+                        ragged=sorted((done + r, n) for r, n in ragged))
         done += total
-        yield parse_police_uk(TextTable(path=path.name, frame=frame,
-                                        ragged=skipped, encoding="utf-8"))
