@@ -434,7 +434,7 @@ def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     points = geocode(frame)
     ok = points["x"].notna() & points["y"].notna()
     rejects = _rejects_from(frame[~ok], points[~ok], stage="geocode")
-    kept = frame[ok].copy()
+    kept = frame[ok]  # copy-on-write: adding columns leaves ``frame`` alone
     kept["geocode_method"] = points.loc[ok, "geocode_method"]
     kept["geocode_uncertainty_m"] = points.loc[ok, "geocode_uncertainty_m"]
     for name in ("geocode_precision", "geocode_lad_code"):
@@ -453,8 +453,10 @@ def harm_record(harm_table: str) -> dict[str, str]:
 def _classify(frame: pd.DataFrame, *, harm_table: str = "css") -> pd.DataFrame:
     """Apply the serious-violence definition; keep classes a source set itself."""
     classes = classify(frame, harm_weights=load_harm_table(harm_table))
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: columns are replaced, not copied
     preset = frame["sv_match"].notna() if "sv_match" in frame else None
+    if preset is not None and not preset.any():
+        preset = None  # no source class to keep: where() would only recast
     for name in _CLASS_COLUMNS:
         if name in classes:
             new = classes[name]
@@ -489,7 +491,7 @@ def _locate(
         index=frame.index[~inside],
     )
     rejects = _rejects_from(frame[~inside], reasons, stage="locate")
-    points = points[inside].copy()
+    points = points[inside]  # copy-on-write: the new columns leave ``frame`` alone
     for name in ("csp_code", "csp_name", "lsoa21_code"):
         points[name] = areas.loc[inside, name]
     return _areas_of_coarse_points(points, grouping=grouping), rejects
@@ -509,7 +511,7 @@ def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
 
     if "geocode_precision" not in points.columns:
         return points
-    out = points.copy()
+    out = points.copy(deep=False)  # copy-on-write: only changed columns are copied
     if "geocode_lad_code" in out.columns:
         csps = load_csps(grouping=grouping)
         by_lad = {lad.strip(): (code, name) for code, name, lads in zip(
@@ -535,7 +537,7 @@ def _check(frame: gpd.GeoDataFrame, *, months: bool = True,
     ``months=False`` leaves out the implausible-month check (a streamed batch
     holds part of a month: :func:`ingest_streaming` checks months at the end).
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: only the flags column is added
     flags = pd.Series(pd.NA, index=out.index, dtype="string")
     dup, found_dup = quality.check_duplicates(out)
     if months:

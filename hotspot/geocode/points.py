@@ -180,14 +180,14 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         {
             "x": out.x,
             "y": out.y,
-            "geocode_method": pd.array(out.method, dtype="string"),
+            "geocode_method": _text_array(out.method),
             "geocode_uncertainty_m": out.unc,
-            "geocode_precision": pd.array(out.precision, dtype="string"),
-            "geocode_lad_code": pd.array(out.lad, dtype="string"),
-            "geocode_note": pd.array(out.note, dtype="string"),
-            "reject_field": pd.array(out.fail_field, dtype="string"),
-            "reject_value": pd.array(out.fail_value, dtype="string"),
-            "reject_reason": pd.array(out.fail_reason, dtype="string"),
+            "geocode_precision": _text_array(out.precision),
+            "geocode_lad_code": _text_array(out.lad),
+            "geocode_note": _text_array(out.note),
+            "reject_field": _text_array(out.fail_field),
+            "reject_value": _text_array(out.fail_value),
+            "reject_reason": _text_array(out.fail_reason),
         },
         index=frame.index,
     )
@@ -198,6 +198,38 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         counts = result["geocode_method"].fillna("(rejected)").value_counts()
         log.info("geocoded %d rows: %s", n, counts.to_dict())
     return result
+
+
+def _text_array(values: npt.NDArray[np.object_]) -> pd.api.extensions.ExtensionArray:
+    """Return ``pd.array(values, dtype="string")``, converting each distinct text once.
+
+    The columns repeat a few texts (a method, a precision) over every row.
+    """
+    codes, uniques = pd.factorize(values)
+    return pd.array(np.asarray(uniques, dtype=object), dtype="string").take(
+        codes, allow_fill=True)
+
+
+def _unique_points(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return ``(codes, a, b)`` of the distinct pairs: ``a == a_u[codes]``.
+
+    Projecting or looking up each distinct point once gives every row's result
+    (police.uk rows share a few tens of thousands of snap points).
+    """
+    codes, uniques = pd.factorize(np.asarray(a, dtype=float)
+                                  + 1j * np.asarray(b, dtype=float))
+    return np.asarray(codes), uniques.real.copy(), uniques.imag.copy()
+
+
+def _lonlat_to_bng_once(
+    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return :func:`hotspot.crs.lonlat_to_bng`, projecting each distinct point once."""
+    codes, u_lon, u_lat = _unique_points(lon, lat)
+    x, y = lonlat_to_bng(u_lon, u_lat)
+    return x[codes], y[codes]
 
 
 def _mark_snap_points(
@@ -219,7 +251,8 @@ def _mark_snap_points(
     out.precision[rows] = "snap_point"
     own = rows[~given[rows]]
     if len(own):
-        out.unc[own] = gaz.snap_uncertainty(out.x[own], out.y[own])
+        codes, x, y = _unique_points(out.x[own], out.y[own])
+        out.unc[own] = gaz.snap_uncertainty(x, y)[codes]
 
 
 def _numeric(
@@ -381,7 +414,7 @@ def _geocode_lonlat(
     if not todo.any():
         return
     rows = np.flatnonzero(todo)
-    x, y = lonlat_to_bng(lon[rows], lat[rows])
+    x, y = _lonlat_to_bng_once(lon[rows], lat[rows])
     ok = box.contains(x, y)
     out.resolve(rows[ok], x[ok], y[ok], "wgs84", coord_unc[rows[ok]])
     rest = rows[~ok]

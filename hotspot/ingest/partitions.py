@@ -141,7 +141,7 @@ def partition_keys(occurrences: pd.DataFrame) -> pd.DataFrame:
                      MISSING_KEY)
     month = pd.Series(text[codes], index=occurrences.index, dtype=object)
     csp = occurrences["csp_code"].astype("string").fillna(MISSING_KEY)
-    return pd.DataFrame({"month": month, "csp": csp.astype(str)},
+    return pd.DataFrame({"month": month.astype(str), "csp": csp.astype(str)},
                         index=occurrences.index)
 
 
