@@ -470,7 +470,7 @@ def _locate(
     """Attach CSP and LSOA; points outside every CSP move to the rejects."""
     points = gpd.GeoDataFrame(
         frame.drop(columns=["x", "y"]),
-        geometry=gpd.points_from_xy(frame["x"], frame["y"]),
+        geometry=_points_from_xy(frame["x"], frame["y"]),
         crs=BNG,
     )
     areas = assign_areas(
@@ -495,6 +495,20 @@ def _locate(
     for name in ("csp_code", "csp_name", "lsoa21_code"):
         points[name] = areas.loc[inside, name]
     return _areas_of_coarse_points(points, grouping=grouping), rejects
+
+
+def _points_from_xy(x: pd.Series, y: pd.Series) -> gpd.array.GeometryArray:
+    """Return ``geopandas.points_from_xy(x, y)``, one point object per distinct point.
+
+    Rows on the same spot share one (immutable) point, as rows of a frame taken
+    with repeats do.
+    """
+    import shapely
+
+    from hotspot.geocode.points import unique_points
+
+    codes, ux, uy = unique_points(x.to_numpy(dtype=float), y.to_numpy(dtype=float))
+    return gpd.array.GeometryArray(shapely.points(ux, uy)[codes], crs=BNG)
 
 
 def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,

@@ -210,16 +210,22 @@ def _text_array(values: npt.NDArray[np.object_]) -> pd.api.extensions.ExtensionA
         codes, allow_fill=True)
 
 
-def _unique_points(
-    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+def unique_points(
+    a: npt.ArrayLike, b: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Return ``(codes, a, b)`` of the distinct pairs: ``a == a_u[codes]``.
+    """Return ``(codes, a_u, b_u)``, the distinct pairs: ``a == a_u[codes]``.
 
-    Projecting or looking up each distinct point once gives every row's result
-    (police.uk rows share a few tens of thousands of snap points).
+    Projecting, looking up or building each distinct point once gives every
+    row's result (police.uk rows share a few tens of thousands of snap points).
+    Pairs with a missing value or a zero (``-0.0`` hashes as ``0.0``) are not
+    merged: each row is its own pair then.
     """
-    codes, uniques = pd.factorize(np.asarray(a, dtype=float)
-                                  + 1j * np.asarray(b, dtype=float))
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()
+            and (a != 0).all() and (b != 0).all()):
+        return np.arange(len(a)), a, b
+    codes, uniques = pd.factorize(a + 1j * b)
     return np.asarray(codes), uniques.real.copy(), uniques.imag.copy()
 
 
@@ -227,7 +233,7 @@ def _lonlat_to_bng_once(
     lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return :func:`hotspot.crs.lonlat_to_bng`, projecting each distinct point once."""
-    codes, u_lon, u_lat = _unique_points(lon, lat)
+    codes, u_lon, u_lat = unique_points(lon, lat)
     x, y = lonlat_to_bng(u_lon, u_lat)
     return x[codes], y[codes]
 
@@ -251,7 +257,7 @@ def _mark_snap_points(
     out.precision[rows] = "snap_point"
     own = rows[~given[rows]]
     if len(own):
-        codes, x, y = _unique_points(out.x[own], out.y[own])
+        codes, x, y = unique_points(out.x[own], out.y[own])
         out.unc[own] = gaz.snap_uncertainty(x, y)[codes]
 
 

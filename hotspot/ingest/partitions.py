@@ -92,12 +92,14 @@ def h3_columns(points: gpd.GeoDataFrame) -> pd.DataFrame:
     """
     import shapely
 
+    from hotspot.geocode.points import unique_points
+
     geom = np.asarray(points.geometry.array)
     valid = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
     out = pd.DataFrame(index=points.index)
-    codes, uniq = pd.factorize(shapely.get_x(geom[valid])
-                               + 1j * shapely.get_y(geom[valid]))
-    cells = _cells_of(uniq.real, uniq.imag)
+    codes, ux, uy = unique_points(shapely.get_x(geom[valid]),
+                                  shapely.get_y(geom[valid]))
+    cells = _cells_of(ux, uy)
     for k, res in enumerate(H3_RESOLUTIONS):
         values = np.zeros(len(points), dtype=np.int64)
         values[valid] = cells[codes, k]
