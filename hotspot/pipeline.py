@@ -231,8 +231,8 @@ def ingest_streaming(
     n_workers = DEFAULT_WORKERS if workers is None else workers
     if n_workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
-    if Path(source).is_file() and Path(source).stat().st_size <= size:
-        n_workers = 1
+    if not Path(source).is_file() or Path(source).stat().st_size <= size:
+        n_workers = 1  # one batch (or the reader's error): workers cost more
     version = partitions.start_version(store_dir)
     rejects_path = version / partitions.REJECTS_FILE
     pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
@@ -335,6 +335,8 @@ def _in_order(
                                initargs=(grouping, harm_table))
     pending: deque[Future[_BatchDone | _Raised]] = deque()
     try:
+        for _ in range(workers):  # start the workers while the first batch is read
+            pool.submit(_ready)
         for batch in batches:
             pending.append(pool.submit(_carried, work, batch))
             del batch  # the pool holds it until a worker has taken it
@@ -344,6 +346,10 @@ def _in_order(
             yield _outcome(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ready() -> None:
+    """Do nothing (submitted to start a worker process early)."""
 
 
 def _warm_worker(grouping: Grouping, harm_table: str) -> None:
