@@ -449,6 +449,8 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
     """Postcodes: unit, sector or district centroid, by pandas joins."""
     if "postcode" not in frame.columns:
         return
+    if not (frame["postcode"].notna().to_numpy(dtype=bool) & out.pending).any():
+        return  # no row left to place gives a postcode
     norm = normalise_postcode(frame["postcode"])
     kind = np.asarray(norm["kind"].astype(object).where(norm["kind"].notna(), None))
     given = out.pending & (kind != None)  # noqa: E711
@@ -521,7 +523,7 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
 
 def _geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
     """Free location text: match each unique string once."""
-    if "location_text" not in frame.columns:
+    if "location_text" not in frame.columns or not out.pending.any():
         return
     text = frame["location_text"].astype("string").str.strip()
     text = text.where(text != "")
