@@ -3,6 +3,12 @@
 Each stage lives in its own module; this file only shows the order and keeps the
 row accounting: every row read ends either accepted or in the rejects table, and
 ``read == accepted + rejected`` always holds (checked, not assumed).
+
+Why this module is long: besides the stage order it holds the streamed ingest's
+batch loop, which runs the same per-batch stages in worker processes and writes
+their output here in file order, with the small pieces that carry a batch and
+its errors between processes (:func:`_in_order`, :class:`_Raised`). Splitting
+them off would put the order of the stages in two places.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Geocoding rows: coordinates, grid references and postcodes, then text."""
+"""Geocoding rows: coordinates, grid references and postcodes, then text.
+
+Why this module is long: each kind of location (BNG fields, WGS84 fields, either
+swapped or mixed up, postcodes, free text) has its own screening and reasons for
+failing, and they share one outcome record so a row is placed by the first that
+can; keeping them together keeps that order readable.
+"""
 
 from __future__ import annotations
 

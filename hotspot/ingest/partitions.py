@@ -21,6 +21,11 @@ Atomicity: every write builds a complete new version folder, then switches
 switch leaves the store exactly as it was (the half-built folder is removed).
 Appending a month writes only that month's partitions: files of untouched months
 are hard links to the previous version's, not copies.
+
+Why this module is long: the writer, its atomic version switch, the batch-by-batch
+building of a version and the encoding of a batch apart from its writing (so a
+worker process encodes and the store's owner writes) share the file layout; one
+module keeps that layout in one place.
 """
 
 from __future__ import annotations
