@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -250,16 +251,19 @@ def ingest_streaming(
         # batch costs more than parsing it)
         batches = police_uk_blocks(source, batch_bytes=size)
         work = partial(_process_batch, grouping=grouping, harm_table=harm_table)
-        for done in _in_order(batches, work, workers=n_workers,
-                              grouping=grouping, harm_table=harm_table):
-            summary = merge_summaries(summary, done.summary)
-            findings.extend(done.findings)
-            mix = done.mix if mix is None else mix.add(done.mix, fill_value=0)
-            partitions.add_parts(version, done.parts)
-            with open(rejects_path, "a", encoding="utf-8", newline="") as handle:
-                handle.write(done.rejects_csv)
-            logger.info("%s: %d rows so far (%d accepted)", source,
-                        summary["rows"]["read"], summary["rows"]["accepted"])
+        processed = _in_order(batches, work, workers=n_workers,
+                              grouping=grouping, harm_table=harm_table)
+        with closing(processed):  # a failure here stops the workers at once
+            for done in processed:
+                summary = merge_summaries(summary, done.summary)
+                findings.extend(done.findings)
+                mix = done.mix if mix is None else mix.add(done.mix, fill_value=0)
+                partitions.add_parts(version, done.parts)
+                with open(rejects_path, "a", encoding="utf-8",
+                          newline="") as handle:
+                    handle.write(done.rejects_csv)
+                logger.info("%s: %d rows so far (%d accepted)", source,
+                            summary["rows"]["read"], summary["rows"]["accepted"])
         if summary is None:
             raise HotspotError(f"{source} holds no rows")
         findings.extend(_flag_months(version, mix, summary))
@@ -316,7 +320,7 @@ def _in_order(
     workers: int,
     grouping: Grouping,
     harm_table: str,
-) -> Iterator[_BatchDone]:
+) -> Generator[_BatchDone, None, None]:
     """Yield ``work(batch)`` for each batch, in the batches' order.
 
     With one worker, here, one batch at a time. Otherwise in ``workers``
