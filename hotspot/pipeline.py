@@ -17,7 +17,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -240,6 +240,10 @@ def ingest_streaming(
         raise ValueError(f"workers must be at least 1, got {workers!r}")
     if not Path(source).is_file() or Path(source).stat().st_size <= size:
         n_workers = 1  # one batch (or the reader's error): workers cost more
+    # the file's SHA-256 is read alongside the batches, not after the last one
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")
+    checksum = hasher.submit(file_checksum, source)
+    hasher.shutdown(wait=False)
     version = partitions.start_version(store_dir)
     rejects_path = version / partitions.REJECTS_FILE
     pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
@@ -271,7 +275,7 @@ def ingest_streaming(
         summary["files"] = [str(source)]
         summary["harm_weights"] = harm_record(harm_table)
         summary.pop("appends", None)
-        summary["source_checksums"] = {file_checksum(source): str(source)}
+        summary["source_checksums"] = {checksum.result(): str(source)}
         partitions.finish_version(store_dir, version, summary)
     except BaseException:
         partitions.abandon_version(version)
