@@ -3,14 +3,26 @@
 Each stage lives in its own module; this file only shows the order and keeps the
 row accounting: every row read ends either accepted or in the rejects table, and
 ``read == accepted + rejected`` always holds (checked, not assumed).
+
+Why this module is long: besides the stage order it holds the streamed ingest's
+batch loop, which runs the same per-batch stages in worker processes and writes
+their output here in file order, with the small pieces that carry a batch and
+its errors between processes (:func:`_in_order`, :class:`_Raised`). Splitting
+them off would put the order of the stages in two places.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +35,13 @@ from hotspot.crs import BNG
 from hotspot.definitions import HARM_TABLES, classify, load_harm_table
 from hotspot.errors import HotspotError
 from hotspot.geocode import geocode
-from hotspot.ingest import quality
+from hotspot.ingest import police_uk, quality
 from hotspot.ingest.mapping import ColumnMapping
 from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
 from hotspot.ingest.sources import Format, read_sources
 from hotspot.ingest.store import append_to_store, known_checksums, write_store
+from hotspot.ingest.stream import MIN_BLOCK_BYTES, TableBatch, TextBlock
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +181,51 @@ def append_sources(
     return result
 
 
+#: What a streamed ingest's batches are: read rows, or a batch of text its worker
+#: parses (:class:`hotspot.ingest.stream.TextBlock` of a police.uk CSV,
+#: :class:`hotspot.ingest.stream.TableBatch` of any other source).
+Batch = ReadResult | TextBlock | TableBatch
+
+
+def _batches(sources: list[Path | str], *, fmt: Format | None,
+             mapping: ColumnMapping | None, batch_bytes: int,
+             batch_rows: int | None) -> Iterator[Batch]:
+    """Yield the sources' batches, unparsed: the fast reader for one police.uk CSV.
+
+    One police.uk street CSV (the large national downloads) is cut into blocks
+    and split into fields by pyarrow (:func:`hotspot.ingest.stream.police_uk_blocks`,
+    blocks of at least :data:`~hotspot.ingest.stream.MIN_BLOCK_BYTES`);
+    anything else (other formats, Excel, zips, folders, several sources) is read
+    by the whole-file readers' own pieces (:func:`hotspot.ingest.stream.table_batches`).
+    """
+    from hotspot.ingest.stream import police_uk_blocks, table_batches
+
+    if (len(sources) == 1 and mapping is None and fmt in (None, "police_uk")
+            and batch_bytes >= MIN_BLOCK_BYTES and Path(sources[0]).is_file()
+            and Path(sources[0]).suffix.lower() == ".csv"):
+        with open(sources[0], "rb") as handle:
+            first = handle.readline().decode("utf-8-sig", errors="replace")
+        names = next(csv.reader([first]), [])
+        if {c.lower() for c in police_uk.REQUIRED} <= {h.strip().lower()
+                                                       for h in names}:
+            return police_uk_blocks(sources[0], batch_bytes=batch_bytes)
+    return table_batches(sources, fmt=fmt, mapping=mapping,
+                         batch_bytes=batch_bytes, batch_rows=batch_rows)
+
+#: Worker processes of a streamed ingest, unless told (the machine's cores, up to 2).
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+#: Batches handed to the workers and not yet written, at most (bounds memory).
+MAX_IN_FLIGHT = 3
+#: How worker processes start: a fork server (a clean process that imported the
+#: pipeline once) forks them, so they start fast and never inherit the reader's
+#: threads or buffers.
+START_METHOD = "forkserver"
+#: Modules the fork server imports once, before it forks the workers.
+_WORKER_MODULES = ("hotspot.pipeline", "hotspot.ingest.partitions",
+                   "hotspot.ingest.stream", "hotspot.textsafe", "pyarrow.parquet",
+                   "geopandas.io.arrow")
+
+
 def ingest_streaming(
     source: Path | str | Sequence[Path | str],
     store_dir: Path | str,
@@ -178,6 +236,7 @@ def ingest_streaming(
     batch_bytes: int | None = None,
     batch_rows: int | None = None,
     harm_table: str = "css",
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Ingest large sources (one path or several) batch by batch into a new store.
 
@@ -191,6 +250,13 @@ def ingest_streaming(
     months over the whole file, at the end. Each batch's ``read = accepted +
     rejected`` is checked, so the total's is too.
 
+    With ``workers`` above 1 (default :data:`DEFAULT_WORKERS`) the batches are
+    processed in that many worker processes, at most :data:`MAX_IN_FLIGHT` at a
+    time; this process reads the file and writes every batch's partitions,
+    rejects and counts in file order, so the store holds the rows a serial run
+    writes. A file of one batch is processed here (starting workers costs more).
+    A batch's error, in a worker or here, abandons the version and is raised.
+
     Returns
     -------
     dict
@@ -199,9 +265,22 @@ def ingest_streaming(
     from hotspot.ingest import partitions
     from hotspot.ingest.schema import REJECT_COLUMNS
     from hotspot.ingest.store import merge_summaries
-    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES, read_batches
-    from hotspot.textsafe import spreadsheet_safe
+    from hotspot.ingest.stream import DEFAULT_BATCH_BYTES
 
+    size = batch_bytes or DEFAULT_BATCH_BYTES
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    n_workers = DEFAULT_WORKERS if workers is None else workers
+    if n_workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers!r}")
+    files = [Path(s) for s in sources]
+    if not all(f.exists() for f in files) or sum(
+            f.stat().st_size for f in files if f.is_file()) <= size and not any(
+            f.is_dir() for f in files):
+        n_workers = 1  # one batch (or the reader's error): workers cost more
+    # the sources' SHA-256 are read alongside the batches, not after the last one
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")
+    checksums = [hasher.submit(file_checksum, s) for s in sources]
+    hasher.shutdown(wait=False)
     version = partitions.start_version(store_dir)
     rejects_path = version / partitions.REJECTS_FILE
     pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(rejects_path, index=False)
@@ -209,27 +288,24 @@ def ingest_streaming(
         summary: dict[str, Any] | None = None
         findings: list[quality.Finding] = []
         mix: pd.DataFrame | None = None
-        sources = [source] if isinstance(source, (str, Path)) else list(source)
-        for read in read_batches(sources, fmt=fmt, mapping=mapping,
-                                 batch_bytes=batch_bytes or DEFAULT_BATCH_BYTES,
-                                 batch_rows=batch_rows):
-            occurrences, rejected_geo = _geocode(read.accepted)
-            occurrences = _classify(occurrences, harm_table=harm_table)
-            occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
-            occurrences, found = _check(occurrences, months=False)
-            rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
-                                ignore_index=True)
-            part = summarise(read, occurrences, rejects, findings=found,
-                             grouping=grouping)
-            summary = merge_summaries(summary, part)
-            findings.extend(found)
-            batch_mix = quality.month_mix(occurrences)
-            mix = batch_mix if mix is None else mix.add(batch_mix, fill_value=0)
-            partitions.add_rows(version, occurrences)
-            spreadsheet_safe(rejects).to_csv(rejects_path, mode="a", header=False,
-                                             index=False)
-            logger.info("%s: %d rows so far (%d accepted)", source,
-                        summary["rows"]["read"], summary["rows"]["accepted"])
+        # split into fields here, parsed where processed (pickling a parsed
+        # batch costs more than parsing it)
+        batches = _batches(sources, fmt=fmt, mapping=mapping, batch_bytes=size,
+                           batch_rows=batch_rows)
+        work = partial(_process_batch, grouping=grouping, harm_table=harm_table)
+        processed = _in_order(batches, work, workers=n_workers,
+                              grouping=grouping, harm_table=harm_table)
+        with closing(processed):  # a failure here stops the workers at once
+            for done in processed:
+                summary = merge_summaries(summary, done.summary)
+                findings.extend(done.findings)
+                mix = done.mix if mix is None else mix.add(done.mix, fill_value=0)
+                partitions.add_parts(version, done.parts)
+                with open(rejects_path, "a", encoding="utf-8",
+                          newline="") as handle:
+                    handle.write(done.rejects_csv)
+                logger.info("%s: %d rows so far (%d accepted)", source,
+                            summary["rows"]["read"], summary["rows"]["accepted"])
         if summary is None:
             raise HotspotError(f"{source} holds no rows")
         findings.extend(_flag_months(version, mix, summary))
@@ -238,12 +314,159 @@ def ingest_streaming(
         summary["mapping"] = None if mapping is None else mapping.name
         summary["harm_weights"] = harm_record(harm_table)
         summary.pop("appends", None)
-        summary["source_checksums"] = {file_checksum(s): str(s) for s in sources}
+        summary["source_checksums"] = {c.result(): str(s)
+                                       for c, s in zip(checksums, sources,
+                                                       strict=True)}
         partitions.finish_version(store_dir, version, summary)
     except BaseException:
         partitions.abandon_version(version)
         raise
     return summary
+
+
+@dataclass
+class _BatchDone:
+    """One streamed batch, processed and encoded, for the store's owner to write."""
+
+    parts: list[Any]  # hotspot.ingest.partitions.EncodedPart
+    rejects_csv: str
+    summary: dict[str, Any]
+    findings: list[quality.Finding]
+    mix: pd.DataFrame
+
+
+def _process_batch(batch: Batch, *, grouping: Grouping,
+                   harm_table: str) -> _BatchDone:
+    """Geocode, classify, locate and check one batch; encode what it writes.
+
+    ``batch`` is read rows, or a block of text columns to parse first.
+    """
+    from hotspot.ingest.partitions import encode_rows
+    from hotspot.textsafe import spreadsheet_safe
+
+    read = batch if isinstance(batch, ReadResult) else batch.parse()
+    occurrences, rejected_geo = _geocode(read.accepted)
+    occurrences = _classify(occurrences, harm_table=harm_table)
+    occurrences, rejected_loc = _locate(occurrences, grouping=grouping)
+    occurrences, found = _check(occurrences, months=False)
+    rejects = pd.concat([read.rejected, rejected_geo, rejected_loc],
+                        ignore_index=True)
+    part = summarise(read, occurrences, rejects, findings=found, grouping=grouping)
+    return _BatchDone(
+        parts=encode_rows(occurrences),
+        rejects_csv=spreadsheet_safe(rejects).to_csv(header=False, index=False),
+        summary=part, findings=found, mix=quality.month_mix(occurrences))
+
+
+def _in_order(
+    batches: Iterator[Batch],
+    work: Callable[[Batch], _BatchDone],
+    *,
+    workers: int,
+    grouping: Grouping,
+    harm_table: str,
+) -> Generator[_BatchDone, None, None]:
+    """Yield ``work(batch)`` for each batch, in the batches' order.
+
+    With one worker, here, one batch at a time. Otherwise in ``workers``
+    processes, with at most :data:`MAX_IN_FLIGHT` batches handed over and not yet
+    yielded (the reader waits), so memory stays that of a few batches. A
+    worker's exception is raised here as itself (:func:`_carried`). On any
+    failure, or when the caller stops early, batches not started are cancelled
+    and the workers are stopped before this returns.
+    """
+    if workers <= 1:
+        for batch in batches:
+            yield work(batch)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(list(_WORKER_MODULES))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_warm_worker,
+                               initargs=(grouping, harm_table))
+    pending: deque[Future[_BatchDone | _Raised]] = deque()
+    try:
+        for _ in range(workers):  # start the workers while the first batch is read
+            pool.submit(_ready)
+        for batch in batches:
+            pending.append(pool.submit(_carried, work, batch))
+            del batch  # the pool holds it until a worker has taken it
+            if len(pending) >= MAX_IN_FLIGHT:
+                yield _outcome(pending.popleft())
+        while pending:
+            yield _outcome(pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ready() -> None:
+    """Do nothing (submitted to start a worker process early)."""
+
+
+def _warm_worker(grouping: Grouping, harm_table: str) -> None:
+    """Load the tables every batch uses, while the reader parses the first batch.
+
+    Best effort: a table that cannot be loaded fails the batch that needs it,
+    with that error, not the pool.
+    """
+    from hotspot.boundaries import load_csps
+    from hotspot.geocode.gazetteer import load_gazetteer
+
+    try:
+        load_gazetteer()
+        load_csps(grouping=grouping)
+        load_harm_table(harm_table)
+    except Exception:  # noqa: BLE001 - the batch raises it again, properly
+        logger.debug("worker could not preload tables", exc_info=True)
+
+
+@dataclass
+class _Raised:
+    """An exception raised in a worker, carried back whatever its constructor."""
+
+    exception: BaseException
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        exc = self.exception
+        return (_rebuilt, (type(exc), exc.args, dict(vars(exc))))
+
+
+def _rebuilt(cls: type[BaseException], args: tuple[Any, ...],
+             state: dict[str, Any]) -> _Raised:
+    """Rebuild a carried exception without calling its ``__init__``.
+
+    Pickle rebuilds an exception as ``cls(*exc.args)``, which fails for one whose
+    constructor takes other arguments than its ``args`` (``InputFileError`` takes
+    a path and a problem).
+    """
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(state)
+    return _Raised(exc)
+
+
+def _carried(work: Callable[[Batch], _BatchDone],
+             batch: Batch) -> _BatchDone | _Raised:
+    """Run ``work(batch)`` in a worker; an exception comes back as a value."""
+    import traceback
+
+    try:
+        return work(batch)
+    except Exception as exc:  # noqa: BLE001 - raised again by the reader
+        exc.add_note("raised in an ingest worker:\n" + traceback.format_exc())
+        return _Raised(exc)
+
+
+def _outcome(future: Future[_BatchDone | _Raised]) -> _BatchDone:
+    """Return a worker's batch, or raise the exception it raised."""
+    done = future.result()
+    if isinstance(done, _Raised):
+        raise done.exception
+    return done
 
 
 def _flag_months(version: Path, mix: pd.DataFrame | None,
@@ -272,7 +495,7 @@ def _geocode(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     points = geocode(frame)
     ok = points["x"].notna() & points["y"].notna()
     rejects = _rejects_from(frame[~ok], points[~ok], stage="geocode")
-    kept = frame[ok].copy()
+    kept = frame[ok]  # copy-on-write: adding columns leaves ``frame`` alone
     kept["geocode_method"] = points.loc[ok, "geocode_method"]
     kept["geocode_uncertainty_m"] = points.loc[ok, "geocode_uncertainty_m"]
     for name in ("geocode_precision", "geocode_lad_code"):
@@ -291,8 +514,10 @@ def harm_record(harm_table: str) -> dict[str, str]:
 def _classify(frame: pd.DataFrame, *, harm_table: str = "css") -> pd.DataFrame:
     """Apply the serious-violence definition; keep classes a source set itself."""
     classes = classify(frame, harm_weights=load_harm_table(harm_table))
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: columns are replaced, not copied
     preset = frame["sv_match"].notna() if "sv_match" in frame else None
+    if preset is not None and not preset.any():
+        preset = None  # no source class to keep: where() would only recast
     for name in _CLASS_COLUMNS:
         if name in classes:
             new = classes[name]
@@ -306,7 +531,7 @@ def _locate(
     """Attach CSP and LSOA; points outside every CSP move to the rejects."""
     points = gpd.GeoDataFrame(
         frame.drop(columns=["x", "y"]),
-        geometry=gpd.points_from_xy(frame["x"], frame["y"]),
+        geometry=_points_from_xy(frame["x"], frame["y"]),
         crs=BNG,
     )
     areas = assign_areas(
@@ -327,10 +552,24 @@ def _locate(
         index=frame.index[~inside],
     )
     rejects = _rejects_from(frame[~inside], reasons, stage="locate")
-    points = points[inside].copy()
+    points = points[inside]  # copy-on-write: the new columns leave ``frame`` alone
     for name in ("csp_code", "csp_name", "lsoa21_code"):
         points[name] = areas.loc[inside, name]
     return _areas_of_coarse_points(points, grouping=grouping), rejects
+
+
+def _points_from_xy(x: pd.Series, y: pd.Series) -> gpd.array.GeometryArray:
+    """Return ``geopandas.points_from_xy(x, y)``, one point object per distinct point.
+
+    Rows on the same spot share one (immutable) point, as rows of a frame taken
+    with repeats do.
+    """
+    import shapely
+
+    from hotspot.geocode.points import unique_points
+
+    codes, ux, uy = unique_points(x.to_numpy(dtype=float), y.to_numpy(dtype=float))
+    return gpd.array.GeometryArray(shapely.points(ux, uy)[codes], crs=BNG)
 
 
 def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
@@ -347,7 +586,7 @@ def _areas_of_coarse_points(points: gpd.GeoDataFrame, *,
 
     if "geocode_precision" not in points.columns:
         return points
-    out = points.copy()
+    out = points.copy(deep=False)  # copy-on-write: only changed columns are copied
     if "geocode_lad_code" in out.columns:
         csps = load_csps(grouping=grouping)
         by_lad = {lad.strip(): (code, name) for code, name, lads in zip(
@@ -373,7 +612,7 @@ def _check(frame: gpd.GeoDataFrame, *, months: bool = True,
     ``months=False`` leaves out the implausible-month check (a streamed batch
     holds part of a month: :func:`ingest_streaming` checks months at the end).
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: only the flags column is added
     flags = pd.Series(pd.NA, index=out.index, dtype="string")
     dup, found_dup = quality.check_duplicates(out)
     if months:

@@ -93,3 +93,55 @@ def test_blocks_end_at_line_ends_outside_quotes(tmp_path: Path) -> None:
     assert all(block.count(b'"') % 2 == 0 for _, block in blocks)
     head = blocks[0][0]
     assert head + b"".join(b for _, b in blocks) == path.read_bytes()
+
+
+def _old_blocks(path: Path, batch_bytes: int) -> list[tuple[bytes, bytes]]:
+    """Cut as ``_blocks`` did before it counted quotes once (the reference)."""
+    out = []
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        carry = b""
+        while True:
+            data = handle.read(batch_bytes)
+            block = carry + data
+            if not data:
+                if block.strip():
+                    out.append((header, block))
+                return out
+            cut = block.rfind(b"\n")
+            while cut >= 0 and block.count(b'"', 0, cut) % 2:
+                cut = block.rfind(b"\n", 0, cut)
+            if cut < 0:
+                carry = block
+                continue
+            carry = block[cut + 1:]
+            out.append((header, block[: cut + 1]))
+
+
+def test_blocks_cut_where_the_quadratic_count_did(tmp_path: Path) -> None:
+    from hotspot.ingest.stream import _blocks
+
+    rows = []
+    for i in range(4000):
+        # some fields hold many line ends, one a whole screen of them, so that
+        # many candidate ends of a block fall inside quotes
+        lines = "\n".join(f"line {j}" for j in range(1 + (i % 7) * (i % 11)))
+        if i == 1500:
+            lines = "\n".join(f"line {j}" for j in range(20000))
+        rows.append(police_uk_row(f"id{i}", location=f'"On or near\n{lines}"'))
+    path = write_lines(tmp_path / "quoted-street.csv", [POLICE_UK_HEADER, *rows])
+    for size in (1 << 16, 3 << 16, 1 << 20):
+        new = list(_blocks(path, size))
+        assert new == _old_blocks(path, size)
+        assert len(new) >= 2
+        assert all(block.count(b'"') % 2 == 0 for _, block in new)
+
+
+def test_last_line_end_outside_quotes() -> None:
+    from hotspot.ingest.stream import _last_line_end
+
+    assert _last_line_end(b"no line end") == -1
+    assert _last_line_end(b'a\nb\n"c\nd') == 3
+    assert _last_line_end(b'"a\nb\nc\nd') == -1
+    assert _last_line_end(b'a,"x\ny"\nb,"p\nq') == 7
+    assert _last_line_end(b"\n") == 0

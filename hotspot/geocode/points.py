@@ -1,4 +1,10 @@
-"""Geocoding rows: coordinates, grid references and postcodes, then text."""
+"""Geocoding rows: coordinates, grid references and postcodes, then text.
+
+Why this module is long: each kind of location (BNG fields, WGS84 fields, either
+swapped or mixed up, postcodes, free text) has its own screening and reasons for
+failing, and they share one outcome record so a row is placed by the first that
+can; keeping them together keeps that order readable.
+"""
 
 from __future__ import annotations
 
@@ -180,14 +186,14 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         {
             "x": out.x,
             "y": out.y,
-            "geocode_method": pd.array(out.method, dtype="string"),
+            "geocode_method": _text_array(out.method),
             "geocode_uncertainty_m": out.unc,
-            "geocode_precision": pd.array(out.precision, dtype="string"),
-            "geocode_lad_code": pd.array(out.lad, dtype="string"),
-            "geocode_note": pd.array(out.note, dtype="string"),
-            "reject_field": pd.array(out.fail_field, dtype="string"),
-            "reject_value": pd.array(out.fail_value, dtype="string"),
-            "reject_reason": pd.array(out.fail_reason, dtype="string"),
+            "geocode_precision": _text_array(out.precision),
+            "geocode_lad_code": _text_array(out.lad),
+            "geocode_note": _text_array(out.note),
+            "reject_field": _text_array(out.fail_field),
+            "reject_value": _text_array(out.fail_value),
+            "reject_reason": _text_array(out.fail_reason),
         },
         index=frame.index,
     )
@@ -198,6 +204,44 @@ def geocode(frame: pd.DataFrame, *, gazetteer: Gazetteer | None = None) -> pd.Da
         counts = result["geocode_method"].fillna("(rejected)").value_counts()
         log.info("geocoded %d rows: %s", n, counts.to_dict())
     return result
+
+
+def _text_array(values: npt.NDArray[np.object_]) -> pd.api.extensions.ExtensionArray:
+    """Return ``pd.array(values, dtype="string")``, converting each distinct text once.
+
+    The columns repeat a few texts (a method, a precision) over every row.
+    """
+    codes, uniques = pd.factorize(values)
+    return pd.array(np.asarray(uniques, dtype=object), dtype="string").take(
+        codes, allow_fill=True)
+
+
+def unique_points(
+    a: npt.ArrayLike, b: npt.ArrayLike
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return ``(codes, a_u, b_u)``, the distinct pairs: ``a == a_u[codes]``.
+
+    Projecting, looking up or building each distinct point once gives every
+    row's result (police.uk rows share a few tens of thousands of snap points).
+    Pairs with a missing value or a zero (``-0.0`` hashes as ``0.0``) are not
+    merged: each row is its own pair then.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()
+            and (a != 0).all() and (b != 0).all()):
+        return np.arange(len(a)), a, b
+    codes, uniques = pd.factorize(a + 1j * b)
+    return np.asarray(codes), uniques.real.copy(), uniques.imag.copy()
+
+
+def _lonlat_to_bng_once(
+    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return :func:`hotspot.crs.lonlat_to_bng`, projecting each distinct point once."""
+    codes, u_lon, u_lat = unique_points(lon, lat)
+    x, y = lonlat_to_bng(u_lon, u_lat)
+    return x[codes], y[codes]
 
 
 def _mark_snap_points(
@@ -219,7 +263,8 @@ def _mark_snap_points(
     out.precision[rows] = "snap_point"
     own = rows[~given[rows]]
     if len(own):
-        out.unc[own] = gaz.snap_uncertainty(out.x[own], out.y[own])
+        codes, x, y = unique_points(out.x[own], out.y[own])
+        out.unc[own] = gaz.snap_uncertainty(x, y)[codes]
 
 
 def _numeric(
@@ -381,7 +426,7 @@ def _geocode_lonlat(
     if not todo.any():
         return
     rows = np.flatnonzero(todo)
-    x, y = lonlat_to_bng(lon[rows], lat[rows])
+    x, y = _lonlat_to_bng_once(lon[rows], lat[rows])
     ok = box.contains(x, y)
     out.resolve(rows[ok], x[ok], y[ok], "wgs84", coord_unc[rows[ok]])
     rest = rows[~ok]
@@ -410,6 +455,8 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
     """Postcodes: unit, sector or district centroid, by pandas joins."""
     if "postcode" not in frame.columns:
         return
+    if not (frame["postcode"].notna().to_numpy(dtype=bool) & out.pending).any():
+        return  # no row left to place gives a postcode
     norm = normalise_postcode(frame["postcode"])
     kind = np.asarray(norm["kind"].astype(object).where(norm["kind"].notna(), None))
     given = out.pending & (kind != None)  # noqa: E711
@@ -482,7 +529,7 @@ def _geocode_postcode(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> Non
 
 def _geocode_text(frame: pd.DataFrame, out: _Outcome, gaz: Gazetteer) -> None:
     """Free location text: match each unique string once."""
-    if "location_text" not in frame.columns:
+    if "location_text" not in frame.columns or not out.pending.any():
         return
     text = frame["location_text"].astype("string").str.strip()
     text = text.where(text != "")

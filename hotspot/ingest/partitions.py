@@ -21,6 +21,11 @@ Atomicity: every write builds a complete new version folder, then switches
 switch leaves the store exactly as it was (the half-built folder is removed).
 Appending a month writes only that month's partitions: files of untouched months
 are hard links to the previous version's, not copies.
+
+Why this module is long: the writer, its atomic version switch, the batch-by-batch
+building of a version and the encoding of a batch apart from its writing (so a
+worker process encodes and the store's owner writes) share the file layout; one
+module keeps that layout in one place.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,31 +91,62 @@ def h3_columns(points: gpd.GeoDataFrame) -> pd.DataFrame:
     The same steps as :func:`hotspot.grid.points_to_cells` (one projection to
     WGS84, one h3 call per distinct coordinate), done once for all resolutions,
     so a count from these columns equals a count from the points. Missing or
-    empty geometry gives a missing cell.
+    empty geometry gives a missing cell. The cells of a coordinate are kept for
+    the process's later calls (:data:`_CELL_CACHE`): a streamed file's batches
+    repeat the same points.
     """
+    import shapely
+
+    from hotspot.geocode.points import unique_points
+
+    geom = np.asarray(points.geometry.array)
+    valid = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    out = pd.DataFrame(index=points.index)
+    codes, ux, uy = unique_points(shapely.get_x(geom[valid]),
+                                  shapely.get_y(geom[valid]))
+    cells = _cells_of(ux, uy)
+    for k, res in enumerate(H3_RESOLUTIONS):
+        values = np.zeros(len(points), dtype=np.int64)
+        values[valid] = cells[codes, k]
+        out[f"h3_{res}"] = pd.arrays.IntegerArray(values, ~valid)
+    return out
+
+
+#: H3 cells (one per resolution) of BNG points already seen, by ``(x, y)``.
+_CELL_CACHE: dict[tuple[float, float], tuple[int, ...]] = {}
+#: Points the cache holds at most (emptied when full: about 35 MB).
+_CELL_CACHE_MAX = 100_000
+
+
+def _cells_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return the H3 cells (rows: points; columns: :data:`H3_RESOLUTIONS`)."""
     from hotspot.crs import bng_to_lonlat, latlng_for_h3
 
-    geom = points.geometry
-    valid = (~(geom.isna() | geom.is_empty)).to_numpy()
-    out = pd.DataFrame(index=points.index)
-    lon, lat = bng_to_lonlat(geom[valid].x.to_numpy(), geom[valid].y.to_numpy())
-    uniq, inverse = np.unique(np.column_stack([lon, lat]), axis=0,
-                              return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
-    for res in H3_RESOLUTIONS:
-        cells = np.array([h3.str_to_int(h3.latlng_to_cell(*latlng_for_h3(lo, la), res))
-                          for lo, la in uniq], dtype=np.int64)
-        column = pd.array(np.zeros(len(points), dtype=np.int64), dtype="Int64")
-        column[valid] = cells[inverse] if len(uniq) else []
-        column[~valid] = pd.NA
-        out[f"h3_{res}"] = column
-    return out
+    keys = list(zip(x.tolist(), y.tolist(), strict=True))
+    new = [i for i, key in enumerate(keys) if key not in _CELL_CACHE]
+    if len(_CELL_CACHE) + len(new) > _CELL_CACHE_MAX:
+        _CELL_CACHE.clear()
+        new = list(range(len(keys)))
+    if new:
+        lon, lat = bng_to_lonlat(x[new], y[new])
+        for i, lo, la in zip(new, lon.tolist(), lat.tolist(), strict=True):
+            where = latlng_for_h3(lo, la)
+            _CELL_CACHE[keys[i]] = tuple(
+                h3.str_to_int(h3.latlng_to_cell(*where, res))
+                for res in H3_RESOLUTIONS)
+    table = np.zeros((len(keys), len(H3_RESOLUTIONS)), dtype=np.int64)
+    if keys:
+        table[:] = [_CELL_CACHE[key] for key in keys]
+    return table
 
 
 def partition_keys(occurrences: pd.DataFrame) -> pd.DataFrame:
     """Return each row's ``month`` (``YYYY-MM``) and ``csp`` partition key."""
     when = pd.to_datetime(occurrences["occurred_from"])
-    month = when.dt.strftime("%Y-%m").fillna(MISSING_KEY)
+    codes, uniques = pd.factorize(when)  # text per distinct time, not per row
+    text = np.append(pd.DatetimeIndex(uniques).strftime("%Y-%m").to_numpy(dtype=object),
+                     MISSING_KEY)
+    month = pd.Series(text[codes], index=occurrences.index, dtype=object)
     csp = occurrences["csp_code"].astype("string").fillna(MISSING_KEY)
     return pd.DataFrame({"month": month.astype(str), "csp": csp.astype(str)},
                         index=occurrences.index)
@@ -125,12 +162,20 @@ def current_version(store_dir: Path | str) -> Path | None:
     return link.resolve() if link.exists() else None
 
 
-def _write_partition(table: pa.Table, folder: Path) -> None:
-    """Write one month-and-CSP partition (GeoParquet 1.1 with a bbox covering)."""
+@dataclass(frozen=True)
+class EncodedPart:
+    """One month-and-CSP partition file of a batch, encoded but not yet written."""
+
+    month: str
+    csp: str
+    data: bytes
+
+
+def _encode_partition(table: pa.Table) -> bytes:
+    """Encode one month-and-CSP partition (GeoParquet 1.1 with a bbox covering)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    folder.mkdir(parents=True, exist_ok=True)
     geo = json.loads(table.schema.metadata[b"geo"])
     bbox = table.column("bbox")
     geo["columns"]["geometry"]["bbox"] = [
@@ -140,21 +185,22 @@ def _write_partition(table: pa.Table, folder: Path) -> None:
         pc.max(pc.struct_field(bbox, "ymax")).as_py()]
     meta = dict(table.schema.metadata)
     meta[b"geo"] = json.dumps(geo).encode()
-    pq.write_table(table.replace_schema_metadata(meta),
-                   folder / f"part-{uuid.uuid4().hex[:12]}.parquet",
-                   compression="zstd")
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(meta), sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
 
 
-def _write_table(occurrences: gpd.GeoDataFrame, root: Path) -> None:
-    """Write ``occurrences`` under ``root`` as one file per month and CSP.
+def _partition_slices(
+    occurrences: gpd.GeoDataFrame,
+) -> Iterator[tuple[str, str, pa.Table]]:
+    """Yield ``(month, csp, rows)``: ``occurrences`` cut into one table per partition.
 
     The batch becomes one Arrow table (GeoParquet 1.1 metadata, ``bbox``
-    covering, integer H3 columns), sorted by month and CSP and cut into
-    zero-copy slices, one file each.
+    covering, integer H3 columns), sorted by month and CSP (stably: rows keep
+    their order within a partition) and cut into zero-copy slices.
     """
     from geopandas.io.arrow import _geopandas_to_arrow
 
-    root.mkdir(parents=True, exist_ok=True)
     if occurrences.empty:
         return
     table = occurrences.drop(
@@ -163,20 +209,54 @@ def _write_table(occurrences: gpd.GeoDataFrame, root: Path) -> None:
         if name != "geometry" and table[name].dtype == object:  # keep files alike
             table[name] = table[name].astype("string")
     keys = partition_keys(table)
-    order = np.lexsort((keys["csp"].to_numpy(), keys["month"].to_numpy()))
-    table = table.iloc[order].reset_index(drop=True)
-    keys = keys.iloc[order].reset_index(drop=True)
+    # sorted codes order as the key texts do: sorting them sorts by the texts
+    month_code, months = pd.factorize(keys["month"], sort=True)
+    csp_code, csps = pd.factorize(keys["csp"], sort=True)
+    order = np.lexsort((csp_code, month_code))
+    table = table.reset_index(drop=True)
     table = gpd.GeoDataFrame(pd.concat([table, h3_columns(table)], axis=1),
                              geometry="geometry", crs=BNG)
     arrow = _geopandas_to_arrow(table, index=False, schema_version="1.1.0",
-                                write_covering_bbox=True)
-    label = (keys["month"] + "/" + keys["csp"]).to_numpy()
+                                write_covering_bbox=True).take(order)
+    label = month_code[order] * len(csps) + csp_code[order]
     starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
     ends = np.r_[starts[1:], len(label)]
     for start, end in zip(starts, ends, strict=True):
-        month, csp = keys.at[start, "month"], keys.at[start, "csp"]
-        _write_partition(arrow.slice(start, end - start),
-                         root / f"month={month}" / f"csp={csp}")
+        first = order[start]
+        yield (str(months[month_code[first]]), str(csps[csp_code[first]]),
+               arrow.slice(start, end - start))
+
+
+def encode_rows(occurrences: gpd.GeoDataFrame) -> list[EncodedPart]:
+    """Encode ``occurrences`` as one GeoParquet file per month and CSP, unwritten.
+
+    The files are those :func:`add_rows` writes; :func:`add_parts` writes them,
+    so the encoding can run in a worker process and the writing in the process
+    that owns the store.
+    """
+    return [EncodedPart(month, csp, _encode_partition(rows))
+            for month, csp, rows in _partition_slices(occurrences)]
+
+
+def _partition_folder(root: Path, month: str, csp: str) -> Path:
+    return root / f"month={month}" / f"csp={csp}"
+
+
+def _write_partition(table: pa.Table, folder: Path) -> None:
+    """Write one month-and-CSP partition as a new file in ``folder``."""
+    _write_bytes(_encode_partition(table), folder)
+
+
+def _write_bytes(data: bytes, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"part-{uuid.uuid4().hex[:12]}.parquet").write_bytes(data)
+
+
+def _write_table(occurrences: gpd.GeoDataFrame, root: Path) -> None:
+    """Write ``occurrences`` under ``root`` as one file per month and CSP."""
+    root.mkdir(parents=True, exist_ok=True)
+    for month, csp, rows in _partition_slices(occurrences):
+        _write_partition(rows, _partition_folder(root, month, csp))
 
 
 def _link_tree(source: Path, target: Path, *, skip_months: Iterable[str]) -> None:
@@ -305,6 +385,13 @@ def start_version(store_dir: Path | str) -> Path:
 def add_rows(version: Path, occurrences: gpd.GeoDataFrame) -> None:
     """Write a batch of rows into a version being built (new files, never merged)."""
     _write_table(occurrences, version / OCCURRENCES_FILE)
+
+
+def add_parts(version: Path, parts: Iterable[EncodedPart]) -> None:
+    """Write a batch already encoded by :func:`encode_rows` into a version."""
+    root = version / OCCURRENCES_FILE
+    for part in parts:
+        _write_bytes(part.data, _partition_folder(root, part.month, part.csp))
 
 
 def flag_months(version: Path, months: Iterable[str], flag: str) -> int:

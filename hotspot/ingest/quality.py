@@ -102,6 +102,8 @@ def flagged(occurrences: pd.DataFrame) -> pd.Series:
 def add_flag(flags: pd.Series, mask: pd.Series, name: str) -> pd.Series:
     """Return ``flags`` with ``name`` appended (``;``-separated) where ``mask``."""
     mask = mask.reindex(flags.index).fillna(False).astype(bool)
+    if not mask.any() and not flags.eq("").any():
+        return flags.astype("string")  # what the steps below return then, faster
     current = flags.fillna("")
     joined = current.where(current == "", current + ";") + name
     return current.where(~mask, joined).replace("", pd.NA).astype("string")
@@ -118,7 +120,10 @@ def _category(frame: pd.DataFrame) -> pd.Series:
 
 def check_duplicates(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
     """Flag repeated occurrence ids within a source (all copies after the first)."""
-    dup = frame.duplicated(subset=["source", "occurrence_id"], keep="first")
+    if frame["source"].nunique(dropna=False) == 1:  # one source: ids alone decide
+        dup = frame["occurrence_id"].duplicated(keep="first")
+    else:
+        dup = frame.duplicated(subset=["source", "occurrence_id"], keep="first")
     findings = []
     for source, n in frame.loc[dup, "source"].value_counts().items():
         examples = frame.loc[dup & (frame["source"] == source), "occurrence_id"]
@@ -136,8 +141,15 @@ def check_duplicates(frame: pd.DataFrame) -> tuple[pd.Series, list[Finding]]:
 
 def month_mix(frame: pd.DataFrame) -> pd.DataFrame:
     """Occurrences per month (rows, ``YYYY-MM``) and category (columns)."""
-    month = frame["occurred_from"].dt.to_period("M").astype(str)
-    return pd.crosstab(month, _category(frame))
+    return pd.crosstab(_month_text(frame["occurred_from"]), _category(frame))
+
+
+def _month_text(when: pd.Series) -> pd.Series:
+    """Return ``when.dt.to_period("M").astype(str)``, formatting each time once."""
+    codes, uniques = pd.factorize(when, use_na_sentinel=False)
+    text = pd.Series(uniques).dt.to_period("M").astype(str).take(codes)
+    text.index = when.index
+    return text.rename(when.name)
 
 
 def _month_number(label: str) -> int:
