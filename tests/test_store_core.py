@@ -198,7 +198,7 @@ def test_the_panel_counts_of_the_store_are_those_of_the_rows(
 
     def grouped(c):  # type: ignore[no-untyped-def]
         frame = pd.DataFrame({"cell": c.cell, "month": c.month, "source": c.source,
-                              "target": c.target, "type": c.crime_type, "n": c.n,
+                              "target": c.target, "type": c.indicator, "n": c.n,
                               "harm": c.harm}).fillna({"cell": ""})
         return (frame.groupby(["cell", "month", "source", "target", "type"])
                 [["n", "harm"]].sum().sort_index())

@@ -284,8 +284,11 @@ class PanelCounts:
         H3 cell of each group (None: the point has no cell).
     month : numpy.ndarray of int
         Month of each group as a ``pandas.Period("M")`` ordinal.
-    source, crime_type : numpy.ndarray of str
-        ``source`` (``"unknown"`` when missing) and ``crime_type`` (``""``).
+    source : numpy.ndarray of str
+        ``source`` (``"unknown"`` when missing).
+    indicator : numpy.ndarray of str
+        The :data:`INDICATOR_GROUPS` name of the rows' ``crime_type`` (``""``
+        for target rows and crime types in no group: they lead nothing).
     target : numpy.ndarray of bool
         Whether the group's rows are the target (:meth:`TargetSpec.mask`).
     n, harm : numpy.ndarray of float
@@ -301,12 +304,26 @@ class PanelCounts:
     cell: npt.NDArray[np.object_]
     month: npt.NDArray[np.int64]
     source: npt.NDArray[np.object_]
-    crime_type: npt.NDArray[np.object_]
+    indicator: npt.NDArray[np.object_]
     target: npt.NDArray[np.bool_]
     n: FloatArray
     harm: FloatArray
     clean: pd.DataFrame
     left_out: dict[str, int]
+
+
+#: Each police.uk crime type's indicator group (:data:`INDICATOR_GROUPS`).
+INDICATOR_OF: dict[str, str] = {t: g for g, types in INDICATOR_GROUPS.items()
+                                for t in types}
+
+
+def indicator_of(crime_type: pd.Series, is_target: npt.ArrayLike
+                 ) -> npt.NDArray[np.object_]:
+    """Return each row's indicator group: ``""`` for target rows and other types."""
+    groups = crime_type.astype("string").map(INDICATOR_OF).fillna("")
+    out = groups.to_numpy(dtype=object)
+    out[np.asarray(is_target, dtype=bool)] = ""
+    return out
 
 
 def last_whole_month(fit_to: pd.Timestamp) -> pd.Period:
@@ -354,11 +371,11 @@ def panel_counts_of_rows(
     occ_u = occ[use]
     cells = points_to_cells(occ_u, resolution=resolution).to_numpy(dtype=object)
     harm = pd.to_numeric(occ_u["harm_weight"], errors="coerce").fillna(0.0)
+    is_target = target.mask(occ_u)
     return PanelCounts(
         cell=cells, month=month[use], source=sources[use],
-        crime_type=occ_u["crime_type"].astype("string").fillna("").to_numpy(
-            dtype=object),
-        target=target.mask(occ_u), n=np.ones(len(occ_u)),
+        indicator=indicator_of(occ_u["crime_type"], is_target),
+        target=is_target, n=np.ones(len(occ_u)),
         harm=harm.to_numpy(float), clean=seen.drop_duplicates(),
         left_out=left_out)
 
@@ -443,11 +460,11 @@ def _assemble_panel(counts: PanelCounts, cells: gpd.GeoDataFrame, *,
         hstreams[src] = _Stream(
             harm_total(_month_table(n_c, n_m, cpos[sel], m_u[sel], harm[sel])),
             avail[src])
-    ctype = counts.crime_type[inside]
+    indicator = counts.indicator[inside]
     istreams: dict[str, _Stream] = {}
     police = avail.get("police_uk", np.zeros(n_m, dtype=bool))
-    for group, types in INDICATOR_GROUPS.items():
-        sel = ~is_target & np.isin(ctype, types)
+    for group in INDICATOR_GROUPS:
+        sel = ~is_target & (indicator == group)
         istreams[group] = _Stream(_month_table(n_c, n_m, cpos[sel], m_u[sel],
                                                n_u[sel]), police)
     ids = cells["h3"].tolist()

@@ -224,7 +224,7 @@ class StoreQuery:
                "count(*) AS count, sum(coalesce(harm_weight, 0)) AS harm, "
                "count(*) FILTER (WHERE harm_weight IS NULL) AS no_weight "
                f"FROM {self._source} WHERE {cell} IS NOT NULL AND {where} "
-               "GROUP BY ALL ORDER BY h3, period")
+               "GROUP BY ALL")
         table = self._con.execute(sql, params).df()
         out = pd.DataFrame({
             "h3": _cell_names(table["h3"]),
@@ -297,7 +297,7 @@ class StoreQuery:
             f"{bad} AS flagged, bool_or({month}) AS month_only, count(*) AS n, "
             "sum(coalesce(harm_weight, 0)) AS harm, min(occurred_from) AS first, "
             f"max(occurred_from) AS last FROM {self._source} WHERE {where} "
-            "GROUP BY ALL ORDER BY ALL", params).df()
+            "GROUP BY ALL", params).df()
         cell = _cell_names(table["cell"])
         first, last = table["first"].min(), table["last"].max()
         return PeriodCounts(
@@ -332,7 +332,7 @@ class StoreQuery:
         located less precisely than a cell are left out and counted; the rest
         are grouped by cell, month, source, target and crime type.
         """
-        from hotspot.detect.forecast import PanelCounts
+        from hotspot.detect.forecast import INDICATOR_OF, PanelCounts
         from hotspot.ingest.quality import PRECISE_METHODS
 
         if resolution not in partitions.H3_RESOLUTIONS:
@@ -349,6 +349,9 @@ class StoreQuery:
         if target.sources:
             tests.append(f"source IN ({', '.join('?' * len(target.sources))})")
             params += list(target.sources)
+        kinds = sorted(INDICATOR_OF)
+        indicator = ("CASE " + " ".join("WHEN crime_type = ? THEN ?" for _ in kinds)
+                     + " ELSE '' END")
         precise = ", ".join("?" * len(PRECISE_METHODS))
         rows = (
             "SELECT *, coalesce(source, 'unknown') AS src, "
@@ -358,8 +361,9 @@ class StoreQuery:
             f"NOT coalesce(geocode_method IN ({precise}), false) AS imprecise, "
             "x IS NULL AS no_point, "
             + " AND ".join(f"coalesce(({t}), false)" for t in tests)
-            + f" AS is_target FROM {self._source}")
-        head = [end.to_pydatetime(), *sorted(PRECISE_METHODS), *params]
+            + f" AS is_target, {indicator} AS indicator FROM {self._source}")
+        head = [end.to_pydatetime(), *sorted(PRECISE_METHODS), *params,
+                *(v for k in kinds for v in (k, INDICATOR_OF[k]))]
         # one pass: rows a panel uses are grouped by their keys, the others
         # by why they are left out (their keys nulled, so they fold together)
         usable = "kept AND NOT bad AND NOT imprecise AND NOT no_point"
@@ -369,11 +373,12 @@ class StoreQuery:
             "CASE WHEN kept AND NOT bad THEN mo END AS mo, "
             "CASE WHEN kept AND NOT bad THEN src END AS src, "
             f"CASE WHEN {usable} THEN is_target END AS is_target, "
-            f"CASE WHEN {usable} THEN coalesce(crime_type, '') END AS crime_type, "
+            f"CASE WHEN {usable} AND NOT is_target THEN indicator ELSE '' END "
+            "AS indicator, "
             f"{usable} AS usable, kept, kept AND bad AS flagged, "
             "kept AND imprecise AND NOT bad AND NOT no_point AS imprecise, "
             "count(*) AS n, sum(coalesce(harm_weight, 0)) AS harm "
-            "FROM panel_rows GROUP BY ALL ORDER BY ALL", head).df()
+            "FROM panel_rows GROUP BY ALL", head).df()
         n = table["n"].to_numpy(dtype=np.int64)
         clean = (table.loc[table["mo"].notna(), ["src", "mo"]].drop_duplicates()
                  .rename(columns={"src": "source", "mo": "month"})
@@ -390,7 +395,7 @@ class StoreQuery:
         return PanelCounts(
             cell=cell, month=groups["mo"].to_numpy(dtype=np.int64),
             source=groups["src"].to_numpy(dtype=object),
-            crime_type=groups["crime_type"].to_numpy(dtype=object),
+            indicator=groups["indicator"].to_numpy(dtype=object),
             target=groups["is_target"].to_numpy(dtype=bool),
             n=groups["n"].to_numpy(dtype=np.float64),
             harm=groups["harm"].to_numpy(dtype=np.float64),
