@@ -323,6 +323,12 @@ def test_the_command_line_streams_several_sources_with_a_mapping(
     err = capsys.readouterr().err
     assert "extract-3.csv: required column(s)" in err and "'Offence'" in err
     assert load_summary(store) == summary  # the failed run left the store as it was
+    with pytest.raises(SystemExit):
+        main([*args, "--workers", "0"])
+    assert "expected a whole number >= 1, got '0'" in capsys.readouterr().err
+    again = tmp_path / "again"
+    assert main([*args[:4], str(again), *args[5:], "--workers", "1"]) == 0
+    assert load_summary(again)["rows"] == summary["rows"]
 
 
 MALFORMED = Path(__file__).parent / "malformed"

@@ -90,7 +90,25 @@ def add_ingest_parser(subparsers: Any) -> None:
         "police.uk zips and folders) in batches with bounded memory into a new "
         "partitioned store",
     )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="with --stream: worker processes for the batches (default: the "
+        "machine's cores, at most 2); 1 processes them in this process",
+    )
     p.set_defaults(func=_run_ingest)
+
+
+def _positive_int(text: str) -> int:
+    """Parse a whole number of at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
@@ -104,7 +122,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
         print(format_summary(ingest_streaming(args.sources, args.out,
                                               fmt=args.format, mapping=mapping,
                                               grouping=args.grouping,
-                                              harm_table=args.harm_weights)))
+                                              harm_table=args.harm_weights,
+                                              workers=args.workers)))
         return 0
     run = append_sources if args.append else ingest_to_store
     stages = ["read", "geocode", "classify", "locate", "check", "write"]
