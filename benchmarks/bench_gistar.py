@@ -7,7 +7,8 @@ Run on demand (not a test)::
 Points: police.uk street-level crimes for Hampshire (Robbery, Possession of
 weapons, Violence and sexual offences), lon/lat projected to BNG with
 hotspot.crs. Cells: every CSP filled at resolution 9 (each CSP its own study
-area) and HIPS as one study area at resolution 10.
+area), HIPS as one study area at resolution 10, and the two cities (Portsmouth,
+Southampton, each its own study area) at resolution 11.
 
 Both sides include building the weights from the H3 k-ring: ours with
 ``ring_weights`` (sparse), esda's with a libpysal ``W`` from the same
@@ -25,7 +26,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import esda
 import geopandas as gpd
@@ -95,9 +96,14 @@ def main() -> None:
     points = load_points()
     csps = load_csps()
     rows = []
-    cases = [("14 CSPs, resolution 9", 9, "csp"), ("HIPS, resolution 10", 10, "hips")]
-    for label, resolution, scope in cases:
-        cells = count_points(points, study_cells(csps, resolution=resolution,
+    cities = csps[csps["csp_name"].isin(["Portsmouth", "Southampton"])]
+    cases: list[tuple[str, int, Literal["csp", "hips"], gpd.GeoDataFrame]] = [
+        ("14 CSPs, resolution 9", 9, "csp", csps),
+        ("HIPS, resolution 10", 10, "hips", csps),
+        ("Portsmouth and Southampton, resolution 11", 11, "csp", cities),
+    ]
+    for label, resolution, scope, area in cases:
+        cells = count_points(points, study_cells(area, resolution=resolution,
                                                  scope=scope))
         base = cells.drop(columns="geometry")
         t_ours, ours = timed(lambda b=base: gi_star(b, fdr=True), repeat=3)
