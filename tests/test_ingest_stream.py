@@ -11,28 +11,11 @@ from hotspot.errors import InputFileError
 from hotspot.ingest.store import load_occurrences, load_rejects, load_summary
 from hotspot.ingest.stream import police_uk_batches
 from hotspot.pipeline import ingest, ingest_streaming
-from tests.helpers import POLICE_UK_HEADER, police_uk_row, write_lines
-
-PLACES = [("-1.404", "50.904", "E01032747"), ("-1.091", "50.798", "E01017049"),
-          ("-1.0872", "51.2647", "")]
+from tests.helpers import POLICE_UK_HEADER, police_uk_file, police_uk_row, write_lines
 
 
 def _big(tmp_path: Path, n: int = 1800) -> Path:
-    rows = []
-    for i in range(n):
-        lon, lat, lsoa = PLACES[i % 3]
-        kind = "Robbery" if i % 4 else "Anti-social behaviour"
-        rows.append(police_uk_row("" if kind.startswith("Anti") else f"id{i}",
-                                  month=f"2025-0{1 + i % 3}", lon=lon, lat=lat,
-                                  lsoa=lsoa, crime_type=kind))
-        if i % 500 == 7:
-            rows.append(police_uk_row(f"bad{i}", month="2025-13"))
-        if i % 700 == 11:
-            rows.append("too,few,fields")
-        if i % 900 == 13:
-            rows.append(police_uk_row(f"sea{i}", lon="-2.5", lat="50.0"))  # outside
-    return write_lines(tmp_path / "2025-hampshire-street.csv",
-                       [POLICE_UK_HEADER, *rows])
+    return police_uk_file(tmp_path / "2025-hampshire-street.csv", n)
 
 
 def _key(frame: pd.DataFrame) -> pd.DataFrame:

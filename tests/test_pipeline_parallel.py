@@ -14,31 +14,15 @@ from hotspot.errors import InputFileError, ParameterError
 from hotspot.ingest import partitions
 from hotspot.ingest.store import load_occurrences, load_rejects, load_summary
 from hotspot.pipeline import ingest, ingest_streaming
-from tests.helpers import POLICE_UK_HEADER, police_uk_row, write_lines
+from tests.helpers import police_uk_file
 
-PLACES = [("-1.404", "50.904", "E01032747"), ("-1.091", "50.798", "E01017049"),
-          ("-1.0872", "51.2647", ""), ("-1.3", "50.95", "")]
 BATCH = 1 << 16
 
 
 def _file(tmp_path: Path, n: int = 2400) -> Path:
     """A police.uk CSV of several 64 KB batches, with rejects of every stage."""
-    rows = []
-    for i in range(n):
-        lon, lat, lsoa = PLACES[i % 4]
-        kind = "Robbery" if i % 4 else "Anti-social behaviour"
-        where = f'"On or near\nLine {i}, Street"' if i % 97 == 5 else "On or near X"
-        rows.append(police_uk_row("" if kind.startswith("Anti") else f"id{i % 2000}",
-                                  month=f"2025-0{1 + (i * 7 // n)}", lon=lon, lat=lat,
-                                  location=where, lsoa=lsoa, crime_type=kind))
-        if i % 500 == 7:
-            rows.append(police_uk_row(f"bad{i}", month="2025-13"))
-        if i % 700 == 11:
-            rows.append("too,few,fields")
-        if i % 900 == 13:
-            rows.append(police_uk_row(f"sea{i}", lon="-2.5", lat="50.0"))  # outside
-    return write_lines(tmp_path / "2025-hampshire-street.csv",
-                       [POLICE_UK_HEADER, *rows])
+    return police_uk_file(tmp_path / "2025-hampshire-street.csv", n, places=4,
+                          ids=2000, months=7, quoted_every=97)
 
 
 def _rows(frame: pd.DataFrame) -> pd.DataFrame:
