@@ -498,15 +498,8 @@ def rank_view(
     view, cells, target = _ranking_inputs(view, sources)
     resolution = view.resolution
     if fit_to is None:
-        if view.month_to:
-            fit_to = month_end(view.month_to[:7])
-        else:
-            last = (occurrences.last_occurrence()
-                    if isinstance(occurrences, StoreQuery)
-                    else pd.to_datetime(occurrences["occurred_from"]).max())
-            if last is None or pd.isna(last):
-                raise ParameterError("the store has no dated occurrence")
-            fit_to = pd.Timestamp(last.to_period("M").end_time.normalize())
+        fit_to = (month_end(view.month_to[:7]) if view.month_to
+                  else last_month_end(occurrences))
     if isinstance(occurrences, StoreQuery):  # asked once: nothing to keep
         return rank_cells(occurrences, cells, target=target, fit_to=fit_to,
                           weight=view.settings().weight, settings=settings,
@@ -524,6 +517,21 @@ def rank_view(
     while len(_RANKINGS) > _RANKINGS_KEPT:
         _RANKINGS.pop(next(iter(_RANKINGS)))
     return ranking
+
+
+def last_month_end(occurrences: Source) -> pd.Timestamp:
+    """Return the last day of the last month holding an occurrence.
+
+    Raises
+    ------
+    ParameterError
+        When no occurrence has a date.
+    """
+    last = (occurrences.last_occurrence() if isinstance(occurrences, StoreQuery)
+            else pd.to_datetime(occurrences["occurred_from"]).max())
+    if last is None or pd.isna(last):
+        raise ParameterError("the store has no dated occurrence")
+    return pd.Timestamp(last.to_period("M").end_time.normalize())
 
 
 def _ranking_inputs(

@@ -33,13 +33,13 @@ from hotspot import __version__
 from hotspot.boundaries import Grouping, assign_areas
 from hotspot.crs import BNG
 from hotspot.definitions import HARM_TABLES, classify, load_harm_table
-from hotspot.errors import HotspotError
+from hotspot.errors import HotspotError, InputFileError
 from hotspot.geocode import geocode
-from hotspot.ingest import police_uk, quality
+from hotspot.ingest import quality
 from hotspot.ingest.mapping import ColumnMapping
 from hotspot.ingest.partitions import file_checksum
 from hotspot.ingest.schema import ReadResult, conform, empty_rejects, make_rejects
-from hotspot.ingest.sources import Format, read_sources
+from hotspot.ingest.sources import Format, format_of_headers, read_sources
 from hotspot.ingest.store import append_to_store, known_checksums, write_store
 from hotspot.ingest.stream import MIN_BLOCK_BYTES, TableBatch, TextBlock
 
@@ -205,12 +205,23 @@ def _batches(sources: list[Path | str], *, fmt: Format | None,
             and Path(sources[0]).suffix.lower() == ".csv"):
         with open(sources[0], "rb") as handle:
             first = handle.readline().decode("utf-8-sig", errors="replace")
-        names = next(csv.reader([first]), [])
-        if {c.lower() for c in police_uk.REQUIRED} <= {h.strip().lower()
-                                                       for h in names}:
+        try:
+            kind = format_of_headers(sources[0], next(csv.reader([first]), []))
+        except InputFileError:
+            kind = None  # the whole-file readers' pieces say what is wrong
+        if kind == "police_uk":
             return police_uk_blocks(sources[0], batch_bytes=batch_bytes)
     return table_batches(sources, fmt=fmt, mapping=mapping,
                          batch_bytes=batch_bytes, batch_rows=batch_rows)
+
+def _one_batch(files: list[Path], batch_bytes: int) -> bool:
+    """Return True when the sources fill one batch at most, or one is missing."""
+    if not all(f.exists() for f in files):
+        return True
+    if any(f.is_dir() for f in files):
+        return False
+    return sum(f.stat().st_size for f in files) <= batch_bytes
+
 
 #: Worker processes of a streamed ingest, unless told (the machine's cores, up to 2).
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
@@ -272,10 +283,7 @@ def ingest_streaming(
     n_workers = DEFAULT_WORKERS if workers is None else workers
     if n_workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
-    files = [Path(s) for s in sources]
-    if not all(f.exists() for f in files) or sum(
-            f.stat().st_size for f in files if f.is_file()) <= size and not any(
-            f.is_dir() for f in files):
+    if _one_batch([Path(s) for s in sources], size):
         n_workers = 1  # one batch (or the reader's error): workers cost more
     # the sources' SHA-256 are read alongside the batches, not after the last one
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checksum")

@@ -42,7 +42,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -405,17 +405,12 @@ def months_of(points: pd.DataFrame) -> list[str]:
     return [str(p) for p in rng]
 
 
-@dataclass(frozen=True)
-class SqlStep:
+class SqlStep(NamedTuple):
     """One step of the rule in SQL: its name in :attr:`Selected.steps`, condition."""
 
     name: str
     condition: str
     params: tuple[Any, ...] = ()
-
-    def __iter__(self) -> Any:
-        """Unpack as ``(name, condition, params)``."""
-        return iter((self.name, self.condition, self.params))
 
 
 def selection_steps_sql(selection: Selection, *,

@@ -170,17 +170,6 @@ def load_inputs(
     return occurrences, cells, target
 
 
-def default_fit_to(occurrences: Any) -> pd.Timestamp:
-    """End of the last month holding an occurrence (a table or a StoreQuery)."""
-    import pandas as pd
-
-    last = (occurrences.last_occurrence() if hasattr(occurrences, "last_occurrence")
-            else pd.to_datetime(occurrences["occurred_from"]).max())
-    if last is None or pd.isna(last):
-        raise ParameterError("the store has no dated occurrence")
-    return pd.Timestamp(last.to_period("M").end_time.normalize())
-
-
 def write_table(
     frame: gpd.GeoDataFrame, path: Path, *, layer: str, metadata: dict[str, Any]
 ) -> None:
@@ -208,6 +197,7 @@ def write_table(
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hotspot rank``; return the exit status (0 on success)."""
+    from hotspot.analysis import last_month_end
     from hotspot.detect.rank import rank_cells
 
     if args.out.suffix.lower() not in OUT_SUFFIXES:
@@ -216,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out folder {args.out.parent} does not exist")
     occurrences, cells, target = load_inputs(args, query=True)
     try:
-        fit_to = parse_date(args.date_to, name="--to") or default_fit_to(occurrences)
+        fit_to = (parse_date(args.date_to, name="--to")
+                  or last_month_end(occurrences))
         ranking = rank_cells(
             occurrences,
             cells,

@@ -194,19 +194,34 @@ def choose_period(
     only. When no step reaches 10 periods, the finest allowed step is used and a
     warning says the trend test has little power.
     """
-    if period is not None and period not in PERIODS:
-        raise ParameterError(f"period must be one of {PERIODS} or None, got {period!r}")
     dates = pd.to_datetime(occurred).dropna()
-    if start is None or end is None:
-        if dates.empty:
-            raise ParameterError("occurrences have no dates: cannot choose a period")
-        start = dates.min() if start is None else start
-        end = dates.max() if end is None else end
-    if end < start:
-        raise ParameterError(f"end ({end:%Y-%m-%d}) is before start ({start:%Y-%m-%d})")
     month_only = precision is not None and bool(
         (precision.astype("string").fillna("") == "month").any()
     )
+    return _choose_step(dates.min() if len(dates) else None,
+                        dates.max() if len(dates) else None, month_only=month_only,
+                        period=period, start=start, end=end)
+
+
+def _choose_step(
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+    *,
+    month_only: bool,
+    period: str | None,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> PeriodChoice:
+    """Return :func:`choose_period`'s choice from the first and last dates."""
+    if period is not None and period not in PERIODS:
+        raise ParameterError(f"period must be one of {PERIODS} or None, got {period!r}")
+    if start is None or end is None:
+        if first is None or last is None:
+            raise ParameterError("occurrences have no dates: cannot choose a period")
+        start = first if start is None else start
+        end = last if end is None else end
+    if end < start:
+        raise ParameterError(f"end ({end:%Y-%m-%d}) is before start ({start:%Y-%m-%d})")
     if period == "week" and month_only:
         raise ParameterError(
             "period 'week' needs dates known to the day, but some occurrences are "
@@ -574,13 +589,8 @@ def emerging_hot_spots(
         grouped = period_counts_of_rows(points, resolution=resolution,
                                         weight=weight if column == "harm" else None)
     begin, finish = grouped.first, grouped.last
-    if (begin is None or finish is None) and (start is None or end is None):
-        raise ParameterError("occurrences have no dates: cannot choose a period")
-    choice = choose_period(
-        pd.Series([begin, finish]).dropna(),
-        precision=pd.Series(["month"] if grouped.month_only else [], dtype="string"),
-        period=period, start=start, end=end,
-    )
+    choice = _choose_step(begin, finish, month_only=grouped.month_only,
+                          period=period, start=start, end=end)
     logger.info("emerging: period %s (%s)", choice.period, choice.reason)
     warnings_out: list[str] = []
 

@@ -27,7 +27,7 @@ from scipy import sparse
 
 from hotspot.detect.gistar import ring_weights
 from hotspot.errors import ParameterError
-from hotspot.grid import points_to_cells
+from hotspot.grid import harm_total, points_to_cells
 from hotspot.ingest.quality import PRECISE_METHODS, flagged
 
 logger = logging.getLogger(__name__)
@@ -410,8 +410,6 @@ def _assemble_panel(counts: PanelCounts, cells: gpd.GeoDataFrame, *,
                     target: TargetSpec, fit_to: pd.Timestamp,
                     last_month: pd.Period) -> Panel:
     """Build a :class:`Panel` from counted groups (rows or a store's)."""
-    from hotspot.grid import harm_total
-
     left_out = dict(counts.left_out)
     if counts.clean.empty:
         raise ParameterError(

@@ -214,12 +214,8 @@ class StoreQuery:
 
         See :func:`cell_counts`.
         """
-        if resolution not in partitions.H3_RESOLUTIONS:
-            raise ParameterError(f"resolution must be one of "
-                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
-                                 f"{resolution!r}")
+        cell = _cell_column(resolution)
         where, params = self._where(selection)
-        cell = f"h3_{resolution}"
         sql = (f"SELECT {cell} AS h3, strftime(occurred_from, '%Y-%m') AS period, "
                "count(*) AS count, sum(coalesce(harm_weight, 0)) AS harm, "
                "count(*) FILTER (WHERE harm_weight IS NULL) AS no_weight "
@@ -283,16 +279,13 @@ class StoreQuery:
         """
         from hotspot.detect.emerging import PeriodCounts
 
-        if resolution not in partitions.H3_RESOLUTIONS:
-            raise ParameterError(f"resolution must be one of "
-                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
-                                 f"{resolution!r}")
+        column = _cell_column(resolution)
         where, params = self._where(selection)
         bad = "coalesce(trim(quality_flags), '') <> ''"
         month = ("coalesce(date_precision = 'month', false)" if self._date_precision
                  else "false")
         table = self._con.execute(
-            f"SELECT h3_{resolution} AS cell, "
+            f"SELECT {column} AS cell, "
             "date_trunc('day', occurred_from) AS day, "
             f"{bad} AS flagged, bool_or({month}) AS month_only, count(*) AS n, "
             "sum(coalesce(harm_weight, 0)) AS harm, min(occurred_from) AS first, "
@@ -335,10 +328,7 @@ class StoreQuery:
         from hotspot.detect.forecast import INDICATOR_OF, PanelCounts
         from hotspot.ingest.quality import PRECISE_METHODS
 
-        if resolution not in partitions.H3_RESOLUTIONS:
-            raise ParameterError(f"resolution must be one of "
-                                 f"{list(partitions.H3_RESOLUTIONS)}, got "
-                                 f"{resolution!r}")
+        column = _cell_column(resolution)
         sv = "coalesce(is_serious_violence, sv_category IS NOT NULL)"
         if target.include_approximate:
             sv = f"({sv} OR coalesce(sv_match = 'approximate', false))"
@@ -369,7 +359,7 @@ class StoreQuery:
         usable = "kept AND NOT bad AND NOT imprecise AND NOT no_point"
         table = self._con.execute(
             f"WITH panel_rows AS ({rows}) SELECT "
-            f"CASE WHEN {usable} THEN h3_{resolution} END AS cell, "
+            f"CASE WHEN {usable} THEN {column} END AS cell, "
             "CASE WHEN kept AND NOT bad THEN mo END AS mo, "
             "CASE WHEN kept AND NOT bad THEN src END AS src, "
             f"CASE WHEN {usable} THEN is_target END AS is_target, "
@@ -400,6 +390,14 @@ class StoreQuery:
             n=groups["n"].to_numpy(dtype=np.float64),
             harm=groups["harm"].to_numpy(dtype=np.float64),
             clean=clean, left_out=left_out)
+
+
+def _cell_column(resolution: int) -> str:
+    """Return the store's column of H3 cells at ``resolution`` (checked)."""
+    if resolution not in partitions.H3_RESOLUTIONS:
+        raise ParameterError(f"resolution must be one of "
+                             f"{list(partitions.H3_RESOLUTIONS)}, got {resolution!r}")
+    return f"h3_{resolution}"
 
 
 def _cell_names(ids: pd.Series) -> npt.NDArray[np.object_]:
@@ -475,8 +473,6 @@ def cell_counts(
         0) and ``no_weight`` (int64, occurrences without a harm weight); one row
         per cell and month holding at least one occurrence, sorted.
     """
-    if resolution not in partitions.H3_RESOLUTIONS:
-        raise ParameterError(f"resolution must be one of "
-                             f"{list(partitions.H3_RESOLUTIONS)}, got {resolution!r}")
+    _cell_column(resolution)  # before the store is opened
     with StoreQuery(store_dir) as query:
         return query.cell_counts(selection, resolution=resolution)
